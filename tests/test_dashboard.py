@@ -3,7 +3,6 @@
 Every expectation is computed here from the run's raw files (json), not through the dashboard's own readers.
 """
 import json
-import math
 import re
 import subprocess
 import sys
@@ -14,6 +13,11 @@ import pytest
 from telepathy_nb import dashboard as db
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _same(cell, value) -> bool:
+    "A table cell equals `value`; pandas shows a missing value (None) as NaN."
+    return (cell is None or cell != cell) if value is None else cell == value
 
 
 def _raw_metrics(run_dir: Path) -> list[dict]:
@@ -39,18 +43,18 @@ def test_runs_table_shows_success_failed_and_diverged(runs_root, monkeypatch):
         summary, cfg = json.loads((run / "summary.json").read_text()), json.loads((run / "config.json").read_text())
         row = rows[run.name]
         assert row["status"] == summary["status"]
-        assert row["error"] == summary["error"]
+        assert _same(row["error"], summary["error"])
         assert (row["task"], row["K"], row["layer"], row["steps"], row["preset"]) == (
             cfg["task"], cfg["soft_tokens"], cfg["source_layer"], cfg["steps"], cfg["preset"])
         assert row["pair"] == cfg["source_model"].split("/")[-1] + "→" + cfg["target_model"].split("/")[-1]
-        assert row["duration_s"] == summary["duration_s"]
+        assert _same(row["duration_s"], summary["duration_s"])
         assert row["last_step"] == _raw_metrics(run)[-1]["step"]
     assert rows[ok.name]["accuracy"] == json.loads((ok / "eval_results.json").read_text())["accuracy"]
-    assert rows[ok.name]["error"] is None
+    assert _same(rows[ok.name]["error"], None)
     assert rows[bad.name]["status"] == "failed" and "out of memory" in rows[bad.name]["error"]
     assert rows[nan.name]["status"] == "diverged" and "diverged" in rows[nan.name]["error"]
     for r in (bad, nan):
-        assert rows[r.name]["accuracy"] is None or math.isnan(rows[r.name]["accuracy"])
+        assert _same(rows[r.name]["accuracy"], None)
 
 
 def test_runs_table_reads_files_not_notebooks(runs_root):
