@@ -1,0 +1,144 @@
+"""The launcher and the CLI for real: papermill kernels, run folders, statuses, resume, bad input."""
+import json, os, signal, subprocess, sys, time
+from pathlib import Path
+import pytest
+import pyarrow as pa, pyarrow.parquet as pq
+import yaml
+from telepathy_nb.runs import launch, main
+from telepathy_nb.core import read_json, read_jsonl
+from telepathy_nb.config import make_config
+from telepathy_nb.train import train, latest_checkpoint
+
+SMOKE = {"steps": 6, "eval_size": 16, "quick_eval_every": 3, "log_every": 2}
+RUN_FILES = {"params.yaml", "run.ipynb", "run.html", "config.json", "metrics.jsonl", "eval_results.json", "summary.json"}
+
+
+def test_train_run_writes_every_file(tmp_path):
+    run = launch("train_bridge", SMOKE, name="smoke", root=tmp_path, progress=False)
+    assert run.parent == tmp_path / "train_bridge" and run.name.endswith("_smoke")
+    assert RUN_FILES <= {p.name for p in run.iterdir()}
+    s = read_json(run / "summary.json")
+    assert s["status"] == "success" and s["error"] is None and s["preset"] == "tiny"
+    assert yaml.safe_load((run / "params.yaml").read_text())["steps"] == 6
+    ev = read_json(run / "eval_results.json")
+    assert ev["n"] == 16 and s["accuracy"] == ev["accuracy"] and len(ev["predictions"]) == 16
+    steps = [r["step"] for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
+    assert steps == [2, 4, 6]
+
+
+def test_failed_notebook_is_recorded_and_others_untouched(tmp_path, monkeypatch):
+    ok = launch("train_bridge", SMOKE, name="ok", root=tmp_path, progress=False)
+    before = (ok / "summary.json").read_bytes()
+    # valid parameters, but the notebook raises at run time (a checkpoint that is not there)
+    bad = launch("eval_bridge", {"checkpoint": str(tmp_path / "nowhere")}, name="bad", root=tmp_path, progress=False)
+    s = read_json(bad / "summary.json")
+    assert s["status"] == "failed" and "no checkpoint found" in s["error"]
+    assert (bad / "run.ipynb").exists() and (bad / "run.html").exists()
+    assert (ok / "summary.json").read_bytes() == before
+    from telepathy_nb.dashboard import runs_table
+    table = runs_table(tmp_path)
+    assert set(table["status"]) == {"success", "failed"}
+
+
+def test_divergence_is_recorded(tmp_path):
+    run = launch("train_bridge", {**SMOKE, "diverge_grad_norm": 1e-9}, name="div", root=tmp_path, progress=False)
+    s = read_json(run / "summary.json")
+    assert s["status"] == "diverged" and "diverged at step 1" in s["error"]
+
+
+@pytest.mark.parametrize("param,message", [
+    ("steps=abc", "steps must be an integer, got 'abc'"),
+    ("soft_tokens=0", "soft_tokens must be positive"),
+    ("preset=huge", "unknown preset 'huge'"),
+    ("task=imdb", "unknown task 'imdb'"),
+    ("bridge=lstm", "unknown bridge 'lstm'"),
+    ("source_model=nope", "unknown model 'nope'"),
+    ("source_layer=9", "outside tiny-llama's blocks 1..4"),
+    ("stepz=3", "has no parameter(s) ['stepz']"),
+])
+def test_bad_input_fails_before_any_folder(tmp_path, capsys, param, message):
+    assert main(["run", "train_bridge", "-p", param, "--root", str(tmp_path)]) == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def _write(root, task, split, table):
+    (root / task).mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, root / task / f"{split}.parquet")
+
+
+@pytest.mark.parametrize("case,message", [
+    ("missing", "validation.parquet is missing"),
+    ("corrupt", "is not a readable Parquet file"),
+    ("empty", "row 1 has an empty text"),
+    ("label", "row 0 has label 5, outside 0..1"),
+])
+def test_bad_data_fails_before_any_folder(tmp_path, monkeypatch, capsys, case, message):
+    data = tmp_path / "data"
+    good = pa.table({"text": ["a fine film", "dull"], "label": [1, 0]})
+    _write(data, "sst2", "train", good)
+    if case == "corrupt": (data / "sst2" / "validation.parquet").write_bytes(b"PAR1 broken")
+    if case == "empty": _write(data, "sst2", "validation", pa.table({"text": ["ok", " "], "label": [1, 0]}))
+    if case == "label": _write(data, "sst2", "validation", pa.table({"text": ["ok"], "label": [5]}))
+    monkeypatch.setenv("TELEPATHY_DATA_DIR", str(data))
+    root = tmp_path / "runs"; root.mkdir()
+    assert main(["run", "train_bridge", "-p", "task=sst2", "--root", str(root)]) == 2
+    assert message in capsys.readouterr().err
+    assert not any(root.iterdir())
+
+
+TRAIN_SCRIPT = """
+import sys
+from telepathy_nb.config import make_config
+from telepathy_nb.train import train
+train(make_config("tiny", run_dir=sys.argv[1], steps=int(sys.argv[2]), checkpoint_every=5, log_every=1,
+                  quick_eval_every=5, resume=sys.argv[3] == "1"), progress=False)
+"""
+
+
+def _bridge_state(run_dir):
+    from safetensors.torch import load_file
+    return load_file(latest_checkpoint(run_dir) / "bridge.safetensors")
+
+
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
+    full, killed = tmp_path / "full", tmp_path / "killed"
+    subprocess.run([sys.executable, "-c", TRAIN_SCRIPT, str(full), "40", "0"], check=True)
+    proc = subprocess.Popen([sys.executable, "-c", TRAIN_SCRIPT, str(killed), "40", "0"])
+    deadline = time.time() + 120
+    while time.time() < deadline and not (killed / "checkpoints" / "step-000015" / "state.json").exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL); proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    done = latest_checkpoint(killed)
+    assert done is not None and int(done.name.split("-")[1]) < 40, "the kill came before the end"
+    subprocess.run([sys.executable, "-c", TRAIN_SCRIPT, str(killed), "40", "1"], check=True)
+    a, b = _bridge_state(full), _bridge_state(killed)
+    assert a.keys() == b.keys() and all((a[k] - b[k]).abs().max() < 1e-6 for k in a)
+    steps = lambda d: [(r["step"], r["kind"]) for r in read_jsonl(d / "metrics.jsonl")]
+    assert steps(killed) == steps(full)  # no duplicated or missing steps
+
+
+def test_kill_during_checkpoint_write_keeps_previous(tmp_path, monkeypatch):
+    import telepathy_nb.train as T
+    cfg = make_config("tiny", run_dir=str(tmp_path), steps=5, checkpoint_every=5, quick_eval_every=0)
+    res = train(cfg, progress=False)
+    good = latest_checkpoint(tmp_path)
+    def dying_save(tensors, path):  # a process killed half-way through writing the weights
+        Path(path).write_bytes(b"\0" * 10); raise KeyboardInterrupt
+    monkeypatch.setattr(T, "save_file", dying_save)
+    with pytest.raises(KeyboardInterrupt):
+        T.save_checkpoint(tmp_path, 10, res.pipe.bridge, __import__("torch").optim.AdamW(res.pipe.bridge.parameters()), cfg)
+    assert latest_checkpoint(tmp_path) == good
+    monkeypatch.undo()
+    T.load_bridge_weights(good, res.pipe.bridge)  # still intact
+
+
+def test_cli_resume_continues_the_same_folder(tmp_path):
+    run = launch("train_bridge", {**SMOKE, "checkpoint_every": 3}, name="r", root=tmp_path, progress=False)
+    params = yaml.safe_load((run / "params.yaml").read_text()); params["steps"] = 9
+    (run / "params.yaml").write_text(yaml.safe_dump(params))
+    assert main(["run", "train_bridge", "--resume", str(run)]) == 0
+    assert (run / "run.prev.ipynb").exists()
+    steps = [r["step"] for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
+    assert steps == [2, 4, 6, 8, 9]
