@@ -9,7 +9,7 @@ from telepathy_nb.baselines import (BASELINES, bootstrap_ci, mcnemar_exact, comp
 from telepathy_nb.config import make_config
 from telepathy_nb.core import TelepathyError, read_json
 from telepathy_nb.data import PairCollator, load_split, get_task
-from telepathy_nb.evaluate import bridge_scores
+from telepathy_nb.pipeline import bridge_scores
 from telepathy_nb.models import load_model
 from telepathy_nb.runs import launch
 from telepathy_nb.train import train
