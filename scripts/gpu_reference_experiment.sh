@@ -1,0 +1,25 @@
+# On a 2-GPU machine: the reference experiment's shape -- 2,000 optimizer steps at effective batch 64
+# (micro-batch 32 x 2 GPUs, no accumulation: the same update as the reference's 16 x 2 x 2) -- with
+# scale-random Llama-3.1-8B -> Mistral-7B weights, the target compiled, and source states from the cache
+# (built in the same run). Usage: bash scripts/gpu_reference_experiment.sh OUTDIR [STEPS]
+set -u
+source scripts/gpu_setup.sh >/dev/null || exit 1
+export TELEPATHY_RUNS_DIR=$PWD/papermill_runs
+out=${1:-/tmp/out}; steps=${2:-2000}
+(while sleep 10; do d=$(ls -d papermill_runs/train_bridge/*_ref 2>/dev/null | tail -1); [ -n "$d" ] && cp $d/metrics.jsonl $out/ 2>/dev/null; done) &
+t0=$(date +%s)
+python3 -c "from telepathy_nb.runs import main; raise SystemExit(main(['run','train_bridge','-p','preset=scale-random','-p','steps=$steps','-p','batch_size=32','-p','grad_accum=1','-p','num_processes=2','-p','compile_target=true','-p','state_cache=/tmp/states','-p','quick_eval_every=200','-p','quick_eval_size=256','-p','eval_size=512','-p','checkpoint_every=0','-p','log_every=50','--name','ref']))" > $out/run.log 2>&1
+echo "run rc=$? wall=$(( $(date +%s) - t0 ))s"
+kill %1 2>/dev/null
+d=$(ls -d papermill_runs/train_bridge/*_ref | tail -1); cp $d/metrics.jsonl $d/summary.json $out/
+python3 - "$d" <<'PY'
+import json, sys
+d = sys.argv[1]; s = json.load(open(f"{d}/summary.json"))
+print({k: s.get(k) for k in ("status", "error", "duration_s", "accuracy", "device")})
+m = [json.loads(l) for l in open(f"{d}/metrics.jsonl")]; t = [r for r in m if r["kind"] == "train"]
+print("train elapsed at last step (s):", round(t[-1]["elapsed_s"], 1), "steps:", t[-1]["step"])
+print("samples/s per log line:", [round(r["samples_per_s"]) for r in t][::4])
+print("lm_loss:", [round(r["lm_loss"], 3) for r in t][::4])
+print("quick evals:", [(r["step"], round(r["quick_eval_acc"], 3), round(r["elapsed_s"], 1)) for r in m if r["kind"] == "quick_eval"])
+PY
+tail -30 $out/run.log
