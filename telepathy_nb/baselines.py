@@ -16,6 +16,7 @@ from .core import TelepathyError, atomic_write_json, read_json, pick_device, bf1
 from .config import RunConfig
 from .models import LoadedLM, load_model, embedding_rms
 from .data import Task, get_task, load_split, BatchStream, PairCollator, _pad, _cut_middle
+from .data import training_rows as split_training_rows
 from .bridge import SoftPromptBridge, build_target_inputs, masked_mean
 from .losses import target_hidden, logits_at, label_lm_loss
 from .pipeline import (Pipeline, build_pipeline, bridge_scores, text_class_scores, first_token_scores,
@@ -89,8 +90,8 @@ def compare_to_bridge(rec: dict, bridge: dict, labels) -> dict:
 
 # %% ../nbs/11_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
-    "The training rows a run of `cfg` draws from (its seeded `train_size` subset)."
-    return list(load_split(cfg.task, "train", n=cfg.train_size or None, seed=cfg.seed))
+    "The training rows a run of `cfg` draws from (its seeded `train_size` subset, held-out rows excluded): the bridge's own."
+    return split_training_rows(cfg.task, n=cfg.train_size or None, seed=cfg.seed, holdout=cfg.holdout_rows)
 
 def bridge_batches(cfg: RunConfig, collator: PairCollator, rows: list[dict]) -> list[list[list[int]]]:
     "Row indices of every micro-batch of every optimizer step of a run of `cfg`: steps × (grad_accum·processes) × batch."

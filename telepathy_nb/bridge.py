@@ -12,9 +12,9 @@ from einops import rearrange, repeat
 from .core import TelepathyError
 
 # %% auto #0
-__all__ = ['OUTPUT_NORMS', 'SOURCE_NORMS', 'BRIDGES', 'BridgeOutput', 'OutputNorm', 'PerceiverBlock', 'PerceiverResampler',
-           'masked_mean', 'MeanPoolBridge', 'MLPBridge', 'SoftPromptBridge', 'VectorQuantizer', 'VQBridge',
-           'make_bridge', 'count_parameters', 'build_target_inputs']
+__all__ = ['OUTPUT_NORMS', 'SOURCE_NORMS', 'LATENT_INITS', 'BRIDGES', 'BridgeOutput', 'OutputNorm', 'PerceiverBlock',
+           'init_latents', 'PerceiverResampler', 'masked_mean', 'MeanPoolBridge', 'MLPBridge', 'SoftPromptBridge',
+           'VectorQuantizer', 'VQBridge', 'make_bridge', 'count_parameters', 'build_target_inputs']
 
 # %% ../nbs/03_bridge.ipynb #0e838d08
 @dataclass
@@ -63,6 +63,14 @@ class PerceiverBlock(nn.Module):
 
 # %% ../nbs/03_bridge.ipynb #bf6f6ef8
 SOURCE_NORMS = ("none", "layernorm")
+LATENT_INITS = ("small", "orthogonal")
+
+def init_latents(k: int, width: int, kind: str = "small") -> torch.Tensor:
+    """K starting queries (k, width). 'small': 0.02 * randn, the reference. 'orthogonal': orthogonal rows of RMS 1,
+    the scale of the LayerNorm-ed keys, so each slot keeps its own direction in the residual stream."""
+    if kind not in LATENT_INITS: raise TelepathyError(f"unknown latent_init {kind!r}", f"use one of {LATENT_INITS}")
+    if kind == "small": return 0.02 * torch.randn(k, width)
+    return nn.init.orthogonal_(torch.empty(k, width)) * (width ** 0.5 if k <= width else 1.0)
 
 def _proj(d_in: int, d_out: int) -> nn.Module:
     "A linear map, or the identity when the widths match."
@@ -77,12 +85,12 @@ class PerceiverResampler(nn.Module):
     "Compress (B, T, d_src) states into (B, K, d_tgt) soft tokens with K learned queries."
     def __init__(self, d_src: int, d_tgt: int, *, soft_tokens: int = 32, width: int | None = None, depth: int = 2,
                  heads: int = 8, ffn_mult: int = 4, output_norm: str = "rms", target_rms: float = 1.0,
-                 source_norm: str = "none"):
+                 source_norm: str = "none", latent_init: str = "small"):
         super().__init__()
         width = width or d_tgt
         self.src_norm = _source_norm(source_norm, d_src)
         if width % heads: raise TelepathyError(f"width {width} is not divisible by heads {heads}", "pick heads that divide width")
-        self.latents = nn.Parameter(0.02 * torch.randn(soft_tokens, width))
+        self.latents = nn.Parameter(init_latents(soft_tokens, width, latent_init))
         self.in_proj, self.out_proj = _proj(d_src, width), _proj(width, d_tgt)
         self.blocks = nn.ModuleList(PerceiverBlock(width, heads, ffn_mult) for _ in range(depth))
         self.norm = OutputNorm(output_norm, target_rms)

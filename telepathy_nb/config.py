@@ -8,10 +8,10 @@ import dataclasses, json
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from typing import Any
-from .core import TelepathyError
+from .core import TelepathyError, absolute_path
 from .models import resolve_model_name, check_layer
 from .data import TASKS
-from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS
+from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS
 from .cache import is_state_cache
 
 # %% auto #0
@@ -43,12 +43,16 @@ class RunConfig:
     warmup_steps: int = 0
     schedule: str = "constant"           # constant | cosine
     grad_clip: float = 1.0
-    diversity_weight: float = 0.1
+    diversity_weight: float = 0.1        # the reference's batch diversity term (losses.diversity_loss)
+    slot_weight: float = 0.0             # within-example slot spread (losses.slot_spread_loss); 0 = off, the reference
+    vicreg_weight: float = 0.0           # across-batch variance + covariance (losses.batch_vicreg_loss); 0 = off
+    latent_init: str = "small"           # small (0.02 randn, the reference) | orthogonal (bridge.init_latents)
     quick_eval_every: int = 10           # steps between quick evals (0 = never)
     quick_eval_size: int = 32            # fixed validation subset for quick evals
     log_every: int = 5
     checkpoint_every: int = 0            # steps between checkpoints (0 = only at the end)
     train_size: int = 0                  # training rows (0 = all)
+    holdout_rows: int = 0                # training rows held out of training, to choose settings on (data.training_rows)
     eval_size: int = 64                  # validation rows for the final eval (0 = all)
     source_prompt: str = ""              # source input with {text}; '' = the task's
     target_primer: str = ""              # target text before the soft tokens; '' = the task's
@@ -113,9 +117,10 @@ def _coerce(name: str, value, typ):
 # %% ../nbs/05_config.ipynb #d0d94da4
 _POSITIVE = ("soft_tokens", "depth", "heads", "ffn_mult", "codebook_size", "steps", "batch_size", "grad_accum",
              "quick_eval_size", "log_every", "max_source_tokens", "num_processes")
-_NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every", "train_size", "eval_size",
-                 "weight_decay", "diversity_weight", "seed")
+_NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every", "train_size", "holdout_rows", "eval_size",
+                 "weight_decay", "diversity_weight", "slot_weight", "vicreg_weight", "seed")
 _CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPUT_NORMS, "source_norm": SOURCE_NORMS,
+            "latent_init": LATENT_INITS,
             "schedule": ("constant", "cosine"), "preset": tuple(PRESETS)}
 
 def _check_ranges(cfg: RunConfig) -> None:
@@ -155,6 +160,11 @@ def _check_state_cache(cfg: RunConfig) -> None:
             raise TelepathyError(f"state_cache {cfg.state_cache!r} holds files that are not state caches ({foreign[:3]})",
                                  "pass a new or empty folder; nothing there was touched")
 
+def _absolute_paths(cfg: RunConfig) -> None:
+    "run_dir and state_cache as absolute paths, resolved once against the working directory of whoever builds the config."
+    for f in ("run_dir", "state_cache"):
+        if getattr(cfg, f): setattr(cfg, f, str(absolute_path(getattr(cfg, f))))
+
 def make_config(preset: str = "tiny", check_models: bool = True, **overrides) -> RunConfig:
     "The preset's config with `overrides` applied, type-checked and validated (models checked without loading)."
     if preset not in PRESETS: raise TelepathyError(f"unknown preset {preset!r}", f"use one of {list(PRESETS)}")
@@ -167,6 +177,7 @@ def make_config(preset: str = "tiny", check_models: bool = True, **overrides) ->
     cfg = RunConfig(**values)
     _check_ranges(cfg)
     _resolve_prompts(cfg)
+    _absolute_paths(cfg)
     _check_state_cache(cfg)
     if check_models:
         resolve_model_name(cfg.target_model)

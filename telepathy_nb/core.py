@@ -4,8 +4,8 @@
 
 # %% ../nbs/00_core.ipynb #b8ff70cc
 from __future__ import annotations
-import json, os, random, subprocess, sys, tempfile, time
-from contextlib import nullcontext
+import datetime as dt, fcntl, json, os, random, socket, subprocess, sys, tempfile, time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 import numpy as np
@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 # %% auto #0
 __all__ = ['TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json',
            'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'package_versions', 'device_description',
-           'bf16_autocast', 'batch_starts']
+           'absolute_path', 'runs_root', 'run_lock', 'bf16_autocast', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -140,6 +140,32 @@ def device_description() -> str:
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         return f"{len(names)}x " + ", ".join(sorted(set(names)))
     return f"cpu ({os.cpu_count()} cores)"
+
+# %% ../nbs/00_core.ipynb #5bb199c3
+def absolute_path(path: str | Path) -> Path:
+    "`path` with `~` expanded, made absolute against the current working directory (symlinks kept)."
+    return Path(os.path.abspath(os.path.expanduser(str(path))))
+
+def runs_root() -> Path:
+    "The folder that holds all run folders: `$TELEPATHY_RUNS_DIR`, else `./papermill_runs`, as an absolute path."
+    return absolute_path(os.environ.get("TELEPATHY_RUNS_DIR") or "papermill_runs")
+
+# %% ../nbs/00_core.ipynb #de9b4340
+@contextmanager
+def run_lock(run_dir: str | Path):
+    "Hold the run folder's exclusive lock while the block runs; a TelepathyError when another process holds it."
+    path = Path(run_dir) / ".lock"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
+            raise TelepathyError(f"run folder {run_dir} is being written by another process ({holder})",
+                                 "wait for that run to end, or stop it (Ctrl-C) and resume once it has stopped") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
+        yield path
+    finally: os.close(fd)
 
 # %% ../nbs/00_core.ipynb #733cc83f
 def bf16_autocast(device: torch.device | str):

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
-from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_jsonl, read_optional_json
+from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_jsonl, read_optional_json, runs_root
 
 # %% auto #0
 __all__ = ['LABEL_NAMES', 'RUN_FILES', 'BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'OVERLAY_METRICS', 'ARCH_KEYS', 'TRAIN_KEYS',
@@ -53,7 +53,9 @@ def _train_record(cfg: dict, step: int, rng: np.random.Generator, diverged: bool
     return dict(step=step, kind="train", lm_loss=lm, div_loss=div, loss=lm + cfg["diversity_weight"] * div,
                 z_var=10 ** (-1 + 1.5 * (1 - math.exp(-4 * t))) * math.exp(rng.normal(0, 0.1)),
                 soft_rms=target * (1 + 2 * math.exp(-6 * t)) * math.exp(rng.normal(0, 0.03)), target_rms=target,
-                soft_cos=0.1 + 0.8 * math.exp(-4 * t), lr=_lr_at(step, S, cfg["lr"]),
+                slot_cos=0.1 + 0.8 * math.exp(-4 * t), slot_rank=1 + (cfg["soft_tokens"] - 1) * (1 - math.exp(-3 * t)) * 0.6,
+                message_rank=2 + 6 * (1 - math.exp(-4 * t)), message_cos=0.9 - 0.3 * t, message_cos_centred=-0.05 + 0.02 * rng.normal(),
+                lr=_lr_at(step, S, cfg["lr"]),
                 grad_norm=0.3 + 2 * math.exp(-3 * t) + abs(rng.normal(0, 0.1)) + (50.0 if diverged else 0.0),
                 samples_per_s=40.0, elapsed_s=round(step * 0.5, 3))
 
@@ -142,8 +144,8 @@ def make_synthetic_run(path: str | Path, *, steps: int = 200, seed: int = 0, tas
 RUN_FILES = ("summary.json", "config.json", "metrics.jsonl")
 
 def default_runs_root(root: str | Path | None = None) -> Path:
-    "`root`, else $TELEPATHY_RUNS_DIR, else `papermill_runs` (relative to the working directory)."
-    return Path(root or os.environ.get("TELEPATHY_RUNS_DIR") or "papermill_runs")
+    "`root`, else the launcher's runs root (`core.runs_root`: $TELEPATHY_RUNS_DIR, else ./papermill_runs)."
+    return Path(root) if root else runs_root()
 
 def find_runs(root: str | Path | None = None) -> list[Path]:
     "Every run folder under `root`, sorted by folder name (the launcher's names start with a timestamp)."
@@ -256,19 +258,33 @@ def trajectory_figure(train: pd.DataFrame, quick_eval: pd.DataFrame, *, smoothin
     return fig.update_layout(title=title or "Training trajectory", height=360, margin=dict(t=70, b=40))
 
 # %% ../nbs/09_dashboard.ipynb #275b14fc
-def health_figure(train: pd.DataFrame, *, smoothing: float = 0.6, title: str = "") -> go.Figure:
-    "Z variance (log), soft-token RMS vs target embedding RMS, learning rate and grad norm against step."
-    fig = make_subplots(rows=2, cols=2, subplot_titles=("Z variance (log scale)", "soft-token RMS vs target RMS",
-                                                        "learning rate", "grad norm"))
-    fig.add_scatter(x=_xy(train, "z_var")[0], y=_xy(train, "z_var")[1], mode="lines", name="z_var", row=1, col=1)
-    fig.add_scatter(x=_xy(train, "soft_rms")[0], y=_xy(train, "soft_rms")[1], mode="lines", name="soft_rms",
-                    line=dict(color="#9467bd"), row=1, col=2)
-    fig.add_scatter(x=_xy(train, "target_rms")[0], y=_xy(train, "target_rms")[1], mode="lines", name="target_rms",
-                    line=dict(dash="dash", color="black"), row=1, col=2)
-    fig.add_scatter(x=_xy(train, "lr")[0], y=_xy(train, "lr")[1], mode="lines", name="lr", row=2, col=1)
-    _raw_and_smooth(fig, train, "grad_norm", smoothing, "#d62728", 2, 2)
-    fig.update_yaxes(type="log", row=1, col=1); fig.update_xaxes(title_text="step", row=2)
-    return fig.update_layout(title=title or "Training health", height=560, margin=dict(t=70, b=40))
+_HEALTH_PANELS = ("Z variance per feature (log)", "soft-token RMS vs target RMS", "learning rate", "grad norm",
+                  "slot rank (within an example)", "message rank (across the batch)", "slot cosine (within an example)",
+                  "message cosine (across the batch)")
+
+def _line(fig: go.Figure, train: pd.DataFrame, col: str, row: int, col_: int, **kw) -> None:
+    "Plot metric `col` against step in subplot (row, col_)."
+    x, y = _xy(train, col)
+    fig.add_scatter(x=x, y=y, mode="lines", name=col, row=row, col=col_, **kw)
+
+def health_figure(train: pd.DataFrame, *, smoothing: float = 0.6, title: str = "", soft_tokens: int | None = None) -> go.Figure:
+    "Z variance, RMS, lr and grad norm (top); the collapse monitors within an example and across the batch (bottom)."
+    fig = make_subplots(rows=2, cols=4, subplot_titles=_HEALTH_PANELS)
+    _line(fig, train, "z_var", 1, 1)
+    _line(fig, train, "soft_rms", 1, 2, line=dict(color="#9467bd"))
+    _line(fig, train, "target_rms", 1, 2, line=dict(dash="dash", color="black"))
+    _line(fig, train, "lr", 1, 3)
+    _raw_and_smooth(fig, train, "grad_norm", smoothing, "#d62728", 1, 4)
+    _line(fig, train, "slot_rank", 2, 1, line=dict(color="#2ca02c"))
+    _line(fig, train, "message_rank", 2, 2, line=dict(color="#17becf"))
+    _line(fig, train, "slot_cos", 2, 3, line=dict(color="#8c564b"))
+    _line(fig, train, "message_cos", 2, 4, line=dict(color="#ff7f0e"))
+    _line(fig, train, "message_cos_centred", 2, 4, line=dict(color="#1f77b4", dash="dot"))
+    if soft_tokens: fig.add_hline(y=soft_tokens, line_dash="dash", annotation_text=f"K = {soft_tokens}", row=2, col=1,
+                                  exclude_empty_subplots=False)
+    fig.update_yaxes(type="log", row=1, col=1); fig.update_yaxes(range=[-1.02, 1.02], row=2, col=3)
+    fig.update_yaxes(range=[-1.02, 1.02], row=2, col=4); fig.update_xaxes(title_text="step", row=2)
+    return fig.update_layout(title=title or "Training health", height=600, margin=dict(t=70, b=40))
 
 # %% ../nbs/09_dashboard.ipynb #59c538ee
 def per_class_figure(ev: dict, *, title: str = "") -> go.Figure:
@@ -376,7 +392,8 @@ def run_figures(run_dir: str | Path, *, smoothing: float = 0.6) -> list[go.Figur
     run = load_run(run_dir); k = num_classes(run)
     figs = [trajectory_figure(run["train"], run["quick_eval"], smoothing=smoothing, chance=1 / k if k else None,
                               title=f"Training trajectory: {run['name']}"),
-            health_figure(run["train"], smoothing=smoothing, title=f"Training health: {run['name']}")]
+            health_figure(run["train"], smoothing=smoothing, title=f"Training health: {run['name']}",
+                          soft_tokens=run["config"].get("soft_tokens"))]
     if run["eval"]: figs += [per_class_figure(run["eval"], title=f"Per-class accuracy: {run['name']}"),
                              confusion_figure(run["eval"], title=f"Confusion matrix: {run['name']}")]
     return figs
@@ -413,7 +430,8 @@ class LiveRunDashboard:
         train, quick = metrics_frames(records); k = num_classes(load_run(self.run_dir))
         return [trajectory_figure(train, quick, smoothing=self.smoothing, chance=1 / k if k else None,
                                   title=f"Training trajectory: {self.run_dir.name}"),
-                health_figure(train, smoothing=self.smoothing, title=f"Training health: {self.run_dir.name}")]
+                health_figure(train, smoothing=self.smoothing, title=f"Training health: {self.run_dir.name}",
+                              soft_tokens=(read_optional_json(self.run_dir / "config.json") or {}).get("soft_tokens"))]
 
 # %% ../nbs/09_dashboard.ipynb #15738d53
 def _copy_traces(fig: go.Figure, fresh: go.Figure):

@@ -14,8 +14,8 @@ import pyarrow as pa, pyarrow.parquet as pq
 from .core import TelepathyError
 
 # %% auto #0
-__all__ = ['TASKS', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir', 'load_split', 'subset', 'PairCollator',
-           'bucketed_batches', 'BatchStream']
+__all__ = ['TASKS', 'HOLDOUT_SEED', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir', 'load_split', 'subset',
+           'training_rows', 'heldout_rows', 'PairCollator', 'bucketed_batches', 'BatchStream']
 
 # %% ../nbs/02_data.ipynb #47c96e10
 @dataclass(frozen=True)
@@ -166,6 +166,28 @@ def subset(ds: datasets.Dataset, n: int | None, seed: int = 0) -> datasets.Datas
     if n <= 0: raise TelepathyError(f"subset size must be positive, got {n}", "pass a positive count or None for all rows")
     idx = np.sort(np.random.default_rng(seed).choice(len(ds), n, replace=False))
     return ds.select(idx)
+
+# %% ../nbs/02_data.ipynb #d4a1b2c1
+HOLDOUT_SEED = 1234   # fixed: the held-out rows do not move with a run's seed
+
+def _holdout_mask(n_rows: int, holdout: int) -> np.ndarray:
+    "Boolean mask of the `holdout` held-out rows among `n_rows`."
+    if holdout >= n_rows: raise TelepathyError(f"holdout_rows={holdout} leaves no training rows (the split has {n_rows})",
+                                               f"pass holdout_rows < {n_rows}")
+    mask = np.zeros(n_rows, dtype=bool)
+    mask[np.random.default_rng(HOLDOUT_SEED).choice(n_rows, holdout, replace=False)] = True
+    return mask
+
+def training_rows(task: str | Task, *, n: int | None = None, seed: int = 0, holdout: int = 0) -> list[dict]:
+    "The rows a run trains on: the training split minus `holdout` held-out rows, then a seeded subset of `n`."
+    ds = load_split(task, "train")
+    if holdout: ds = ds.select(np.flatnonzero(~_holdout_mask(len(ds), holdout)))
+    return list(subset(ds, n, seed))
+
+def heldout_rows(task: str | Task, holdout: int) -> list[dict]:
+    "The `holdout` training rows that `training_rows(..., holdout=holdout)` leaves out, in split order."
+    ds = load_split(task, "train")
+    return list(ds.select(np.flatnonzero(_holdout_mask(len(ds), holdout))))
 
 # %% ../nbs/02_data.ipynb #9adb6ea7
 def _cut_middle(ids: list[int], max_len: int, keep_tail: int) -> list[int]:

@@ -12,7 +12,8 @@ from .core import TelepathyError, pick_device, bf16_autocast, batch_starts
 from .models import LoadedLM, load_model, source_states, embedding_rms
 from .data import Task, PairCollator, get_task, _pad
 from .bridge import make_bridge, build_target_inputs, count_parameters, BridgeOutput
-from .losses import target_hidden, logits_at, label_lm_loss, sequence_log_prob, diversity_loss
+from .losses import (target_hidden, logits_at, label_lm_loss, sequence_log_prob, diversity_loss,
+                                 slot_spread_loss, batch_vicreg_loss)
 from .config import RunConfig
 
 # %% auto #0
@@ -72,11 +73,16 @@ def target_label_loss(pipe: Pipeline, soft: torch.Tensor, batch: dict) -> torch.
     embeds, mask, pos = build_target_inputs(tgt.get_input_embeddings(), pipe.primer_ids, soft, label_ids, label_mask)
     return label_lm_loss(logits_at(tgt, target_hidden(tgt, embeds, mask), pos), label_ids, label_mask)
 
-def pipeline_loss(pipe: Pipeline, batch: dict, diversity_weight: float = 0.1, states=None) -> dict:
-    "Total loss and its parts for a collated batch."
+def pipeline_loss(pipe: Pipeline, batch: dict, diversity_weight: float = 0.1, states=None, *,
+                  slot_weight: float = 0.0, vicreg_weight: float = 0.0) -> dict:
+    "Total loss and its parts for a collated batch: label LM loss + weighted diversity, slot-spread and VICReg terms."
     out = pipe.encode(batch, states)
     lm, div = target_label_loss(pipe, out.soft, batch), diversity_loss(out.soft)
-    return {"loss": lm + diversity_weight * div + out.aux_loss, "lm_loss": lm, "div_loss": div, "out": out}
+    parts = {"lm_loss": lm, "div_loss": div}
+    if slot_weight: parts["slot_loss"] = slot_spread_loss(out.soft)
+    if vicreg_weight: parts["vicreg_loss"] = batch_vicreg_loss(out.soft)
+    loss = lm + diversity_weight * div + slot_weight * parts.get("slot_loss", 0.0) + vicreg_weight * parts.get("vicreg_loss", 0.0)
+    return {"loss": loss + out.aux_loss, **parts, "out": out}
 
 # %% ../nbs/06_pipeline.ipynb #6720773f
 def _class_table(class_ids: list[list[int]], device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,7 +183,8 @@ def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, sou
         torch.manual_seed(cfg.seed)
         bridge = make_bridge(cfg.bridge, source.width, target.width, soft_tokens=cfg.soft_tokens, width=cfg.width or None,
                              depth=cfg.depth, heads=cfg.heads, ffn_mult=cfg.ffn_mult, output_norm=cfg.output_norm,
-                             target_rms=target_rms, codebook_size=cfg.codebook_size, source_norm=cfg.source_norm)
+                             target_rms=target_rms, codebook_size=cfg.codebook_size, source_norm=cfg.source_norm,
+                             latent_init=cfg.latent_init)
     return Pipeline(source, target, bridge, collator, cfg.source_layer, target_rms).to(dev)  # the bridge and its buffers
 
 # %% ../nbs/06_pipeline.ipynb #ed83f944

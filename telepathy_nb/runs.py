@@ -4,31 +4,29 @@
 
 # %% ../nbs/13_runs.ipynb #4406a5ce
 from __future__ import annotations
-import argparse, datetime as dt, os, sys, time, traceback
+import argparse, datetime as dt, os, shlex, signal, sys, time
+from contextlib import contextmanager
 from pathlib import Path
 import yaml
 from .core import (TelepathyError, atomic_write_json, atomic_write_bytes, read_json, read_optional_json,
-                               git_revision, package_versions, device_description)
+                               git_revision, package_versions, device_description, absolute_path, runs_root, run_lock)
 from .config import make_config, RunConfig
 
 # %% auto #0
-__all__ = ['REPO', 'templates_dir', 'runs_root', 'template_path', 'template_parameters', 'check_parameters', 'check_data',
-           'new_run_dir', 'prepare_run_dir', 'launch', 'parse_params', 'main']
+__all__ = ['REPO', 'PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'RESULTS', 'INTERRUPTED', 'templates_dir',
+           'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params', 'absolute_env',
+           'new_run_dir', 'prepare_run_dir', 'run_outcome', 'launch', 'parse_params', 'resume_command', 'main']
 
 # %% ../nbs/13_runs.ipynb #4bbd3b37
 REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
 
 def templates_dir() -> Path:
     "Folder of the papermill templates."
-    d = Path(os.environ.get("TELEPATHY_TEMPLATES", REPO / "nbs" / "runs"))
+    d = absolute_path(os.environ.get("TELEPATHY_TEMPLATES") or REPO / "nbs" / "runs")
     if not d.is_dir():
         raise TelepathyError(f"template folder {d} not found (the package must be installed from its repository, `pip install -e .`)",
                              "set TELEPATHY_TEMPLATES to the repository's nbs/runs folder")
     return d
-
-def runs_root() -> Path:
-    "Folder that holds all run folders."
-    return Path(os.environ.get("TELEPATHY_RUNS_DIR", REPO / "papermill_runs"))
 
 def template_path(name: str) -> Path:
     "The template notebook called `name` (with or without .ipynb)."
@@ -66,10 +64,33 @@ def _default(p: dict):
     "A papermill parameter's default value as Python."
     return yaml.safe_load(p["default"])
 
+# %% ../nbs/13_runs.ipynb #c0a1b2c4
+PATH_PARAMS = ("run_dir", "state_cache", "checkpoint", "runs_root")   # template parameters that hold one path
+PATH_LIST_PARAMS = ("checkpoints", "run_dirs")                          # ... or several, comma-separated
+PATH_ENV = ("TELEPATHY_RUNS_DIR", "TELEPATHY_DATA_DIR", "TELEPATHY_CACHE", "TELEPATHY_TEMPLATES")
+
+def absolute_params(params: dict) -> dict:
+    "`params` with every path parameter made absolute against the current working directory."
+    out = dict(params)
+    for k in PATH_PARAMS:
+        if isinstance(out.get(k), str) and out[k].strip(): out[k] = str(absolute_path(out[k].strip()))
+    for k in PATH_LIST_PARAMS:
+        if isinstance(out.get(k), str) and out[k].strip():
+            out[k] = ",".join(str(absolute_path(q.strip())) for q in out[k].split(",") if q.strip())
+    return out
+
+@contextmanager
+def absolute_env():
+    "While the block runs, the environment's path variables are absolute (what a kernel started inside it inherits)."
+    saved = {k: os.environ[k] for k in PATH_ENV if os.environ.get(k)}
+    os.environ.update({k: str(absolute_path(v)) for k, v in saved.items()})
+    try: yield
+    finally: os.environ.update(saved)
+
 # %% ../nbs/13_runs.ipynb #3d312660
 def new_run_dir(template: str, name: str = "run", root: Path | None = None) -> Path:
     "Create and return a fresh run folder."
-    base = Path(root or runs_root()) / Path(template).stem
+    base = absolute_path(root or runs_root()) / Path(template).stem
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in name) or "run"
     for i in range(1000):
@@ -79,15 +100,42 @@ def new_run_dir(template: str, name: str = "run", root: Path | None = None) -> P
     raise TelepathyError(f"cannot create a run folder under {base}", "check permissions")
 
 def prepare_run_dir(run_dir: str, template: str, name: str = "run") -> Path:
-    "The run folder a template should write to: `run_dir` when given (created if needed), else a new one."
-    if run_dir: Path(run_dir).mkdir(parents=True, exist_ok=True); return Path(run_dir)
+    "The run folder a template should write to: `run_dir` when given (created if needed), else a new one; absolute."
+    if run_dir: d = absolute_path(run_dir); d.mkdir(parents=True, exist_ok=True); return d
     return new_run_dir(template, name)
 
 # %% ../nbs/13_runs.ipynb #f562727e
+TRAINS = ("train_bridge",)                          # templates whose status.json must show every step trained
+RESULTS = {"train_bridge": ("eval_results.json", "accuracy"), "eval_bridge": ("eval_results.json", "accuracy"),
+           "baselines": ("baselines.json", "baselines")}   # template -> (result file, key it must hold)
+
+def run_outcome(run_dir: str | Path, template: str) -> str | None:
+    "What a run that executed without error still lacks, or None when its results are all there, in this folder."
+    run_dir, template = absolute_path(run_dir), Path(template).stem
+    cfg, st = (read_optional_json(run_dir / f) or {} for f in ("config.json", "status.json"))
+    for f, rec in (("config.json", cfg), ("status.json", st)):
+        if rec.get("run_dir") and absolute_path(rec["run_dir"]) != run_dir:
+            return f"the notebook wrote to {rec['run_dir']}, not to this folder ({f} says so)"
+    if template in TRAINS and (st.get("step") or 0) != cfg.get("steps"):
+        return f"trained {st.get('step') or 0} of {cfg.get('steps')} steps"
+    if template in RESULTS:
+        f, key = RESULTS[template]
+        if (read_optional_json(run_dir / f) or {}).get(key) is None:
+            return f"no {f} with {'an accuracy' if key == 'accuracy' else key}"
+    return None
+
+def _final_status(run_dir: Path, template: str, status: str, error: str | None) -> tuple[str, str | None]:
+    "A run that executed cleanly is `success` only when its results check out; `diverged`/`incomplete` otherwise."
+    if status != "success": return status, error
+    st = read_optional_json(run_dir / "status.json") or {}
+    if st.get("status") == "diverged": return "diverged", st.get("message")
+    missing = run_outcome(run_dir, template)
+    return ("incomplete", missing) if missing else ("success", None)
+
 def _summary(run_dir: Path, template: str, name: str, status: str, started: float, error: str | None = None) -> dict:
     "The summary.json record of a run."
+    status, error = _final_status(run_dir, template, status, error)
     cfg, ev, st = (read_optional_json(run_dir / f) or {} for f in ("config.json", "eval_results.json", "status.json"))
-    if status == "success" and st.get("status") == "diverged": status, error = "diverged", st.get("message")
     now = time.time()
     keys = ("preset", "task", "source_model", "target_model", "soft_tokens", "source_layer", "steps", "bridge", "seed")
     return {"status": status, "template": template, "name": name, "run_dir": str(run_dir),
@@ -107,37 +155,80 @@ def _error_text(e: BaseException) -> str:
     ename, evalue = getattr(e, "ename", type(e).__name__), getattr(e, "evalue", str(e))
     return f"{ename}: {evalue}".strip()
 
-def _resume_params(resume: str | Path) -> tuple[Path, dict]:
-    run_dir = Path(resume)
+def _resume_params(template: str, resume: str | Path) -> tuple[Path, dict]:
+    "The folder to resume (absolute) and the parameters it ran with, plus resume=True."
+    run_dir = absolute_path(resume)
     if not (run_dir / "params.yaml").exists():
         raise TelepathyError(f"{run_dir} is not a run folder (no params.yaml)", "pass the folder printed when the run started")
+    was = (read_optional_json(run_dir / "summary.json") or {}).get("template")
+    if was and was != Path(template).stem:
+        raise TelepathyError(f"{run_dir} is a {was} run, not a {Path(template).stem} run", f"resume it with: telepathy run {was} --resume {run_dir}")
     return run_dir, {**yaml.safe_load((run_dir / "params.yaml").read_text()), "resume": True}
 
+# %% ../nbs/13_runs.ipynb #d1e2f3a4
+def _kernel_pids() -> list[int]:
+    "Process ids of this process's papermill kernels (its ipykernel children), read from /proc."
+    kids = []
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*"):
+        try: kids += [int(x) for x in (task / "children").read_text().split()]
+        except OSError: continue
+    def is_kernel(pid):
+        try: return b"ipykernel" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError: return False
+    return [pid for pid in kids if is_kernel(pid)]
+
+@contextmanager
+def _ctrl_c_interrupts_kernel():
+    "While the block runs, the first SIGINT interrupts the kernel (like JupyterLab's stop button); the second stops us."
+    def handler(signum, frame):
+        kernels = _kernel_pids()
+        if not kernels or handler.count: raise KeyboardInterrupt
+        handler.count += 1
+        for pid in kernels:
+            try: os.killpg(pid, signal.SIGINT)   # the kernel leads its own session
+            except ProcessLookupError: pass
+    handler.count = 0
+    try: previous = signal.signal(signal.SIGINT, handler)
+    except ValueError: yield None; return      # not the main thread: leave signals alone
+    try: yield handler
+    finally: signal.signal(signal.SIGINT, previous)
+
 # %% ../nbs/13_runs.ipynb #eb2f18f6
+INTERRUPTED = "stopped by Ctrl-C (SIGINT)"
+
 def launch(template: str, params: dict | None = None, name: str | None = None, *, resume: str | Path | None = None,
            root: str | Path | None = None, kernel: str = "python3", progress: bool = True, render: bool = True) -> Path:
     "Execute template `template` with `params` into a new run folder (or resume one); returns the folder."
-    path = template_path(template)
-    if resume: run_dir, params = _resume_params(resume)
-    params = dict(params or {})
-    if resume: params["run_dir"] = str(run_dir)
-    name = name or str(params.get("name") or "run")
-    if "name" in template_parameters(template): params["name"] = name
-    check_parameters(template, params)
-    run_dir = run_dir if resume else new_run_dir(path.stem, name, Path(root) if root else None)
-    params["run_dir"] = str(run_dir)
-    if resume and (run_dir / "run.ipynb").exists(): os.replace(run_dir / "run.ipynb", run_dir / "run.prev.ipynb")
-    atomic_write_bytes(run_dir / "params.yaml", yaml.safe_dump(params, sort_keys=False).encode())
-    started, status, error = time.time(), "running", None
-    atomic_write_json(run_dir / "summary.json", _summary(run_dir, path.stem, name, status, started))
-    try:
-        _execute(path, run_dir, params, kernel, progress); status = "success"
-    except KeyboardInterrupt: status, error = "interrupted", "KeyboardInterrupt"; raise
-    except Exception as e: status, error = "failed", _error_text(e)
-    finally:
-        if render and (run_dir / "run.ipynb").exists(): _render(run_dir)
-        atomic_write_json(run_dir / "summary.json", _summary(run_dir, path.stem, name, status, started, error))
+    with absolute_env():
+        path = template_path(template)
+        run_dir, params = _resume_params(template, resume) if resume else (None, params)
+        params = absolute_params(params or {})
+        if run_dir: params["run_dir"] = str(run_dir)
+        name = name or str(params.get("name") or "run")
+        if "name" in template_parameters(template): params["name"] = name
+        check_parameters(template, params)
+        run_dir = run_dir or new_run_dir(path.stem, name, root)
+        params["run_dir"] = str(run_dir)
+        with run_lock(run_dir):
+            _run_locked(path, run_dir, params, name, kernel, progress, render)
     return run_dir
+
+def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str, progress: bool, render: bool) -> None:
+    "Execute one run in its (locked) folder and record how it ended."
+    if params.get("resume") and (run_dir / "run.ipynb").exists(): os.replace(run_dir / "run.ipynb", run_dir / "run.prev.ipynb")
+    atomic_write_bytes(run_dir / "params.yaml", yaml.safe_dump(params, sort_keys=False).encode())
+    started, status, error = time.time(), "failed", "the launcher stopped before the notebook ended"
+    atomic_write_json(run_dir / "summary.json", _summary(run_dir, path.stem, name, "running", started))
+    try:
+        with _ctrl_c_interrupts_kernel() as ctrl_c:
+            try: _execute(path, run_dir, params, kernel, progress); status, error = "success", None
+            except KeyboardInterrupt: status, error = "interrupted", INTERRUPTED
+            except Exception as e:
+                stopped = getattr(e, "ename", "") == "KeyboardInterrupt" or (ctrl_c is not None and ctrl_c.count)
+                status, error = ("interrupted", INTERRUPTED) if stopped else ("failed", _error_text(e))
+    finally:
+        atomic_write_json(run_dir / "summary.json", _summary(run_dir, path.stem, name, status, started, error))
+    if render and (run_dir / "run.ipynb").exists(): _render(run_dir)
 
 def _render(run_dir: Path) -> None:
     "run.ipynb -> run.html; a rendering problem is reported, never fatal to the run record."
@@ -167,13 +258,26 @@ def _typed(v: str):
     return x
 
 # %% ../nbs/13_runs.ipynb #5c1a7bab
+def resume_command(run_dir: Path, template: str) -> str:
+    "The command that resumes `run_dir`: its path relative to the working directory when it lies below it."
+    try: shown = run_dir.relative_to(Path.cwd())
+    except ValueError: shown = run_dir
+    return f"telepathy run {template} --resume {shlex.quote(str(shown))}"
+
+def _last_checkpoint_line(run_dir: Path) -> str:
+    done = sorted(p for p in (run_dir / "checkpoints").glob("step-*") if (p / "state.json").exists())
+    return f"last checkpoint: {done[-1]}" if done else "no checkpoint yet: a resumed run starts again from step 0"
+
 def _cmd_run(a) -> int:
     run_dir = launch(a.template, parse_params(a.param), a.name, resume=a.resume, root=a.root)
     s = read_json(run_dir / "summary.json")
-    print(f"\nstatus: {s['status']}" + (f"  accuracy: {s['accuracy']:.4f}" if s.get("accuracy") is not None else ""))
-    if s.get("error"): print(f"error: {s['error']}")
+    status = s["status"] + (f": {s['error']}" if s["status"] == "incomplete" else "")
+    print(f"\nstatus: {status}" + (f"  accuracy: {s['accuracy']:.4f}" if s.get("accuracy") is not None else ""))
+    if s.get("error") and s["status"] != "incomplete": print(f"error: {s['error']}")
     print(f"run folder:   {run_dir}\nexecuted:     {run_dir / 'run.ipynb'}\nrendered:     {run_dir / 'run.html'}")
-    return 0 if s["status"] == "success" else 1
+    if s["status"] == "success": return 0
+    print(f"{_last_checkpoint_line(run_dir)}\nresume with:  {resume_command(run_dir, s['template'])}")
+    return 130 if s["status"] == "interrupted" else 1
 
 def _cmd_list(a) -> int:
     from telepathy_nb.dashboard import runs_table
@@ -204,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr); return 2
 
 def _add_extra_commands(sub) -> None:
-    "Commands from modules beside the runs (benchmarks), when present."
+    "Commands from modules beside the runs (benchmarks, studies), when present."
     try: from telepathy_nb.bench import add_bench_command
-    except ImportError: return
-    add_bench_command(sub)
+    except ImportError: pass
+    else: add_bench_command(sub)
+    try: from telepathy_nb.study import add_study_command
+    except ImportError: pass
+    else: add_study_command(sub)

@@ -16,15 +16,15 @@ from tqdm.auto import tqdm
 from .core import (TelepathyError, seed_everything, atomic_write_json, read_json, JsonlWriter, read_jsonl,
                                pick_device)
 from .config import RunConfig, save_config, make_config
-from .data import load_split, BatchStream
+from .data import load_split, training_rows, BatchStream
 from .losses import soft_token_monitors
 from .pipeline import Pipeline, build_pipeline, pipeline_loss, bridge_scores, compile_target_body
 from .cache import StateCache, build_state_cache, cache_key, model_fingerprint
 
 # %% auto #0
-__all__ = ['lr_factor', 'save_checkpoint', 'latest_checkpoint', 'check_checkpoint_config', 'load_bridge_weights', 'StepMeter',
-           'quick_eval', 'Diverged', 'TrainState', 'attach_state_caches', 'setup_training', 'TrainResult',
-           'run_training', 'train', 'launch_training']
+__all__ = ['lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint', 'check_checkpoint_config',
+           'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'quick_eval', 'Diverged', 'TrainState',
+           'attach_state_caches', 'setup_training', 'TrainResult', 'run_training', 'train', 'launch_training']
 
 # %% ../nbs/07_train.ipynb #fc036759
 def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "constant") -> float:
@@ -37,12 +37,23 @@ def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "
 # %% ../nbs/07_train.ipynb #c834f1d3
 def _ckpt_dir(run_dir, step: int) -> Path: return Path(run_dir) / "checkpoints" / f"step-{step:06d}"
 
+def save_optimizer_state(optimizer, folder: Path) -> None:
+    "Write `optimizer.state_dict()` as optimizer.safetensors (tensors) + optimizer.json (the rest)."
+    sd, tensors, state = optimizer.state_dict(), {}, {}
+    for pid, slots in sd["state"].items():
+        state[str(pid)] = {}
+        for k, v in slots.items():
+            if torch.is_tensor(v): tensors[f"{pid}.{k}"] = v.detach().contiguous().cpu(); state[str(pid)][k] = {"tensor": f"{pid}.{k}"}
+            else: state[str(pid)][k] = {"value": v}
+    save_file(tensors, folder / "optimizer.safetensors")
+    atomic_write_json(folder / "optimizer.json", {"param_groups": sd["param_groups"], "state": state})
+
 def save_checkpoint(run_dir, step: int, bridge: torch.nn.Module, optimizer, cfg: RunConfig, keep: int = 2) -> Path:
     "Atomically write checkpoint `step` of `bridge` and `optimizer`; prune older ones."
     dest = _ckpt_dir(run_dir, step); dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".tmp-"))
     save_file({k: v.detach().contiguous().cpu() for k, v in bridge.state_dict().items()}, tmp / "bridge.safetensors")
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    save_optimizer_state(optimizer, tmp)
     atomic_write_json(tmp / "state.json", {"step": step, "time": time.time()})
     save_config(cfg, tmp / "config.json")
     if dest.exists(): shutil.rmtree(dest)
@@ -82,6 +93,31 @@ def load_bridge_weights(ckpt: Path, bridge: torch.nn.Module) -> torch.nn.Module:
         raise TelepathyError(f"{ckpt} does not fit this bridge (missing {missing[:3]}, unexpected {unexpected[:3]})",
                              "build the bridge with the checkpoint's config.json")
     return bridge
+
+# %% ../nbs/07_train.ipynb #16df71af
+def _legacy_optimizer_state(path: Path, device) -> dict:
+    "An optimizer.pt from before safetensors checkpoints, read with weights_only=True: plain tensors and containers only."
+    import pickle
+    try: return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise TelepathyError(f"refused to unpickle {path}: it holds objects other than tensors, which could run code "
+                             f"({str(e).splitlines()[0][:160]})", "delete this checkpoint and resume from an earlier one, "
+                             "or start the run again; never load checkpoints you do not trust") from None
+
+def load_optimizer_state(ckpt: Path, optimizer, device) -> None:
+    "Load a checkpoint's optimizer state (safetensors + JSON; an old optimizer.pt only through weights_only)."
+    if not (ckpt / "optimizer.json").exists():
+        if not (ckpt / "optimizer.pt").exists():
+            raise TelepathyError(f"{ckpt} has no optimizer state", "resume from another checkpoint")
+        optimizer.load_state_dict(_legacy_optimizer_state(ckpt / "optimizer.pt", device)); return
+    meta = read_json(ckpt / "optimizer.json")
+    try: tensors = load_file(ckpt / "optimizer.safetensors", device=str(device))
+    except (SafetensorError, OSError, RuntimeError) as e:
+        raise TelepathyError(f"{ckpt / 'optimizer.safetensors'} is unreadable or truncated ({e})",
+                             "use an earlier checkpoint; this one was damaged") from None
+    state = {int(pid): {k: tensors[s["tensor"]] if "tensor" in s else s["value"] for k, s in slots.items()}
+             for pid, slots in meta["state"].items()}
+    optimizer.load_state_dict({"param_groups": meta["param_groups"], "state": state})
 
 # %% ../nbs/07_train.ipynb #c37e3e08
 class StepMeter:
@@ -143,10 +179,13 @@ def _backward_step(st: TrainState, step: int) -> dict:
         batch, states = st.pipe.collate([st.train_rows[i] for i in _micro_batch_ids(st, step, a)], st.caches.get("train"))
         sync = acc.no_sync(st.pipe.bridge) if (a < A - 1 and acc.num_processes > 1) else nullcontext()
         with sync:
-            with acc.autocast(): res = pipeline_loss(st.pipe, batch, st.cfg.diversity_weight, states=states)
+            with acc.autocast():
+                res = pipeline_loss(st.pipe, batch, st.cfg.diversity_weight, states=states,
+                                    slot_weight=st.cfg.slot_weight, vicreg_weight=st.cfg.vicreg_weight)
             acc.backward(res["loss"] / A)
         mon = soft_token_monitors(res["out"].z, res["out"].soft)
-        for k, v in {**{k: res[k].item() for k in ("loss", "lm_loss", "div_loss")}, **mon, **res["out"].stats}.items():
+        losses = {k: v.item() for k, v in res.items() if k != "out"}                     # loss, lm_loss, div_loss, slot_loss, ...
+        for k, v in {**losses, **mon, **res["out"].stats}.items():
             parts[k] = parts.get(k, 0.0) + v / A
     return parts
 
@@ -199,21 +238,21 @@ def _accelerator(cfg: RunConfig) -> Accelerator:
     return Accelerator(cpu=dev.type == "cpu", mixed_precision="bf16" if dev.type == "cuda" else "no")
 
 def _load_rows(cfg: RunConfig):
-    train = list(load_split(cfg.task, "train", n=cfg.train_size or None, seed=cfg.seed))
+    train = training_rows(cfg.task, n=cfg.train_size or None, seed=cfg.seed, holdout=cfg.holdout_rows)
     quick = list(load_split(cfg.task, "eval", n=cfg.quick_eval_size, seed=cfg.seed)) if cfg.quick_eval_every else []
     return train, quick
 
 # %% ../nbs/07_train.ipynb #43fdef09
 def _resume(st: TrainState) -> None:
-    "Load the newest checkpoint of cfg.run_dir into the state and trim the metrics log to its step."
+    "Load the newest checkpoint of cfg.run_dir into the state (none yet: step 0) and trim the metrics log to its step."
     ckpt = latest_checkpoint(st.cfg.run_dir)
-    if ckpt is None: return
-    check_checkpoint_config(ckpt, st.cfg)
-    load_bridge_weights(ckpt, _bare_bridge(st))
-    st.optimizer.load_state_dict(torch.load(ckpt / "optimizer.pt", map_location=st.accelerator.device, weights_only=True))
-    st.step = read_json(ckpt / "state.json")["step"]
-    if st.log and st.accelerator.is_main_process: st.log.truncate_after(st.step)
-    st.accelerator.print(f"resumed from {ckpt} (step {st.step})")
+    if ckpt is not None:
+        check_checkpoint_config(ckpt, st.cfg)
+        load_bridge_weights(ckpt, _bare_bridge(st))
+        load_optimizer_state(ckpt, st.optimizer, st.accelerator.device)
+        st.step = read_json(ckpt / "state.json")["step"]
+    if st.log and st.accelerator.is_main_process: st.log.truncate_after(st.step)   # lines of the killed attempt past it
+    st.accelerator.print(f"resumed from {ckpt} (step {st.step})" if ckpt else "no checkpoint yet: starting again from step 0")
 
 def _role_cache(st: TrainState, role: str, ids: list[list[int]], fingerprint: str) -> StateCache:
     "Open (building when needed) the cache of `role`'s rows under cfg.state_cache, on every process."
@@ -288,7 +327,8 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
         bar.close()
         if st.caches: st.pipe.source.model.to(source_home)
     if cfg.run_dir and acc.is_main_process:
-        atomic_write_json(Path(cfg.run_dir) / "status.json", {"status": status, "step": st.step, "message": message})
+        atomic_write_json(Path(cfg.run_dir) / "status.json", {"status": status, "step": st.step, "steps": cfg.steps,
+                                                              "message": message, "run_dir": cfg.run_dir})
     st.pipe.bridge = _bare_bridge(st).eval()
     return TrainResult(status, st.step, message, st.pipe, time.time() - t0)
 
