@@ -64,6 +64,7 @@ def study_run(preset: str, overrides: dict, seed: int, run_dir: str | Path, eval
     cfg = make_config(preset, **{**overrides, "seed": seed, "run_dir": str(run_dir), "checkpoint_every": 0,
                                  "generation_eval": False, "zero_shot_baseline": False})
     t0 = time.time(); res = train(cfg, progress=False); t_train = time.time() - t0
+    if torch.cuda.is_available(): torch.cuda.empty_cache()   # training's cached blocks back, for runs sharing the card
     rows = eval_rows(cfg, eval_on)
     ev = evaluate(res.pipe, rows, batch_size=cfg.batch_size * 2, progress=False, split=eval_on)
     rec = {"overrides": overrides, "seed": seed, "status": res.status, "eval_on": eval_on, "n": ev["n"],
@@ -108,8 +109,15 @@ def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *
         for j in jobs: done(study_run(*j))
         return res
     import multiprocessing as mp
+    failed = []
     with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-        for f in as_completed([pool.submit(study_run, *j) for j in jobs]): done(f.result())
+        futures = {pool.submit(study_run, *j): j for j in jobs}
+        for f in as_completed(futures):
+            try: done(f.result())
+            except Exception as e:   # one failed run must not take the finished ones with it; it is retried next time
+                failed.append(run_key(futures[f][1], futures[f][2])); print(f"  failed {failed[-1]}: {type(e).__name__}: {e}", flush=True)
+    if failed: raise TelepathyError(f"{len(failed)} run(s) of study {name} failed: {failed[:3]}",
+                                    "see the errors above; run the same command again to retry only those")
     return res
 
 # %% ../nbs/15_study.ipynb #805d03b6
