@@ -312,6 +312,6 @@ def _add_extra_commands(sub) -> None:
     try: from telepathy_nb.bench import add_bench_command
     except ImportError: pass
     else: add_bench_command(sub)
-    try: from telepathy_nb.study import add_study_command
+    try: from telepathy_nb.study import add_study_command, add_results_command
     except ImportError: pass
-    else: add_study_command(sub)
+    else: add_study_command(sub); add_results_command(sub)

@@ -14,8 +14,8 @@ from .core import (TelepathyError, atomic_write_json, read_json, read_jsonl, rea
 from .config import make_config, RunConfig
 
 # %% auto #0
-__all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'run_key', 'final_monitors', 'eval_rows', 'study_run', 'run_study',
-           'study_table', 'add_study_command']
+__all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'run_key', 'final_monitors', 'eval_rows', 'study_run', 'code_sha',
+           'run_study', 'study_table', 'add_study_command', 'study_markdown', 'sync_readme', 'add_results_command']
 
 # %% ../nbs/15_study.ipynb #e8dc121b
 def parse_axes(pairs: list[str]) -> dict[str, list]:
@@ -79,11 +79,18 @@ def _check_grid(preset: str, grid: list[dict], seeds: list[int]) -> None:
     "Validate every configuration of the grid before anything trains."
     for over in grid: make_config(preset, **{**over, "seed": seeds[0]})
 
+def code_sha() -> str:
+    "SHA-256 over this package's module sources: names the code that ran even where git metadata is stale or absent."
+    import hashlib, telepathy_nb
+    h = hashlib.sha256()
+    for f in sorted(Path(telepathy_nb.__file__).parent.glob("*.py")): h.update(f.name.encode()); h.update(f.read_bytes())
+    return h.hexdigest()
+
 def _header(name: str, preset: str, axes: dict, seeds: list[int], eval_on: str, command: str | None) -> dict:
     return {"study": name, "preset": preset, "axes": axes, "seeds": seeds, "eval_on": eval_on,
             "command": command or "telepathy " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
             "commit": git_revision(Path(__file__).resolve().parents[1] if "__file__" in globals() else "."),
-            "machine": device_description(), "versions": package_versions(), "runs": {}}
+            "code_sha256": code_sha(), "machine": device_description(), "versions": package_versions(), "runs": {}}
 
 def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *, out: str | Path,
               eval_on: str = "validation", workers: int = 1, root: str | Path | None = None,
@@ -151,4 +158,61 @@ def _cmd_study(a) -> int:
                     eval_on=a.eval_on, workers=a.workers, root=a.root)
     import pandas as pd
     with pd.option_context("display.width", 200, "display.max_columns", 20): print(study_table(res).round(4))
+    return 0
+
+# %% ../nbs/15_study.ipynb #aa11bb02
+_NUM_COLS = ("seeds", "acc_mean", "acc_sd", "slot_rank", "message_rank", "z_var")
+
+def _fmt(v) -> str:
+    "A table cell: floats to 2 decimals, the rest as text."
+    return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+def study_markdown(res: dict) -> str:
+    "One study as markdown: where it came from (command, machine, commit, seeds), fixed settings, one row per configuration."
+    t = study_table(res)
+    axes = [c for c in t.columns if c not in _NUM_COLS]
+    fixed = ", ".join(f"{k}={v[0]}" for k, v in res["axes"].items() if len(v) == 1)
+    ns = sorted({r["n"] for r in res["runs"].values()})
+    lines = [f"`{res['command']}`", "",
+             f"{res['machine']}, commit `{res['commit'][:7]}`, preset `{res['preset']}`" + (f" with {fixed}" if fixed else "")
+             + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).", "",
+             "| " + " | ".join(axes + ["seeds", "accuracy % (mean ± sd)", "slot rank", "message rank"]) + " |",
+             "|" + "---|" * (len(axes) + 4)]
+    for _, r in t.iterrows():
+        sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
+        lines.append("| " + " | ".join([_fmt(r[a]) for a in axes] + [str(int(r["seeds"])), f"{100 * r['acc_mean']:.1f} ± {sd}",
+                                                                     f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"]) + " |")
+    return "\n".join(lines)
+
+def _marker(name: str) -> tuple[str, str]: return f"<!-- result:{name} -->", f"<!-- /result:{name} -->"
+
+def sync_readme(readme: str | Path = "README.md", results_dir: str | Path = "results", check: bool = False) -> list[str]:
+    "Fill the README's result markers from results/*.json (or, with check, list how they differ); returns the problems."
+    import re
+    readme, results_dir = Path(readme), Path(results_dir)
+    text, problems = readme.read_text(), []
+    for f in sorted(results_dir.glob("*.json")):
+        begin, end = _marker(f.stem)
+        m = re.search(re.escape(begin) + r"\n(.*?)" + re.escape(end), text, flags=re.S)
+        if not m: problems.append(f"{f.name} has no place in {readme.name} (add {begin} ... {end})"); continue
+        want = study_markdown(read_json(f)) + "\n"
+        if m.group(1) != want:
+            problems.append(f"{readme.name}'s table for {f.stem} differs from {f}")
+            text = text[:m.start(1)] + want + text[m.end(1):]
+    for name in re.findall(r"<!-- result:([\w.-]+) -->", text):
+        if not (results_dir / f"{name}.json").exists(): problems.append(f"{readme.name} names result {name}, but {results_dir / name}.json is missing")
+    if not check: readme.write_text(text)
+    return problems
+
+# %% ../nbs/15_study.ipynb #aa11bb04
+def add_results_command(sub) -> None:
+    "Register `telepathy results` (fill or check the README's result tables) on the CLI's subparsers."
+    r = sub.add_parser("results", help="fill the README's result tables from results/*.json (--check: only compare)")
+    r.add_argument("--check", action="store_true"); r.add_argument("--readme", default="README.md")
+    r.add_argument("--dir", default="results"); r.set_defaults(fn=_cmd_results)
+
+def _cmd_results(a) -> int:
+    problems = sync_readme(a.readme, a.dir, check=a.check)
+    for p in problems: print(("differs: " if a.check else "updated: ") + p)
+    if a.check and problems: print("run `telepathy results` to regenerate the tables from the JSON"); return 1
     return 0

@@ -1,0 +1,24 @@
+"""Every number in the README's result tables comes from a committed JSON in results/."""
+import json
+from pathlib import Path
+from telepathy_nb.study import sync_readme, study_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_tables_match_the_json():
+    problems = sync_readme(ROOT / "README.md", ROOT / "results", check=True)
+    assert problems == [], "\n".join(problems) + "\nrun `telepathy results` to regenerate the tables"
+
+
+def test_every_result_says_where_it_came_from():
+    files = sorted((ROOT / "results").glob("*.json"))
+    assert files, "results/ holds the studies the README reports"
+    for f in files:
+        res = json.loads(f.read_text())
+        assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
+        assert res["command"].startswith("telepathy study ") and len(res["commit"]) >= 7
+        for key, run in res["runs"].items():
+            assert 0 <= run["accuracy"] <= 1 and run["n"] > 0 and run["seed"] in res["seeds"], (f.name, key)
+            assert run["status"] == "success", (f.name, key)
+        assert len(study_table(res)) >= 1
