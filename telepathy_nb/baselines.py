@@ -25,13 +25,14 @@ from .evaluate import classification_report, text_scores
 from .train import train, load_bridge_weights, latest_checkpoint, check_checkpoint_config
 
 # %% auto #0
-__all__ = ['RELAY_PROMPT', 'CONTROLS', 'BASELINES', 'bootstrap_ci', 'mcnemar_exact', 'report', 'multi_report',
-           'compare_to_bridge', 'training_rows', 'bridge_batches', 'rows_seen', 'seen_rows_and_batches',
-           'majority_baseline', 'random_baseline', 'zero_shot_baseline', 'few_shot_prompt', 'few_shot_baseline',
-           'relay_texts', 'text_relay_baseline', 'source_features', 'linear_probe_baseline', 'TextPromptTuner',
-           'prompt_tuning_loss', 'tuned_class_scores', 'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement',
-           'control_baseline', 'train_bridge_seed', 'load_bridge_run', 'parse_which', 'parse_seeds', 'Stages',
-           'run_baselines', 'verdict', 'baselines_table', 'baselines_figure']
+__all__ = ['EQUIVALENCE_MARGIN', 'RELAY_PROMPT', 'CONTROLS', 'BASELINES', 'bootstrap_ci', 'mcnemar_exact', 'report',
+           'multi_report', 'paired_bootstrap_difference', 'equivalence_verdict', 'compare_to_bridge', 'training_rows',
+           'bridge_batches', 'rows_seen', 'seen_rows_and_batches', 'majority_baseline', 'random_baseline',
+           'zero_shot_baseline', 'few_shot_prompt', 'few_shot_baseline', 'relay_texts', 'text_relay_baseline',
+           'source_features', 'linear_probe_baseline', 'TextPromptTuner', 'prompt_tuning_loss', 'tuned_class_scores',
+           'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement', 'control_baseline', 'train_bridge_seed',
+           'load_bridge_run', 'parse_which', 'parse_seeds', 'Stages', 'run_baselines', 'baselines_table',
+           'baselines_figure']
 
 # %% ../nbs/11_baselines.ipynb #d4999a3c
 def bootstrap_ci(correct, *, n_resamples: int = 1000, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
@@ -75,17 +76,40 @@ def multi_report(labels, preds_per_run, label_names, *, n_resamples: int = 1000,
             "invalid": 0, "runs": runs}
 
 # %% ../nbs/11_baselines.ipynb #f4ad2859
+EQUIVALENCE_MARGIN = 0.02   # ±2 accuracy points: the margin of the TOST equivalence test
+
 def _pred_lists(rec: dict) -> list[tuple[int | None, list]]:
     "(run index or None, preds) for a record from `report` or `multi_report`."
     return [(i, r["preds"]) for i, r in enumerate(rec["runs"])] if "runs" in rec else [(None, rec["preds"])]
 
-def compare_to_bridge(rec: dict, bridge: dict, labels) -> dict:
-    "Add McNemar's exact test of every bridge seed against every run of `rec` (headline: the largest p)."
+def paired_bootstrap_difference(labels, runs_a: list, runs_b: list, *, n_resamples: int = 2000, seed: int = 0) -> dict:
+    "Accuracy of A minus B, bootstrapped over rows (shared by both) and over each side's runs (seeds); 90% and 95% intervals."
+    y = np.asarray(labels)
+    A, B = (np.array([np.asarray(p) == y for p in runs], dtype=float) for runs in (runs_a, runs_b))   # (R, N) each
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(y), size=(n_resamples, len(y)))
+    ia, ib = rng.integers(0, len(A), n_resamples), rng.integers(0, len(B), n_resamples)
+    d = A[ia[:, None], rows].mean(1) - B[ib[:, None], rows].mean(1)
+    return {"diff": float(A.mean() - B.mean()), "ci95": [float(x) for x in np.percentile(d, [2.5, 97.5])],
+            "ci90": [float(x) for x in np.percentile(d, [5, 95])], "n_resamples": n_resamples, "runs": [len(A), len(B)]}
+
+def equivalence_verdict(diff: dict, margin: float = EQUIVALENCE_MARGIN) -> str:
+    "better / worse when the 95% interval excludes 0; equivalent when the 90% interval is inside ±margin (TOST); else inconclusive."
+    (lo95, hi95), (lo90, hi90) = diff["ci95"], diff["ci90"]
+    if lo95 > 0: return "bridge better"
+    if hi95 < 0: return "bridge worse"
+    if -margin < lo90 and hi90 < margin: return f"equivalent within ±{100 * margin:g} pp (TOST)"
+    return "inconclusive"
+
+def compare_to_bridge(rec: dict, bridge: dict, labels, margin: float = EQUIVALENCE_MARGIN) -> dict:
+    "Add McNemar's exact test per bridge seed (and draw), the seed-and-row bootstrap of the difference, and the verdict."
     tests = []
     for (_, bp), seed_rec in zip(_pred_lists(bridge), bridge.get("runs", [bridge])):
         for i, p in _pred_lists(rec):
             tests.append({"bridge_seed": seed_rec.get("seed"), **({"draw": i} if i is not None else {}), **mcnemar_exact(labels, bp, p)})
-    rec["mcnemar"], rec["mcnemar_p"] = tests, max(t["p"] for t in tests)
+    rec["mcnemar"], rec["mcnemar_p_per_seed"] = tests, [t["p"] for t in tests]
+    rec["difference"] = paired_bootstrap_difference(labels, [p for _, p in _pred_lists(bridge)], [p for _, p in _pred_lists(rec)])
+    rec["verdict"] = equivalence_verdict(rec["difference"], margin)
     return rec
 
 # %% ../nbs/11_baselines.ipynb #b34baf76
@@ -486,24 +510,26 @@ def run_baselines(cfg: RunConfig, *, bridge_seeds=(0, 1, 2), which="all", checkp
            "train_rows_seen": len(train_rows), "bridge_seeds": [info["seed"] for _, info in made], "bridge": bridge,
            "baselines": out, "settings": {"which": list(which), "few_shot_k": few_shot_k, "few_shot_draws": few_shot_draws,
            "relay_prompt": relay_prompt, "relay_max_new_tokens": relay_max_new_tokens, "prompt_tuning_steps": prompt_tuning_steps or len(batches),
-           "n_resamples": n_resamples, "batch_size": bs, "ci_level": 0.95, "mcnemar": "exact binomial on discordant rows; headline = largest p over bridge seeds (and draws)",
+           "n_resamples": n_resamples, "batch_size": bs, "ci_level": 0.95, "mcnemar": "exact binomial on discordant rows, per bridge seed (and draw)",
+           "difference": "bridge minus baseline, bootstrapped over rows and seeds; verdict: 95% CI excludes 0, or TOST within ±2 pp (90% CI)",
            "noise_covariance": "diagonal"}, "config": dataclasses.asdict(cfg), "stage_seconds": st.seconds, "seconds": round(time.time() - t0, 1)}
     if cfg.run_dir: atomic_write_json(Path(cfg.run_dir) / "baselines.json", res)
     return res
 
 # %% ../nbs/11_baselines.ipynb #2d395939
-def verdict(bridge_acc: float, acc: float, p: float | None, alpha: float = 0.05) -> str:
-    "'bridge better' / 'bridge worse' when McNemar's p < alpha, else 'no significant difference'."
-    if p is None: return ""
-    if p >= alpha: return "no significant difference"
-    return "bridge better" if bridge_acc > acc else "bridge worse"
+def _difference_columns(r: dict) -> dict:
+    "The comparison columns of a record (empty for the bridge itself)."
+    d = r.get("difference")
+    if not d: return {"diff": None, "diff_ci_low": None, "diff_ci_high": None, "mcnemar_p_per_seed": "", "verdict": ""}
+    return {"diff": d["diff"], "diff_ci_low": d["ci95"][0], "diff_ci_high": d["ci95"][1],
+            "mcnemar_p_per_seed": ", ".join(f"{p:.2g}" for p in r["mcnemar_p_per_seed"]), "verdict": r["verdict"]}
 
-def baselines_table(res: dict, alpha: float = 0.05):
-    "A DataFrame with one row per classifier: kind, accuracy, std, CI, McNemar p and verdict vs the bridge, per-class accuracy."
+def baselines_table(res: dict):
+    "One row per classifier: kind, accuracy, std, CI, bridge-minus-it difference with its 95% CI, per-seed McNemar p, verdict, per-class."
     import pandas as pd
-    recs, b = {"bridge": res["bridge"], **res["baselines"]}, res["bridge"]["accuracy"]
+    recs = {"bridge": res["bridge"], **res["baselines"]}
     rows = {k: {"kind": r.get("kind"), "accuracy": r["accuracy"], "std": r.get("accuracy_std"), "ci_low": r["ci"][0],
-                "ci_high": r["ci"][1], "mcnemar_p": r.get("mcnemar_p"), "verdict": verdict(b, r["accuracy"], r.get("mcnemar_p"), alpha),
+                "ci_high": r["ci"][1], **_difference_columns(r),
                 "n": r["n"], **{f"acc[{c}]": a for c, a in r["per_class_accuracy"].items()}} for k, r in recs.items()}
     return pd.DataFrame(rows).T
 
@@ -516,7 +542,7 @@ def baselines_figure(res: dict, title: str = ""):
     fig = go.Figure(go.Bar(x=names, y=accs, marker_color=[colors.get(r.get("kind"), "#8c564b") for r in recs.values()],
                            error_y=dict(type="data", symmetric=False, array=[r["ci"][1] - a for r, a in zip(recs.values(), accs)],
                                         arrayminus=[a - r["ci"][0] for r, a in zip(recs.values(), accs)]),
-                           hovertext=[f"{r.get('description', '')}<br>p vs bridge: {r.get('mcnemar_p', float('nan')):.3g}" for r in recs.values()]))
+                           hovertext=[f"{r.get('description', '')}<br>vs bridge: {r.get('verdict', '')}" for r in recs.values()]))
     fig.add_hline(y=res["bridge"]["accuracy"], line_dash="dash", line_color=colors["bridge"])
     fig.update_layout(title=title or f"{res['task']}: bridge vs baselines (n={res['n']}, 95% bootstrap CI)",
                       yaxis=dict(title="accuracy", range=[0, 1.05]), template="plotly_white", height=420)

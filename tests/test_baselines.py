@@ -4,6 +4,7 @@ from math import comb
 import numpy as np
 import pytest
 from telepathy_nb.baselines import (BASELINES, bootstrap_ci, mcnemar_exact, compare_to_bridge, report, multi_report,
+                                    paired_bootstrap_difference, equivalence_verdict,
                                     bridge_batches, training_rows, control_baseline, derangement, few_shot_prompt,
                                     run_baselines, train_bridge_seed)
 from telepathy_nb.config import make_config
@@ -44,12 +45,27 @@ def test_bootstrap_ci_is_seeded_and_covers():
     assert lo99 < lo and hi < hi99
 
 
-def test_headline_p_is_the_largest_over_bridge_seeds():
+def test_mcnemar_per_seed_and_the_seed_and_row_bootstrap():
+    "Every bridge seed is tested (no largest-p headline), and the verdict comes from the bootstrap of the difference."
     labels = [0] * 12
     bridge = multi_report(labels, [[0] * 12, [0] * 6 + [1] * 6], ["a", "b"], run_info=[{"seed": 0}, {"seed": 5}])
     rec = compare_to_bridge(report(labels, [1] * 12, ["a", "b"]), bridge, labels)
     assert [(t["bridge_seed"], t["b"], t["c"]) for t in rec["mcnemar"]] == [(0, 12, 0), (5, 6, 0)]
-    assert rec["mcnemar_p"] == pytest.approx(2 / 2**6)
+    assert rec["mcnemar_p_per_seed"] == pytest.approx([2 / 2**12, 2 / 2**6])
+    assert "mcnemar_p" not in rec
+    assert rec["difference"]["diff"] == pytest.approx(0.75)
+    lo, hi = rec["difference"]["ci95"]
+    assert 0 < lo < 0.6 and hi == pytest.approx(1.0)   # the 50% seed and the perfect one both enter the spread
+    assert rec["verdict"] == "bridge better"
+
+
+def test_equivalence_needs_tost_not_a_large_p():
+    "Two classifiers that agree on most rows of a large set are 'equivalent'; a small set is 'inconclusive', never 'the same'."
+    y = np.zeros(3000, dtype=int)
+    a = [np.where(np.arange(3000) % 20 == 0, 1, 0)]
+    b = [np.where(np.arange(3000) % 20 == 1, 1, 0)]
+    assert equivalence_verdict(paired_bootstrap_difference(y, a, b)) == "equivalent within ±2 pp (TOST)"
+    assert equivalence_verdict(paired_bootstrap_difference(y[:30], [a[0][:30]], [b[0][:30]])) == "inconclusive"
 
 
 def test_bridge_batches_replay_the_training_loop(tiny):
@@ -121,7 +137,8 @@ def test_template_writes_baselines_json_with_every_baseline(tmp_path):
         assert 0 <= lo <= r["accuracy"] <= hi <= 1, name
         assert set(r["per_class_accuracy"]) == {"negative", "positive"}, name
         if name != "bridge":
-            assert 0 <= r["mcnemar_p"] <= 1 and {t["bridge_seed"] for t in r["mcnemar"]} == {0, 1}, name
+            assert all(0 <= q <= 1 for q in r["mcnemar_p_per_seed"]) and {t["bridge_seed"] for t in r["mcnemar"]} == {0, 1}, name
+            assert r["verdict"] in ("bridge better", "bridge worse", "inconclusive", "equivalent within ±2 pp (TOST)"), name
     assert len(res["bridge"]["runs"]) == 2 and all(len(r["preds"]) == 16 for r in res["bridge"]["runs"])
     assert len(res["baselines"]["target_few_shot"]["runs"]) == 2
 
