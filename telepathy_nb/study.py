@@ -15,7 +15,8 @@ from .config import make_config, RunConfig
 
 # %% auto #0
 __all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'run_key', 'final_monitors', 'eval_rows', 'study_run', 'code_sha',
-           'run_study', 'study_table', 'add_study_command', 'study_markdown', 'sync_readme', 'add_results_command']
+           'run_study', 'study_table', 'add_study_command', 'study_markdown', 'baselines_markdown', 'result_markdown',
+           'sync_readme', 'add_results_command']
 
 # %% ../nbs/15_study.ipynb #e8dc121b
 def parse_axes(pairs: list[str]) -> dict[str, list]:
@@ -184,6 +185,25 @@ def study_markdown(res: dict) -> str:
                                                                      f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"]) + " |")
     return "\n".join(lines)
 
+def baselines_markdown(res: dict) -> str:
+    "A baselines result (kind 'baselines') as markdown: provenance, then one row per classifier with its verdict."
+    from telepathy_nb.baselines import baselines_table
+    b = res["baselines"]
+    t = baselines_table(b)
+    lines = [f"`{res['command']}`", "",
+             f"{res['machine']}, commit `{res['commit'][:7]}`, task {b['task']}, {b['n']} validation rows, bridge seeds "
+             f"{', '.join(map(str, b['bridge_seeds']))}, {b['train_rows_seen']} training rows seen by each bridge.", "",
+             "| classifier | kind | accuracy % | 95% CI | bridge − it, pp (95% CI) | verdict |", "|---|---|---|---|---|---|"]
+    for name, r in t.iterrows():
+        acc = f"{100 * r['accuracy']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["std"] and r["std"] == r["std"] else "")
+        diff = "" if r["diff"] is None else f"{100 * r['diff']:+.1f} ({100 * r['diff_ci_low']:+.1f}, {100 * r['diff_ci_high']:+.1f})"
+        lines.append(f"| {name} | {r['kind']} | {acc} | {100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f} | {diff} | {r['verdict']} |")
+    return "\n".join(lines)
+
+def result_markdown(res: dict) -> str:
+    "The README table of one results JSON: a baselines run or a study."
+    return baselines_markdown(res) if res.get("kind") == "baselines" else study_markdown(res)
+
 def _marker(name: str) -> tuple[str, str]: return f"<!-- result:{name} -->", f"<!-- /result:{name} -->"
 
 def sync_readme(readme: str | Path = "README.md", results_dir: str | Path = "results", check: bool = False) -> list[str]:
@@ -195,7 +215,7 @@ def sync_readme(readme: str | Path = "README.md", results_dir: str | Path = "res
         begin, end = _marker(f.stem)
         m = re.search(re.escape(begin) + r"\n(.*?)" + re.escape(end), text, flags=re.S)
         if not m: problems.append(f"{f.name} has no place in {readme.name} (add {begin} ... {end})"); continue
-        want = study_markdown(read_json(f)) + "\n"
+        want = result_markdown(read_json(f)) + "\n"
         if m.group(1) != want:
             problems.append(f"{readme.name}'s table for {f.stem} differs from {f}")
             text = text[:m.start(1)] + want + text[m.end(1):]

@@ -17,7 +17,11 @@ def test_every_result_says_where_it_came_from():
     for f in files:
         res = json.loads(f.read_text())
         assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
-        assert res["command"].startswith("telepathy study ") and len(res["commit"]) >= 7
+        assert res["command"].startswith(("telepathy study ", "telepathy run baselines ")) and len(res["commit"]) >= 7
+        if res.get("kind") == "baselines":
+            b = res["baselines"]
+            assert b["bridge_seeds"] == res["seeds"] and all("verdict" in r for r in b["baselines"].values()), f.name
+            continue
         for key, run in res["runs"].items():
             assert 0 <= run["accuracy"] <= 1 and run["n"] > 0 and run["seed"] in res["seeds"], (f.name, key)
             assert run["status"] == "success", (f.name, key)
