@@ -21,7 +21,7 @@ __all__ = ['LABEL_NAMES', 'RUN_FILES', 'BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'O
            'trajectory_figure', 'health_figure', 'per_class_figure', 'confusion_figure', 'hardest_examples',
            'overlay_figure', 'compare_per_class_figure', 'widgets_available', 'is_interactive',
            'setup_offline_rendering', 'show', 'run_figures', 'show_run', 'LiveRunDashboard', 'RunBrowser', 'first_jump',
-           'accuracy_dips', 'experiment_summary', 'write_experiment_summary', 'render_html']
+           'accuracy_dips', 'experiment_summary', 'write_experiment_summary', 'final_status_banner', 'render_html']
 
 # %% ../nbs/09_dashboard.ipynb #dc2b6de9
 LABEL_NAMES = {"sst2": ["negative", "positive"], "agnews": ["World", "Sports", "Business", "Sci/Tech"],
@@ -624,9 +624,20 @@ def write_experiment_summary(run_dir: str | Path, *, margin: float = 0.05) -> Pa
     return atomic_write_bytes(Path(run_dir) / "EXPERIMENT_SUMMARY.md", experiment_summary(run_dir, margin=margin).encode())
 
 # %% ../nbs/09_dashboard.ipynb #7ee11596
-def render_html(ipynb_path: str | Path, html_path: str | Path) -> Path:
-    "Convert an executed notebook to a standalone HTML page with nbconvert; returns `html_path`."
+def final_status_banner(summary: dict) -> str:
+    "Markdown for the top of a rendered run: how it ended, from summary.json (the notebook's own headings were written mid-run)."
+    s = summary.get("status", "unknown")
+    acc = f", accuracy {summary['accuracy']:.4f}" if summary.get("accuracy") is not None else ""
+    err = f"\n\n**{'missing' if s == 'incomplete' else 'error'}:** `{summary['error']}`" if summary.get("error") else ""
+    return (f"**Final status: {s}**{acc} — {summary.get('template', '')} run `{summary.get('name', '')}`, finished "
+            f"{summary.get('finished') or '?'} after {summary.get('duration_s', '?')} s (from `summary.json`; headings below "
+            f"were written while the run was going){err}")
+
+def render_html(ipynb_path: str | Path, html_path: str | Path, summary: dict | None = None) -> Path:
+    "Convert an executed notebook to a standalone HTML page with nbconvert, with the final-status banner on top when given."
     import nbformat
     from nbconvert import HTMLExporter
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(str(ipynb_path), as_version=4))
+    nb = nbformat.read(str(ipynb_path), as_version=4)
+    if summary: nb.cells.insert(0, nbformat.v4.new_markdown_cell(final_status_banner(summary)))
+    body, _ = HTMLExporter().from_notebook_node(nb)
     return atomic_write_bytes(html_path, body.encode())

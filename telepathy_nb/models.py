@@ -113,7 +113,7 @@ def _scale_random(name: str, device, dtype, seed: int = 0):
     cfg = SCALE_CONFIGS[name]()
     with torch.random.fork_rng(devices=[]), torch.device(device):
         torch.manual_seed(seed)
-        model = AutoModelForCausalLM.from_config(cfg, torch_dtype=dtype)
+        model = AutoModelForCausalLM.from_config(cfg, dtype=dtype)
     return model, word_tokenizer(vocab_size=min(cfg.vocab_size, 30000) - len(SPECIALS))
 
 # %% ../nbs/01_models.ipynb #05cbd3b2
@@ -142,7 +142,7 @@ def _convert_embedded(name: str, dest: Path) -> Path:
         bar.set_postfix_str(stages[0]); path = _gguf_path(spec, Path(tmp)); bar.update()
         bar.set_postfix_str(stages[1])
         tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, torch_dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
         bar.update(); bar.set_postfix_str(stages[2])
         model.hf_quantizer = None                      # else save_pretrained refuses
         if hasattr(model.config, "quantization_config"): del model.config.quantization_config
@@ -223,7 +223,7 @@ def _load_weights(kind: str, ref: str, device, dtype, trust_remote_code: bool, s
     path = embedded_model_dir(ref) if kind == "embedded" else ref
     if kind == "hub": _hub_config(ref, trust_remote_code)  # clear error first when unreachable
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(path, torch_dtype=dtype, trust_remote_code=trust_remote_code)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code)
     return model, tok
 
 def load_model(name: str, *, device: str | torch.device = "auto", dtype: torch.dtype | None = None,

@@ -234,7 +234,7 @@ def _render(run_dir: Path) -> None:
     "run.ipynb -> run.html; a rendering problem is reported, never fatal to the run record."
     try:
         from telepathy_nb.dashboard import render_html
-        render_html(run_dir / "run.ipynb", run_dir / "run.html")
+        render_html(run_dir / "run.ipynb", run_dir / "run.html", summary=read_optional_json(run_dir / "summary.json"))
     except Exception as e: print(f"warning: could not render {run_dir / 'run.html'}: {e}", file=sys.stderr)
 
 # %% ../nbs/13_runs.ipynb #142e6843

@@ -24,6 +24,7 @@ def test_train_run_writes_every_file(tmp_path):
     assert ev["n"] == 16 and s["accuracy"] == ev["accuracy"] and len(ev["predictions"]) == 16
     steps = [r["step"] for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
     assert steps == [2, 4, 6]
+    assert "Final status: success" in (run / "run.html").read_text()   # the page shows how the run ended, not "running"
 
 
 def test_failed_notebook_is_recorded_and_others_untouched(tmp_path, monkeypatch):
