@@ -120,7 +120,7 @@ def training_rows(cfg: RunConfig) -> list[dict]:
 
 def bridge_batches(cfg: RunConfig, collator: PairCollator, rows: list[dict]) -> list[list[list[int]]]:
     "Row indices of every micro-batch of every optimizer step of a run of `cfg`: steps × (grad_accum·processes) × batch."
-    stream = BatchStream(collator.source_lengths(rows), cfg.batch_size, cfg.seed)
+    stream = BatchStream(collator.source_lengths(rows), cfg.batch_size, cfg.seed, order=cfg.batch_order)
     return [[stream.batch_at((s * cfg.grad_accum + a) * cfg.num_processes + p)
              for a in range(cfg.grad_accum) for p in range(cfg.num_processes)] for s in range(cfg.steps)]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from .core import TelepathyError, absolute_path
 from .models import resolve_model_name, check_layer
-from .data import TASKS
+from .data import TASKS, BATCH_ORDERS
 from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS
 from .cache import is_state_cache
 
@@ -72,6 +72,11 @@ class RunConfig:
     diverge_grad_norm: float = 1e4       # stop as diverged above this grad norm (or on NaN/inf)
     resume: bool = False                 # continue from run_dir's last checkpoint
     trust_remote_code: bool = False
+    # the reference's procedure, one switch each (the seed-exp001 preset turns all four on)
+    batch_order: str = "bucketed"        # bucketed (ours: similar lengths together) | shuffled (the reference)
+    bridge_precision: str = "fp32"       # fp32 (ours: fp32 master weights, bf16 autocast on GPU) | bf16 (the reference; GPU only)
+    quick_eval_mode: str = "scores"      # scores (ours: quick_eval_size seeded rows, class scores) | reference (the first rows, greedy generation + substring match)
+    decision: str = "scores"             # scores (ours: class-score argmax) | generation (the reference: greedy generation + substring match)
 
     def to_json(self) -> str: return json.dumps(asdict(self), indent=2)
 
@@ -87,9 +92,10 @@ PRESETS: dict[str, dict[str, Any]] = {
     "seed-exp001": dict(  # the reference recipe (DESIGN §1), exactly
         task="sst2", source_model="llama-3.1-8b-instruct", target_model="mistral-7b-instruct-v0.3",
         source_layer=16, soft_tokens=32, depth=2, heads=8, width=4096, steps=2000, batch_size=16, grad_accum=2,
-        lr=2e-4, weight_decay=0.01, diversity_weight=0.1, quick_eval_every=200, quick_eval_size=200,
+        lr=2e-4, weight_decay=0.01, diversity_weight=0.1, quick_eval_every=200, quick_eval_size=50,
         log_every=10, checkpoint_every=500, train_size=0, eval_size=0, max_source_tokens=128, label_eos=True,
-        target_bos=False, num_processes=2),
+        target_bos=False, num_processes=2,
+        batch_order="shuffled", bridge_precision="bf16", quick_eval_mode="reference", decision="generation"),
     "scale-random": dict(  # real architectures, random bf16 weights: speed/memory on a GPU
         task="sst2", source_model="llama-3.1-8b-random", target_model="mistral-7b-v0.3-random",
         source_layer=16, soft_tokens=32, depth=2, heads=8, width=4096, steps=300, batch_size=16, grad_accum=2,
@@ -120,7 +126,8 @@ _POSITIVE = ("soft_tokens", "depth", "heads", "ffn_mult", "codebook_size", "step
 _NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every", "train_size", "holdout_rows", "eval_size",
                  "weight_decay", "diversity_weight", "slot_weight", "vicreg_weight", "seed")
 _CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPUT_NORMS, "source_norm": SOURCE_NORMS,
-            "latent_init": LATENT_INITS,
+            "latent_init": LATENT_INITS, "batch_order": BATCH_ORDERS, "bridge_precision": ("fp32", "bf16"),
+            "quick_eval_mode": ("scores", "reference"), "decision": ("scores", "generation"),
             "schedule": ("constant", "cosine"), "preset": tuple(PRESETS)}
 
 def _check_ranges(cfg: RunConfig) -> None:

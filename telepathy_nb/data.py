@@ -14,8 +14,9 @@ import pyarrow as pa, pyarrow.parquet as pq
 from .core import TelepathyError
 
 # %% auto #0
-__all__ = ['TASKS', 'HOLDOUT_SEED', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir', 'load_split', 'subset',
-           'training_rows', 'heldout_rows', 'PairCollator', 'bucketed_batches', 'BatchStream']
+__all__ = ['TASKS', 'HOLDOUT_SEED', 'BATCH_ORDERS', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir', 'load_split',
+           'subset', 'training_rows', 'heldout_rows', 'PairCollator', 'bucketed_batches', 'shuffled_batches',
+           'BatchStream']
 
 # %% ../nbs/02_data.ipynb #47c96e10
 @dataclass(frozen=True)
@@ -252,20 +253,30 @@ def bucketed_batches(lengths, batch_size: int, *, seed: int, epoch: int = 0, buc
         out += [chunk[i:i + batch_size].tolist() for i in range(0, len(chunk) - batch_size + 1, batch_size)]
     return [out[i] for i in rng.permutation(len(out))]
 
+def shuffled_batches(n: int, batch_size: int, *, seed: int, epoch: int = 0) -> list[list[int]]:
+    "The reference's order: a seeded permutation of the rows cut into batches (lengths ignored); the last partial batch is dropped."
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    return [order[i:i + batch_size].tolist() for i in range(0, n - batch_size + 1, batch_size)]
+
+BATCH_ORDERS = ("bucketed", "shuffled")
+
 @dataclass
 class BatchStream:
-    "Micro-batch `g` of an endless, seeded sequence of bucketed epochs."
+    "Micro-batch `g` of an endless, seeded sequence of epochs: length-bucketed (ours) or plainly shuffled (the reference)."
     lengths: list
     batch_size: int
     seed: int
     bucket: int = 32
+    order: str = "bucketed"
     def __post_init__(self):
         self._epochs = {}
         if len(self.lengths) < self.batch_size:
             raise TelepathyError(f"{len(self.lengths)} training rows cannot fill one batch of {self.batch_size}",
                                  "use more training rows (train_size) or a smaller batch_size")
     def epoch(self, e: int) -> list[list[int]]:
-        if e not in self._epochs: self._epochs = {e: bucketed_batches(self.lengths, self.batch_size, seed=self.seed, epoch=e, bucket=self.bucket)}
+        if e not in self._epochs:
+            self._epochs = {e: shuffled_batches(len(self.lengths), self.batch_size, seed=self.seed, epoch=e) if self.order == "shuffled"
+                            else bucketed_batches(self.lengths, self.batch_size, seed=self.seed, epoch=e, bucket=self.bucket)}
         return self._epochs[e]
     def batch_at(self, g: int) -> list[int]:
         n = len(self.epoch(0))

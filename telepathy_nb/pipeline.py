@@ -18,8 +18,8 @@ from .config import RunConfig
 
 # %% auto #0
 __all__ = ['first_token_scores', 'sequence_scores', 'Pipeline', 'target_label_loss', 'pipeline_loss', 'soft_class_scores',
-           'encoded_batches', 'bridge_scores', 'match_verbaliser', 'generate_answers', 'text_class_scores',
-           'build_pipeline', 'compile_target_body']
+           'encoded_batches', 'bridge_scores', 'match_verbaliser', 'substring_match', 'generate_answers',
+           'text_class_scores', 'build_pipeline', 'compile_target_body']
 
 # %% ../nbs/06_pipeline.ipynb #77607baf
 def first_token_scores(model, embeds, mask, positions, class_first_ids: torch.Tensor) -> torch.Tensor:
@@ -134,6 +134,11 @@ def match_verbaliser(text: str, verbalisers) -> int:
     t = text.strip().lower()
     order = sorted(range(len(verbalisers)), key=lambda i: -len(verbalisers[i]))
     return next((i for i in order if t.startswith(verbalisers[i].strip().lower())), -1)
+
+def substring_match(text: str, verbalisers) -> int:
+    "The reference's reading of an answer: the first verbaliser (in class order) found anywhere in it, case-insensitive; else -1."
+    t = text.lower()
+    return next((i for i, v in enumerate(verbalisers) if v.strip().lower() in t), -1)
 
 @torch.no_grad()
 def generate_answers(pipe: Pipeline, soft: torch.Tensor, max_new_tokens: int | None = None) -> list[str]:

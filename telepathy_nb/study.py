@@ -67,9 +67,10 @@ def study_run(preset: str, overrides: dict, seed: int, run_dir: str | Path, eval
     t0 = time.time(); res = train(cfg, progress=False); t_train = time.time() - t0
     if torch.cuda.is_available(): torch.cuda.empty_cache()   # training's cached blocks back, for runs sharing the card
     rows = eval_rows(cfg, eval_on)
-    ev = evaluate(res.pipe, rows, batch_size=cfg.batch_size * 2, progress=False, split=eval_on)
+    ev = evaluate(res.pipe, rows, batch_size=cfg.batch_size * 2, progress=False, split=eval_on, decision=cfg.decision)
     rec = {"overrides": overrides, "seed": seed, "status": res.status, "eval_on": eval_on, "n": ev["n"],
-           "accuracy": ev["accuracy"], "per_class_accuracy": ev["per_class_accuracy"],
+           "accuracy": ev["accuracy"], "per_class_accuracy": ev["per_class_accuracy"], "decision": cfg.decision,
+           **({"accuracy_by_scores": ev["scores"]["accuracy"]} if "scores" in ev else {}),
            "monitors": final_monitors(Path(run_dir) / "metrics.jsonl"), "train_seconds": round(t_train, 1),
            "eval_seconds": round(time.time() - t0 - t_train, 1), "run_dir": str(run_dir)}
     atomic_write_json(Path(run_dir) / "result.json", rec)

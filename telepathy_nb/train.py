@@ -18,7 +18,8 @@ from .core import (TelepathyError, seed_everything, atomic_write_json, read_json
 from .config import RunConfig, save_config, make_config
 from .data import load_split, training_rows, BatchStream
 from .losses import soft_token_monitors
-from .pipeline import Pipeline, build_pipeline, pipeline_loss, bridge_scores, compile_target_body
+from .pipeline import (Pipeline, build_pipeline, pipeline_loss, bridge_scores, compile_target_body,
+                                   generate_answers, substring_match)
 from .cache import StateCache, build_state_cache, cache_key, model_fingerprint
 
 # %% auto #0
@@ -133,13 +134,20 @@ class StepMeter:
         return out
 
 # %% ../nbs/07_train.ipynb #9032c7d7
+def _quick_preds(pipe: Pipeline, rows: list[dict], batch_size: int, cache, mode: str) -> list[int]:
+    "Predictions for the quick eval: class-score argmax, or (mode 'reference') greedy generation read by substring match."
+    if mode != "reference": return bridge_scores(pipe, rows, batch_size, cache=cache).argmax(-1).tolist()
+    gens = []
+    bridge_scores(pipe, rows, batch_size, cache=cache, also=lambda soft: gens.extend(generate_answers(pipe, soft)))
+    return [substring_match(g, pipe.collator.task.verbalisers) for g in gens]
+
 @torch.no_grad()
 def quick_eval(pipe: Pipeline, rows: list[dict], batch_size: int, accelerator: Accelerator | None = None,
-               cache: StateCache | None = None) -> float:
-    "Accuracy of the class-score decision on `rows` (split across processes; source states from `cache` when given)."
+               cache: StateCache | None = None, mode: str = "scores") -> float:
+    "Accuracy on `rows` (split across processes; source states from `cache` when given), decided as `mode` says."
     rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
     mine = rows[rank::world]
-    correct = int((bridge_scores(pipe, mine, batch_size, cache=cache).argmax(-1) == [r["label"] for r in mine]).sum()) if mine else 0
+    correct = sum(int(p == r["label"]) for p, r in zip(_quick_preds(pipe, mine, batch_size, cache, mode), mine)) if mine else 0
     counts = torch.tensor([correct, len(mine)], device=pipe.primer_ids.device)
     if accelerator and world > 1: counts = accelerator.reduce(counts, reduction="sum")
     return counts[0].item() / max(1, counts[1].item())
@@ -220,7 +228,7 @@ def _log_step(st: TrainState, step: int, samples: int, parts: dict, gn: float, t
 def _maybe_quick_eval(st: TrainState, step: int, rows: list) -> float | None:
     every = st.cfg.quick_eval_every
     if not rows or not every or (step % every and step != st.cfg.steps): return None
-    acc = quick_eval(st.pipe, rows, st.cfg.batch_size * 2, st.accelerator, st.caches.get("quick_eval"))
+    acc = quick_eval(st.pipe, rows, st.cfg.batch_size * 2, st.accelerator, st.caches.get("quick_eval"), mode=st.cfg.quick_eval_mode)
     if st.log: st.log.write(step=step, kind="quick_eval", quick_eval_acc=acc, quick_eval_n=len(rows),
                             elapsed_s=time.time() - st.t_start)
     return acc
@@ -235,12 +243,16 @@ def _maybe_checkpoint(st: TrainState, step: int) -> None:
 # %% ../nbs/07_train.ipynb #6cef3352
 def _accelerator(cfg: RunConfig) -> Accelerator:
     dev = pick_device(cfg.device)[0]
+    if cfg.bridge_precision == "bf16" and dev.type != "cuda":
+        raise TelepathyError("bridge_precision='bf16' (the reference's all-bf16 bridge) needs a GPU",
+                             "use bridge_precision=fp32 on the CPU, or device=cuda")
     return Accelerator(cpu=dev.type == "cpu", mixed_precision="bf16" if dev.type == "cuda" else "no")
 
 def _load_rows(cfg: RunConfig):
     train = training_rows(cfg.task, n=cfg.train_size or None, seed=cfg.seed, holdout=cfg.holdout_rows)
-    quick = list(load_split(cfg.task, "eval", n=cfg.quick_eval_size, seed=cfg.seed)) if cfg.quick_eval_every else []
-    return train, quick
+    if not cfg.quick_eval_every: return train, []
+    if cfg.quick_eval_mode == "reference": return train, list(load_split(cfg.task, "eval"))[:cfg.quick_eval_size]  # the first rows
+    return train, list(load_split(cfg.task, "eval", n=cfg.quick_eval_size, seed=cfg.seed))
 
 # %% ../nbs/07_train.ipynb #43fdef09
 def _resume(st: TrainState) -> None:
@@ -279,6 +291,7 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     seed_everything(cfg.seed)
     train_rows, quick_rows = _load_rows(cfg)
     pipe = pipe or build_pipeline(cfg, acc.device)
+    if cfg.bridge_precision == "bf16": pipe.bridge.to(torch.bfloat16)     # the reference: no fp32 master weights
     if cfg.compile_target and acc.device.type == "cuda": compile_target_body(pipe)
     params = [p for p in pipe.bridge.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type == "cuda")
@@ -286,7 +299,7 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     if cfg.compile_bridge and acc.device.type == "cuda": pipe.bridge = torch.compile(pipe.bridge, dynamic=True)
     log = JsonlWriter(Path(cfg.run_dir) / "metrics.jsonl") if cfg.run_dir and acc.is_main_process else None
     train_ids = pipe.collator.source_ids_many(train_rows)
-    st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed), train_rows, log=log)
+    st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order), train_rows, log=log)
     if cfg.run_dir and acc.is_main_process: save_config(cfg, Path(cfg.run_dir) / "config.json")
     if cfg.state_cache: quick_rows = attach_state_caches(st, train_ids, quick_rows)
     if cfg.resume: _resume(st)
