@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_dashboard.ipynb #ccc68a4a
 from __future__ import annotations
-import datetime as dt, json, math, os, threading
+import datetime as dt, json, math, os, re, threading
 from functools import cache
 from pathlib import Path
 import numpy as np
@@ -21,7 +21,8 @@ __all__ = ['LABEL_NAMES', 'RUN_FILES', 'BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'O
            'trajectory_figure', 'health_figure', 'per_class_figure', 'confusion_figure', 'hardest_examples',
            'overlay_figure', 'compare_per_class_figure', 'widgets_available', 'is_interactive',
            'setup_offline_rendering', 'show', 'run_figures', 'show_run', 'LiveRunDashboard', 'RunBrowser', 'first_jump',
-           'accuracy_dips', 'experiment_summary', 'write_experiment_summary', 'final_status_banner', 'render_html']
+           'accuracy_dips', 'experiment_summary', 'write_experiment_summary', 'final_status_banner',
+           'strip_external_scripts', 'render_html']
 
 # %% ../nbs/09_dashboard.ipynb #dc2b6de9
 LABEL_NAMES = {"sst2": ["negative", "positive"], "agnews": ["World", "Sports", "Business", "Sci/Tech"],
@@ -633,11 +634,18 @@ def final_status_banner(summary: dict) -> str:
             f"{summary.get('finished') or '?'} after {summary.get('duration_s', '?')} s (from `summary.json`; headings below "
             f"were written while the run was going){err}")
 
+_EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
+
+def strip_external_scripts(html: str) -> tuple[str, int]:
+    """Remove <script src="http(s)://..."> tags (nbconvert's require.js and MathJax from a CDN): the page then asks the
+    network for nothing. Our pages need neither: plotly.js is embedded, and no output uses LaTeX."""
+    return _EXTERNAL_SCRIPT.subn("", html)
+
 def render_html(ipynb_path: str | Path, html_path: str | Path, summary: dict | None = None) -> Path:
-    "Convert an executed notebook to a standalone HTML page with nbconvert, with the final-status banner on top when given."
+    "Convert an executed notebook to a standalone, offline HTML page, with the final-status banner on top when given."
     import nbformat
     from nbconvert import HTMLExporter
     nb = nbformat.read(str(ipynb_path), as_version=4)
     if summary: nb.cells.insert(0, nbformat.v4.new_markdown_cell(final_status_banner(summary)))
     body, _ = HTMLExporter().from_notebook_node(nb)
-    return atomic_write_bytes(html_path, body.encode())
+    return atomic_write_bytes(html_path, strip_external_scripts(body)[0].encode())

@@ -15,8 +15,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-# nbconvert's page asks a CDN for require.js and MathJax; offline those fail harmlessly
-HARMLESS_URL = re.compile(r"(require(\.min)?\.js|mathjax|favicon\.ico)", re.I)
+# a page opened from disk: only the file itself (and data: URIs) may be requested; the browser's own favicon probe aside
+LOCAL = re.compile(r"^(file|data|about|blob):", re.I)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def report(tmp_path_factory):
                             kernel_name="python3", cwd=str(tmp), progress_bar=False)
     finally:
         mp.undo()
-    html = db.render_html(tmp / "run.ipynb", tmp / "run.html")
+    html = db.render_html(tmp / "run.ipynb", tmp / "run.html", summary={"status": "success", "template": "report", "name": "r"})
     return dict(tmp=tmp, ok=ok, bad=bad, ipynb=tmp / "run.ipynb", html=html)
 
 
@@ -80,9 +80,14 @@ def test_report_html_draws_offline(report):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-            page.on("console", lambda m: m.type == "error" and not (
-                "net::ERR_" in m.text and HARMLESS_URL.search(m.location.get("url", ""))) and problems.append(
-                f"console: {m.text} ({m.location.get('url')})"))
+            page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text} ({m.location.get('url')})"))
+            external = []
+            def block(route):   # every request that would leave the file fails the test (and is not sent)
+                url = route.request.url
+                if LOCAL.match(url) and not url.endswith("favicon.ico"): return route.continue_()
+                if not url.endswith("favicon.ico"): external.append(url)
+                route.abort()
+            page.route("**/*", block)
             page.goto(report["html"].as_uri(), wait_until="load")
             page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {n_figs}", timeout=30_000)
             page.wait_for_timeout(500)
@@ -106,3 +111,5 @@ def test_report_html_draws_offline(report):
     assert [p["bars"] for p in plots if p["title"] == "Per-class accuracy by run"] == [2]  # 2 classes, 1 evaluated run
     assert (report["tmp"] / "report.png").stat().st_size > 10_000
     assert not problems, problems
+    assert external == [], f"the page asked the network for {external}"
+    assert "Final status: success" in html_text
