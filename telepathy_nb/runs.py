@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_runs.ipynb #4406a5ce
 from __future__ import annotations
-import argparse, datetime as dt, os, shlex, signal, sys, time
+import argparse, datetime as dt, json, os, shlex, signal, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 import yaml
@@ -13,9 +13,10 @@ from .core import (TelepathyError, atomic_write_json, atomic_write_bytes, read_j
 from .config import make_config, RunConfig
 
 # %% auto #0
-__all__ = ['REPO', 'PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'RESULTS', 'INTERRUPTED', 'templates_dir',
-           'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params', 'absolute_env',
-           'new_run_dir', 'prepare_run_dir', 'run_outcome', 'launch', 'parse_params', 'resume_command', 'main']
+__all__ = ['REPO', 'PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'RESULTS', 'INTERRUPTED', 'LIST_COLUMNS',
+           'templates_dir', 'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params',
+           'absolute_env', 'new_run_dir', 'prepare_run_dir', 'run_outcome', 'launch', 'parse_params', 'resume_command',
+           'format_runs', 'main']
 
 # %% ../nbs/13_runs.ipynb #4bbd3b37
 REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
@@ -279,10 +280,29 @@ def _cmd_run(a) -> int:
     print(f"{_last_checkpoint_line(run_dir)}\nresume with:  {resume_command(run_dir, s['template'])}")
     return 130 if s["status"] == "interrupted" else 1
 
+LIST_COLUMNS = ("status", "run", "task", "K", "steps", "last_step", "accuracy", "started")   # what a user scans first
+
+def _cell(v) -> str:
+    "A terminal-table cell: accuracies to 4 places, missing values as '-'."
+    if v is None or (isinstance(v, float) and v != v): return "-"
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+def format_runs(rows: list[dict], width: int) -> str:
+    "Runs as an aligned text table no wider than `width`: the run name column gives way first, with an ellipsis."
+    cells = [[_cell(r.get(c)) for c in LIST_COLUMNS] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(LIST_COLUMNS)]
+    name = LIST_COLUMNS.index("run")
+    widths[name] = max(8, min(widths[name], width - (sum(widths) - widths[name]) - 2 * (len(widths) - 1)))
+    fit = lambda s, w: s if len(s) <= w else s[:w - 1] + "…"
+    line = lambda vals: "  ".join(fit(v, w).ljust(w) for v, w in zip(vals, widths)).rstrip()
+    return "\n".join([line(list(LIST_COLUMNS)), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
 def _cmd_list(a) -> int:
+    import shutil
     from telepathy_nb.dashboard import runs_table
-    import pandas as pd
-    with pd.option_context("display.width", 200, "display.max_columns", 20): print(runs_table(a.root or runs_root()))
+    rows = runs_table(a.root or runs_root()).to_dict("records")
+    if a.json: print(json.dumps(rows, indent=1, default=str)); return 0
+    print(format_runs(rows, shutil.get_terminal_size((120, 24)).columns) if rows else f"no runs under {a.root or runs_root()}")
     return 0
 
 def _cmd_templates(a) -> int:
@@ -299,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("template"); r.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
     r.add_argument("--name"); r.add_argument("--resume", metavar="RUN_DIR"); r.add_argument("--root")
     r.set_defaults(fn=_cmd_run)
-    l = sub.add_parser("list", help="table of runs"); l.add_argument("--root"); l.set_defaults(fn=_cmd_list)
+    l = sub.add_parser("list", help="table of runs"); l.add_argument("--root")
+    l.add_argument("--json", action="store_true", help="every column of every run, as JSON for scripts"); l.set_defaults(fn=_cmd_list)
     sub.add_parser("templates", help="templates and their parameters").set_defaults(fn=_cmd_templates)
     _add_extra_commands(sub)
     a = ap.parse_args(argv)

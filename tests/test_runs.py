@@ -143,3 +143,14 @@ def test_cli_resume_continues_the_same_folder(tmp_path):
     assert (run / "run.prev.ipynb").exists()
     steps = [r["step"] for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
     assert steps == [2, 4, 6, 8, 9]
+
+
+def test_list_prints_a_table_and_json(tmp_path, capsys):
+    run = launch("train_bridge", SMOKE, name="listed", root=tmp_path, progress=False, render=False)
+    assert main(["list", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["status", "run", "task", "K", "steps", "last_step", "accuracy", "started"]
+    assert out[2].startswith("success") and run.name in out[2] and "\\" not in "\n".join(out)
+    assert main(["list", "--root", str(tmp_path), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["run"] for r in rows] == [run.name] and rows[0]["accuracy"] == read_json(run / "eval_results.json")["accuracy"]
