@@ -1,7 +1,9 @@
 """Package metadata, read from settings.ini as nbdev 2 expects."""
 from configparser import ConfigParser
 from pathlib import Path
+import shutil
 import setuptools
+from setuptools.command.build_py import build_py
 
 cfg = ConfigParser(delimiters=["="])
 cfg.read(Path(__file__).parent / "settings.ini", encoding="utf-8")
@@ -12,7 +14,18 @@ def _reqs(key):
     return cfg.get(key, "").split()
 
 
+class BuildWithTemplates(build_py):
+    "Ship the papermill templates (nbs/runs/*.ipynb, their one source) inside the package as telepathy_nb/templates/."
+    def run(self):
+        super().run()
+        dest = Path(self.build_lib) / cfg["lib_name"] / "templates"
+        dest.mkdir(parents=True, exist_ok=True)
+        for nb in sorted((Path(__file__).parent / "nbs" / "runs").glob("*.ipynb")):
+            shutil.copyfile(nb, dest / nb.name)
+
+
 setuptools.setup(
+    cmdclass={"build_py": BuildWithTemplates},
     name=cfg["lib_name"],
     version=cfg["version"],
     description=cfg["description"],

@@ -22,11 +22,15 @@ __all__ = ['REPO', 'PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'RES
 REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
 
 def templates_dir() -> Path:
-    "Folder of the papermill templates."
-    d = absolute_path(os.environ.get("TELEPATHY_TEMPLATES") or REPO / "nbs" / "runs")
+    "Folder of the papermill templates: $TELEPATHY_TEMPLATES, else the installed package's templates/ (a wheel), else nbs/runs of the checkout."
+    from importlib.resources import files
+    env = os.environ.get("TELEPATHY_TEMPLATES")
+    shipped = Path(str(files("telepathy_nb"))) / "templates"
+    d = absolute_path(env) if env else shipped if shipped.is_dir() else REPO / "nbs" / "runs"
     if not d.is_dir():
-        raise TelepathyError(f"template folder {d} not found (the package must be installed from its repository, `pip install -e .`)",
-                             "set TELEPATHY_TEMPLATES to the repository's nbs/runs folder")
+        raise TelepathyError(f"template folder {d} not found (neither a wheel's telepathy_nb/templates nor a checkout's nbs/runs)",
+                             "reinstall the package (`pip install telepathy_nb` or `pip install -e .` in the repository), "
+                             "or set TELEPATHY_TEMPLATES to a folder of templates")
     return d
 
 def template_path(name: str) -> Path:
