@@ -340,3 +340,6 @@ def _add_extra_commands(sub) -> None:
     try: from telepathy_nb.study import add_study_command, add_results_command
     except ImportError: pass
     else: add_study_command(sub); add_results_command(sub)
+    try: from telepathy_nb.artefact import add_artefact_commands
+    except ImportError: pass
+    else: add_artefact_commands(sub)

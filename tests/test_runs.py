@@ -154,3 +154,14 @@ def test_list_prints_a_table_and_json(tmp_path, capsys):
     assert main(["list", "--root", str(tmp_path), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["run"] for r in rows] == [run.name] and rows[0]["accuracy"] == read_json(run / "eval_results.json")["accuracy"]
+
+
+def test_eval_bridge_accepts_an_exported_artefact(tmp_path):
+    from telepathy_nb.artefact import export_bridge
+    run = launch("train_bridge", SMOKE, name="src", root=tmp_path, progress=False, render=False)
+    art = export_bridge(run, tmp_path / "art")
+    ev = launch("eval_bridge", {"checkpoint": str(art), "eval_size": 16, "generation_eval": False, "zero_shot_baseline": False},
+                name="fromart", root=tmp_path, progress=False, render=False)
+    s = read_json(ev / "summary.json")
+    assert s["status"] == "success", s
+    assert read_json(ev / "eval_results.json")["accuracy"] == read_json(run / "eval_results.json")["accuracy"]
