@@ -15,8 +15,8 @@ from .pipeline import Pipeline, build_pipeline, bridge_scores, encoded_batches, 
 from .cache import model_fingerprint
 
 # %% auto #0
-__all__ = ['ARTEFACT_FORMAT', 'artefact_config', 'curve_svg', 'run_curves', 'model_card', 'export_bridge', 'check_artefact',
-           'is_artefact', 'artefact_run_config', 'TelepathyPipeline', 'add_artefact_commands']
+__all__ = ['ARTEFACT_FORMAT', 'artefact_config', 'curve_svg', 'run_curves', 'model_card', 'export_bridge', 'push_to_hub',
+           'check_artefact', 'is_artefact', 'artefact_run_config', 'TelepathyPipeline', 'add_artefact_commands']
 
 # %% ../nbs/16_artefact.ipynb #7de53949
 ARTEFACT_FORMAT = 1
@@ -121,6 +121,18 @@ def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: st
     tmp.rename(out)
     return out
 
+def push_to_hub(path: str | Path, repo_id: str, private: bool = True) -> str:
+    "Upload an artefact folder to the model hub (only when asked: nothing else here goes online); returns the repo URL."
+    import os
+    check_artefact(path)
+    if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
+        raise TelepathyError("HF_HUB_OFFLINE is set: pushing needs the hub", "unset HF_HUB_OFFLINE and log in (`hf auth login`), then push again")
+    from huggingface_hub import HfApi
+    api = HfApi()
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    api.upload_folder(folder_path=str(path), repo_id=repo_id, commit_message="telepathy_nb bridge")
+    return f"https://huggingface.co/{repo_id}"
+
 # %% ../nbs/16_artefact.ipynb #40d5ae9b
 def check_artefact(path: str | Path) -> dict:
     "Validate an artefact folder without loading any LLM; returns its config.json."
@@ -200,14 +212,17 @@ class TelepathyPipeline:
 def add_artefact_commands(sub) -> None:
     "Register `telepathy export` and `telepathy predict`."
     e = sub.add_parser("export", help="write a run's trained bridge as a shareable artefact folder")
-    e.add_argument("run_dir"); e.add_argument("--out"); e.add_argument("--device", default="cpu"); e.set_defaults(fn=_cmd_export)
+    e.add_argument("run_dir"); e.add_argument("--out"); e.add_argument("--device", default="cpu")
+    e.add_argument("--push", metavar="REPO_ID", help="also upload the folder to the model hub (off by default)"); e.set_defaults(fn=_cmd_export)
     p = sub.add_parser("predict", help="classify texts with an exported bridge")
     p.add_argument("path"); p.add_argument("texts", nargs="*"); p.add_argument("--file")
     p.add_argument("--json", action="store_true"); p.add_argument("--device", default="auto"); p.set_defaults(fn=_cmd_predict)
 
 def _cmd_export(a) -> int:
     out = export_bridge(a.run_dir, a.out, device=a.device)
-    print(f"artefact: {out}\nmodel card: {out / 'README.md'}"); return 0
+    print(f"artefact: {out}\nmodel card: {out / 'README.md'}")
+    if a.push: print(f"pushed: {push_to_hub(out, a.push)}")
+    return 0
 
 def _cmd_predict(a) -> int:
     texts = list(a.texts) + ([l for l in Path(a.file).read_text().splitlines() if l.strip()] if a.file else [])
