@@ -156,8 +156,11 @@ def add_study_command(sub) -> None:
 
 def _cmd_study(a) -> int:
     seeds = [int(x) for x in str(a.seeds).split(",") if x.strip()]
-    res = run_study(a.name, a.preset, parse_axes(a.param), seeds, out=a.out or f"results/{a.name}.json",
-                    eval_on=a.eval_on, workers=a.workers, root=a.root)
+    out = a.out or f"results/{a.name}.json"
+    command = " ".join(["telepathy study", shlex.quote(a.name), "--preset", a.preset, *(f"-p {shlex.quote(q)}" for q in a.param),
+                        "--seeds", str(a.seeds), "--eval-on", a.eval_on, "--workers", str(a.workers), "--out", shlex.quote(str(out))])
+    res = run_study(a.name, a.preset, parse_axes(a.param), seeds, out=out, eval_on=a.eval_on, workers=a.workers, root=a.root,
+                    command=command)
     import pandas as pd
     with pd.option_context("display.width", 200, "display.max_columns", 20): print(study_table(res).round(4))
     return 0
