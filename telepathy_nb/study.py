@@ -15,8 +15,8 @@ from .config import make_config, RunConfig
 
 # %% auto #0
 __all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'run_key', 'final_monitors', 'eval_rows', 'study_run', 'code_sha',
-           'run_study', 'study_table', 'add_study_command', 'study_markdown', 'baselines_markdown', 'result_markdown',
-           'sync_readme', 'add_results_command']
+           'run_study', 'study_table', 'add_study_command', 'study_markdown', 'baselines_markdown', 'run_result',
+           'run_markdown', 'result_markdown', 'sync_readme', 'add_results_command']
 
 # %% ../nbs/15_study.ipynb #e8dc121b
 def parse_axes(pairs: list[str]) -> dict[str, list]:
@@ -204,9 +204,31 @@ def baselines_markdown(res: dict) -> str:
         lines.append(f"| {name} | {r['kind']} | {acc} | {100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f} | {diff} | {r['verdict']} |")
     return "\n".join(lines)
 
+def run_result(run_dir: str | Path, command: str, wall_s: float | None = None) -> dict:
+    "A results JSON (kind 'run') from one finished train_bridge run folder: its summary and evaluation, no per-row data."
+    run_dir = Path(run_dir)
+    s, ev = read_json(run_dir / "summary.json"), read_json(run_dir / "eval_results.json")
+    keep = lambda r: {k: r.get(k) for k in ("accuracy", "n", "per_class_accuracy", "invalid")} if r else None
+    return {"kind": "run", "study": run_dir.name, "command": command, "commit": s.get("git_revision"), "machine": s.get("device"),
+            "seeds": [s.get("seed")], "preset": s.get("preset"), "eval_on": ev.get("split"), "axes": {}, "runs": {},
+            "status": s.get("status"), "wall_s": wall_s, "duration_s": s.get("duration_s"), "bridge": keep(ev),
+            "generation": keep(ev.get("generation")), "target_zero_shot": keep((ev.get("baselines") or {}).get("target_zero_shot"))}
+
+def run_markdown(res: dict) -> str:
+    "One run (kind 'run') as a sentence with its provenance."
+    b, g, z = res["bridge"], res.get("generation"), res.get("target_zero_shot")
+    n_ok = lambda r: f"{100 * r['accuracy']:.1f}% ({round(r['accuracy'] * r['n'])}/{r['n']})"
+    parts = [f"`{res['command']}` — {res['machine']}, commit `{(res['commit'] or '?')[:7]}`, status {res['status']}"
+             + (f", {res['wall_s'] / 60:.1f} min wall" if res.get("wall_s") else "") + f" ({res['duration_s']:.0f} s in the notebook).", "",
+             f"Bridge **{n_ok(b)}** on the {res['eval_on']} split"]
+    if z: parts[-1] += f", against **{n_ok(z)}** for the target reading the text itself, both decided by the same label scores"
+    parts[-1] += "."
+    if g: parts[-1] += f" Generation mode (the reference's way): {100 * g['accuracy']:.1f}%, {g['invalid']} invalid answers."
+    return "\n".join(parts)
+
 def result_markdown(res: dict) -> str:
-    "The README table of one results JSON: a baselines run or a study."
-    return baselines_markdown(res) if res.get("kind") == "baselines" else study_markdown(res)
+    "The README block of one results JSON: one run, a baselines run, or a study."
+    return {"run": run_markdown, "baselines": baselines_markdown}.get(res.get("kind"), study_markdown)(res)
 
 def _marker(name: str) -> tuple[str, str]: return f"<!-- result:{name} -->", f"<!-- /result:{name} -->"
 

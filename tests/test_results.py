@@ -17,7 +17,10 @@ def test_every_result_says_where_it_came_from():
     for f in files:
         res = json.loads(f.read_text())
         assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
-        assert res["command"].startswith(("telepathy study ", "telepathy run baselines ")) and len(res["commit"]) >= 7
+        assert res["command"].startswith(("telepathy study ", "telepathy run baselines ", "make demo")) and len(res["commit"]) >= 7
+        if res.get("kind") == "run":
+            assert res["status"] == "success" and 0 <= res["bridge"]["accuracy"] <= 1, f.name
+            continue
         if res.get("kind") == "baselines":
             b = res["baselines"]
             assert b["bridge_seeds"] == res["seeds"] and all("verdict" in r for r in b["baselines"].values()), f.name
