@@ -35,7 +35,7 @@ def artefact_config(cfg: RunConfig, pipe: Pipeline) -> dict:
             "source": {"model": cfg.source_model, "layer": cfg.source_layer}, "target": {"model": cfg.target_model},
             "fingerprints": _pair_fingerprints(pipe), "label_names": list(task.label_names), "verbalisers": list(task.verbalisers),
             "source_prompt": cfg.source_prompt, "target_primer": cfg.target_primer,
-            "output_norm_scale": float(pipe.bridge.norm.scale) if hasattr(pipe.bridge, "norm") else None,
+            "output_norm_scale": float(pipe.bridge.norm.scale.detach()) if hasattr(pipe.bridge, "norm") else None,
             "target_rms": pipe.target_rms, "versions": package_versions(), "exported": dt.datetime.now().isoformat(timespec="seconds")}
 
 # %% ../nbs/16_artefact.ipynb #d1c33205
