@@ -165,3 +165,11 @@ def test_eval_bridge_accepts_an_exported_artefact(tmp_path):
     s = read_json(ev / "summary.json")
     assert s["status"] == "success", s
     assert read_json(ev / "eval_results.json")["accuracy"] == read_json(run / "eval_results.json")["accuracy"]
+
+
+def test_train_template_declares_every_config_field():
+    "The train_bridge parameter cell and RunConfig name the same fields: a field added to one is added to the other."
+    from telepathy_nb.runs import template_parameters
+    from telepathy_nb.config import RunConfig
+    declared, fields = set(template_parameters("train_bridge")), set(RunConfig.__dataclass_fields__)
+    assert declared == fields, {"only in the template": sorted(declared - fields), "only in RunConfig": sorted(fields - declared)}
