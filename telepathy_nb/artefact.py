@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import safe_open, SafetensorError
-from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_jsonl, read_optional_json, package_versions
-from .config import RunConfig, make_config
+from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_optional_json, package_versions
+from .config import RunConfig, config_from_dict, load_config
 from .pipeline import Pipeline, build_pipeline, bridge_scores, encoded_batches, generate_answers
 from .cache import model_fingerprint
 
@@ -56,10 +56,10 @@ def curve_svg(series: dict[str, tuple[list, list]], width: int = 640, height: in
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">{axes}{"".join(parts)}</svg>'
 
 def run_curves(run_dir: Path) -> dict:
-    "LM loss and quick-eval accuracy of a run, from metrics.jsonl."
-    log = read_jsonl(Path(run_dir) / "metrics.jsonl")
-    get = lambda kind, k: ([r["step"] for r in log if r.get("kind") == kind and k in r], [r[k] for r in log if r.get("kind") == kind and k in r])
-    return {"lm_loss": get("train", "lm_loss"), "quick_eval_acc": get("quick_eval", "quick_eval_acc")}
+    "LM loss and quick-eval accuracy of a run, from its metrics (dashboard.load_metrics)."
+    from telepathy_nb.dashboard import load_metrics, metric_series
+    train, quick = load_metrics(run_dir)
+    return {"lm_loss": metric_series(train, "lm_loss"), "quick_eval_acc": metric_series(quick, "quick_eval_acc")}
 
 # %% ../nbs/16_artefact.ipynb #0aad7a7f
 def _pct(x) -> str: return "–" if x is None else f"{100 * x:.1f}%"
@@ -90,7 +90,7 @@ def model_card(conf: dict, ev: dict | None, summary: dict | None) -> str:
              "pipe = TelepathyPipeline.from_pretrained(\"path/to/this/folder\", device=\"auto\")",
              "pipe.classify([\"a gripping, beautifully shot film\"])   # labels and per-class probabilities",
              "pipe.generate([\"...\"]); pipe.message([\"...\"])       # free answers; the soft tokens themselves", "```", "",
-             f"or `telepathy predict path/to/this/folder \"some text\"`. Loading checks that both LLMs match the fingerprints in "
+             "or `telepathy predict path/to/this/folder \"some text\"`. Loading checks that both LLMs match the fingerprints in "
              "`config.json` and says which one does not.", "",
              "## Limitations", "",
              "- The bridge is tied to this exact pair, layer and prompt: another model, revision or quantisation of either LLM is refused.",
@@ -105,8 +105,7 @@ def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: st
     run_dir = Path(run_dir)
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None: raise TelepathyError(f"{run_dir} has no finished checkpoint to export", "train the run to its end (or resume it) first")
-    saved = read_json(ckpt / "config.json")
-    cfg = make_config(saved.pop("preset"), check_models=False, **{**saved, "run_dir": "", "state_cache": "", "device": device})
+    cfg = load_config(ckpt / "config.json", run_dir="", state_cache="", device=device)
     out = Path(out) if out else run_dir / "artefact"
     pipe = build_pipeline(cfg, device)
     tmp = out.with_name(f".{out.name}.tmp"); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
@@ -159,8 +158,7 @@ def is_artefact(path: str | Path) -> bool:
 
 def artefact_run_config(path: str | Path, **overrides) -> RunConfig:
     "The run config an artefact was trained with, checked, with `overrides` applied."
-    rc = dict(check_artefact(path)["run_config"])
-    return make_config(rc.pop("preset"), check_models=False, **{**rc, **overrides})
+    return config_from_dict(check_artefact(path)["run_config"], **overrides)
 
 # %% ../nbs/16_artefact.ipynb #64351663
 class TelepathyPipeline:
@@ -227,7 +225,6 @@ def _cmd_export(a) -> int:
 def _cmd_predict(a) -> int:
     texts = list(a.texts) + ([l for l in Path(a.file).read_text().splitlines() if l.strip()] if a.file else [])
     if not texts: raise TelepathyError("no texts to classify", 'pass texts as arguments or --file texts.txt (one per line)')
-    check_artefact(a.path)                       # before the LLMs load
     res = TelepathyPipeline.from_pretrained(a.path, device=a.device).classify(texts)
     if a.json: print(json.dumps([{"text": t, **r} for t, r in zip(texts, res)], indent=1)); return 0
     for t, r in zip(texts, res):

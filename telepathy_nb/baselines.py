@@ -13,7 +13,7 @@ import torch
 from scipy.stats import binomtest
 from tqdm.auto import tqdm
 from .core import (TelepathyError, atomic_write_json, read_json, pick_device, bf16_autocast, batch_starts,
-                               device_description, git_revision, package_versions)
+                               device_description, code_revision, package_versions)
 from .config import RunConfig
 from .models import LoadedLM, load_model, embedding_rms
 from .data import Task, get_task, load_split, BatchStream, PairCollator, _pad, _cut_middle
@@ -514,7 +514,7 @@ def run_baselines(cfg: RunConfig, *, bridge_seeds=(0, 1, 2), which="all", checkp
            "n_resamples": n_resamples, "batch_size": bs, "ci_level": 0.95, "mcnemar": "exact binomial on discordant rows, per bridge seed (and draw)",
            "difference": "bridge minus baseline, bootstrapped over rows and seeds; verdict: 95% CI excludes 0, or TOST within ±2 pp (90% CI)",
            "noise_covariance": "diagonal"}, "config": dataclasses.asdict(cfg),
-           "machine": device_description(), "commit": git_revision(Path(__file__).resolve().parents[1] if "__file__" in globals() else "."),
+           "machine": device_description(), "commit": code_revision(),
            "versions": package_versions(), "stage_seconds": st.seconds, "seconds": round(time.time() - t0, 1)}
     if cfg.run_dir: atomic_write_json(Path(cfg.run_dir) / "baselines.json", res)
     return res

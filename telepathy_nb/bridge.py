@@ -12,9 +12,9 @@ from einops import rearrange, repeat
 from .core import TelepathyError
 
 # %% auto #0
-__all__ = ['OUTPUT_NORMS', 'SOURCE_NORMS', 'LATENT_INITS', 'BRIDGES', 'BridgeOutput', 'OutputNorm', 'PerceiverBlock',
-           'init_latents', 'PerceiverResampler', 'masked_mean', 'MeanPoolBridge', 'MLPBridge', 'SoftPromptBridge',
-           'VectorQuantizer', 'VQBridge', 'make_bridge', 'count_parameters', 'build_target_inputs']
+__all__ = ['OUTPUT_NORMS', 'SOURCE_NORMS', 'LATENT_INITS', 'BRIDGES', 'BridgeOutput', 'rms_normalise', 'OutputNorm',
+           'PerceiverBlock', 'init_latents', 'PerceiverResampler', 'masked_mean', 'MeanPoolBridge', 'MLPBridge',
+           'SoftPromptBridge', 'VectorQuantizer', 'VQBridge', 'make_bridge', 'count_parameters', 'build_target_inputs']
 
 # %% ../nbs/03_bridge.ipynb #0e838d08
 @dataclass
@@ -29,6 +29,10 @@ class BridgeOutput:
 # %% ../nbs/03_bridge.ipynb #32aad957
 OUTPUT_NORMS = ("rms", "tanh", "none")
 
+def rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    "x (..., d) divided by its RMS over the last dimension (unit RMS per row)."
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+
 class OutputNorm(nn.Module):
     "Put soft tokens on the target's embedding scale: 'rms', 'tanh' or 'none'."
     def __init__(self, mode: str = "rms", target_rms: float = 1.0, eps: float = 1e-6):
@@ -38,7 +42,7 @@ class OutputNorm(nn.Module):
         self.scale = nn.Parameter(torch.tensor(float(target_rms)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.mode == "rms": return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.scale
+        if self.mode == "rms": return rms_normalise(x, self.eps) * self.scale
         if self.mode == "tanh": return self.scale * torch.tanh(x / self.scale)
         return x
 

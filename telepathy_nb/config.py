@@ -15,7 +15,7 @@ from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS
 from .cache import is_state_cache
 
 # %% auto #0
-__all__ = ['PRESETS', 'RunConfig', 'make_config', 'save_config', 'load_config']
+__all__ = ['PRESETS', 'RunConfig', 'make_config', 'save_config', 'config_from_dict', 'load_config']
 
 # %% ../nbs/05_config.ipynb #f38dc7f3
 @dataclass
@@ -197,7 +197,11 @@ def save_config(cfg: RunConfig, path: str | Path) -> Path:
     from telepathy_nb.core import atomic_write_json
     return atomic_write_json(path, asdict(cfg))
 
-def load_config(path: str | Path, check_models: bool = False) -> RunConfig:
-    "Read and validate a config.json."
-    d = json.loads(Path(path).read_text())
-    return make_config(d.pop("preset", "tiny"), check_models=check_models, **d)
+def config_from_dict(d: dict, check_models: bool = False, **overrides) -> RunConfig:
+    "A validated RunConfig from a saved dict (its `preset` and fields), with `overrides` applied."
+    d = dict(d)
+    return make_config(d.pop("preset", "tiny"), check_models=check_models, **{**d, **overrides})
+
+def load_config(path: str | Path, check_models: bool = False, **overrides) -> RunConfig:
+    "Read and validate a config.json, with `overrides` applied."
+    return config_from_dict(json.loads(Path(path).read_text()), check_models, **overrides)

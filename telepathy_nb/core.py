@@ -13,9 +13,9 @@ import torch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json',
-           'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'package_versions', 'device_description',
-           'absolute_path', 'runs_root', 'run_lock', 'bf16_autocast', 'batch_starts']
+__all__ = ['REPO', 'TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json',
+           'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision', 'package_versions',
+           'device_description', 'absolute_path', 'runs_root', 'run_lock', 'bf16_autocast', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -124,6 +124,12 @@ def git_revision(path: str | Path = ".") -> str | None:
         dirty = run("status", "--porcelain", "--untracked-files=no").stdout.strip()
         return rev.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError): return None
+
+REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent   # the checkout (or site dir)
+
+def code_revision() -> str | None:
+    "The git revision of the checkout this package runs from (None when installed from a wheel)."
+    return git_revision(REPO)
 
 def package_versions(names=("torch", "transformers", "accelerate", "datasets", "papermill", "telepathy_nb")) -> dict:
     "Installed versions of the packages a run depends on (None where missing)."

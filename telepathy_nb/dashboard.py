@@ -18,8 +18,8 @@ from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_js
 __all__ = ['LABEL_NAMES', 'RUN_FILES', 'BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'OVERLAY_METRICS', 'ARCH_KEYS', 'TRAIN_KEYS',
            'synthetic_config', 'synthetic_metrics', 'synthetic_eval', 'make_synthetic_run', 'default_runs_root',
            'find_runs', 'metrics_frames', 'load_metrics', 'load_run', 'num_classes', 'run_record', 'runs_table', 'ema',
-           'trajectory_figure', 'health_figure', 'per_class_figure', 'confusion_figure', 'hardest_examples',
-           'overlay_figure', 'compare_per_class_figure', 'widgets_available', 'is_interactive',
+           'metric_series', 'trajectory_figure', 'health_figure', 'per_class_figure', 'confusion_figure',
+           'hardest_examples', 'overlay_figure', 'compare_per_class_figure', 'widgets_available', 'is_interactive',
            'setup_offline_rendering', 'show', 'run_figures', 'show_run', 'LiveRunDashboard', 'RunBrowser', 'first_jump',
            'accuracy_dips', 'experiment_summary', 'write_experiment_summary', 'final_status_banner',
            'strip_external_scripts', 'render_html']
@@ -231,7 +231,7 @@ def ema(values, smoothing: float = 0.6) -> np.ndarray:
     return out
 
 # %% ../nbs/09_dashboard.ipynb #154b60a1
-def _xy(df: pd.DataFrame, col: str) -> tuple[list, list]:
+def metric_series(df: pd.DataFrame, col: str) -> tuple[list, list]:
     "(steps, values) of column `col` with NaN rows dropped; empty when the column is missing."
     if col not in df: return [], []
     d = df[["step", col]].dropna()
@@ -239,7 +239,7 @@ def _xy(df: pd.DataFrame, col: str) -> tuple[list, list]:
 
 def _raw_and_smooth(fig: go.Figure, df: pd.DataFrame, col: str, smoothing: float, color: str, row: int, col_: int):
     "Add `col` raw (faint) and EMA-smoothed to subplot (row, col_)."
-    x, y = _xy(df, col)
+    x, y = metric_series(df, col)
     fig.add_scatter(x=x, y=y, mode="lines", name=f"{col} (raw)", line=dict(color=color, width=1), opacity=0.3,
                     showlegend=False, row=row, col=col_)
     fig.add_scatter(x=x, y=ema(y, smoothing).tolist(), mode="lines", name=col, line=dict(color=color), row=row, col=col_)
@@ -251,7 +251,7 @@ def trajectory_figure(train: pd.DataFrame, quick_eval: pd.DataFrame, *, smoothin
     fig = make_subplots(rows=1, cols=3, subplot_titles=("LM loss", "diversity loss", "quick-eval accuracy"))
     _raw_and_smooth(fig, train, "lm_loss", smoothing, "#1f77b4", 1, 1)
     _raw_and_smooth(fig, train, "div_loss", smoothing, "#ff7f0e", 1, 2)
-    x, y = _xy(quick_eval, "quick_eval_acc")
+    x, y = metric_series(quick_eval, "quick_eval_acc")
     fig.add_scatter(x=x, y=y, mode="lines+markers", name="quick_eval_acc", line=dict(color="#2ca02c"), row=1, col=3)
     if chance is not None:  # drawn on an empty panel too, so a live dashboard that starts empty has it
         fig.add_hline(y=chance, line_dash="dot", annotation_text="chance", row=1, col=3, exclude_empty_subplots=False)
@@ -265,7 +265,7 @@ _HEALTH_PANELS = ("Z variance per feature (log)", "soft-token RMS vs target RMS"
 
 def _line(fig: go.Figure, train: pd.DataFrame, col: str, row: int, col_: int, **kw) -> None:
     "Plot metric `col` against step in subplot (row, col_)."
-    x, y = _xy(train, col)
+    x, y = metric_series(train, col)
     fig.add_scatter(x=x, y=y, mode="lines", name=col, row=row, col=col_, **kw)
 
 def health_figure(train: pd.DataFrame, *, smoothing: float = 0.6, title: str = "", soft_tokens: int | None = None) -> go.Figure:
@@ -325,7 +325,7 @@ def overlay_figure(run_dirs, metric: str = "lm_loss", *, smoothing: float = 0.6)
     fig = go.Figure()
     for d in map(Path, run_dirs):
         train, quick = load_metrics(d)
-        x, y = _xy(quick if metric.startswith("quick_eval") else train, metric)
+        x, y = metric_series(quick if metric.startswith("quick_eval") else train, metric)
         fig.add_scatter(x=x, y=ema(y, 0 if metric.startswith("quick_eval") else smoothing).tolist(),
                         mode="lines", name=d.name)
     return fig.update_layout(title=f"{metric} by run", xaxis_title="step", yaxis_title=metric, height=380)
@@ -529,12 +529,12 @@ RunBrowser.widget, RunBrowser.show = _browser_widget, _browser_show
 # %% ../nbs/09_dashboard.ipynb #c2c6bfba
 def first_jump(quick_eval: pd.DataFrame, chance: float, margin: float = 0.05) -> tuple[int, float] | None:
     "(step, accuracy) of the first quick eval above `chance + margin`, or None."
-    steps, accs = _xy(quick_eval, "quick_eval_acc")
+    steps, accs = metric_series(quick_eval, "quick_eval_acc")
     return next(((s, a) for s, a in zip(steps, accs) if a > chance + margin), None)
 
 def accuracy_dips(quick_eval: pd.DataFrame) -> list[tuple[int, int, float]]:
     "(from_step, to_step, drop) for every fall of quick-eval accuracy between consecutive evals."
-    steps, accs = _xy(quick_eval, "quick_eval_acc")
+    steps, accs = metric_series(quick_eval, "quick_eval_acc")
     return [(s0, s1, a0 - a1) for s0, s1, a0, a1 in zip(steps, steps[1:], accs, accs[1:]) if a1 < a0]
 
 # %% ../nbs/09_dashboard.ipynb #d16218a8
@@ -591,7 +591,7 @@ def _results(run: dict) -> str:
 # %% ../nbs/09_dashboard.ipynb #95bc4d0c
 def _trajectory(quick: pd.DataFrame) -> str:
     "The quick-eval trajectory as a table."
-    steps, accs = _xy(quick, "quick_eval_acc")
+    steps, accs = metric_series(quick, "quick_eval_acc")
     if not steps: return "## Quick-eval trajectory\n\nNo quick evals logged."
     return "## Quick-eval trajectory\n\n" + _md_table(["step", "quick-eval accuracy"], [[s, _pct(a)] for s, a in zip(steps, accs)])
 

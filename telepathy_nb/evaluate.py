@@ -14,7 +14,7 @@ from .pipeline import (Pipeline, bridge_scores, generate_answers, match_verbalis
                                    text_class_scores)
 
 # %% auto #0
-__all__ = ['DECISIONS', 'classification_report', 'evaluate', 'text_scores', 'zero_shot', 'write_eval_results']
+__all__ = ['classification_report', 'evaluate', 'text_scores', 'zero_shot', 'write_eval_results']
 
 # %% ../nbs/08_evaluate.ipynb #16910e62
 def classification_report(labels, preds, label_names) -> dict:
@@ -33,8 +33,6 @@ def _predictions(rows, scores, preds, extra=None) -> list[dict]:
     return [{"index": i, "text": r["text"], "label": int(r["label"]), "pred": int(p), "scores": [round(float(x), 4) for x in s],
              "correct": bool(p == r["label"]), **({"generated": extra[i]} if extra else {})}
             for i, (r, s, p) in enumerate(zip(rows, scores, preds))]
-
-DECISIONS = ("scores", "generation")
 
 def evaluate(pipe: Pipeline, rows: list[dict], *, batch_size: int = 32, generation: bool = False,
              progress: bool = True, split: str = "validation", decision: str = "scores") -> dict:

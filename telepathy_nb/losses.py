@@ -7,11 +7,13 @@ from __future__ import annotations
 import math
 import torch
 import torch.nn.functional as F
+from .bridge import rms_normalise
 
 # %% auto #0
-__all__ = ['target_hidden', 'logits_at', 'label_lm_loss', 'sequence_log_prob', 'pairwise_cosine', 'diversity_loss',
-           'participation_ratio', 'z_feature_variance', 'slot_rank', 'centred_messages', 'message_rank', 'slot_cosine',
-           'soft_token_monitors', 'unit_rms', 'slot_spread_loss', 'batch_vicreg_loss']
+__all__ = ['target_hidden', 'logits_at', 'label_lm_loss', 'sequence_log_prob', 'off_diagonal_mean', 'pairwise_cosine',
+           'diversity_loss', 'participation_ratio', 'z_feature_variance', 'slot_rank', 'centred_messages',
+           'message_rank', 'slot_cosines', 'slot_cosine', 'soft_token_monitors', 'unit_rms', 'slot_spread_loss',
+           'batch_vicreg_loss']
 
 # %% ../nbs/04_losses.ipynb #bd6525e4
 def target_hidden(model, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -39,13 +41,16 @@ def sequence_log_prob(logits: torch.Tensor, label_ids: torch.Tensor, label_mask:
     return (lp * label_mask.to(lp.dtype)).sum(-1)
 
 # %% ../nbs/04_losses.ipynb #a5b98e05
+def off_diagonal_mean(m: torch.Tensor) -> torch.Tensor:
+    "Mean of the off-diagonal entries of each square matrix of m (..., N, N); 0 when N < 2."
+    n = m.shape[-1]
+    if n < 2: return m.new_zeros(m.shape[:-2])
+    return (m.sum((-2, -1)) - m.diagonal(dim1=-2, dim2=-1).sum(-1)) / (n * (n - 1))
+
 def pairwise_cosine(x: torch.Tensor) -> torch.Tensor:
     "Mean off-diagonal cosine similarity between the rows of x (N, D); 0 when N < 2."
-    n = x.shape[0]
-    if n < 2: return x.new_zeros(())
     f = F.normalize(x.float(), dim=-1)
-    sim = f @ f.T
-    return (sim.sum() - sim.diagonal().sum()) / (n * (n - 1))
+    return off_diagonal_mean(f @ f.T)
 
 def diversity_loss(soft: torch.Tensor) -> torch.Tensor:
     "Mean off-diagonal cosine similarity of the flattened soft tokens (B, K, d) across the batch."
@@ -71,18 +76,20 @@ def centred_messages(soft: torch.Tensor) -> torch.Tensor:
     m = soft.float().flatten(1)
     return m - m.mean(0, keepdim=True)
 
-def message_rank(soft: torch.Tensor) -> torch.Tensor:
+def message_rank(soft: torch.Tensor, centred: torch.Tensor | None = None) -> torch.Tensor:
     "Across-batch effective rank of the mean-centred messages (0 when every input gets the same message, up to rounding)."
-    c = centred_messages(soft)
+    c = centred_messages(soft) if centred is None else centred
     differs = c.pow(2).sum() > 1e-10 * soft.float().pow(2).sum()               # more than fp32 rounding left after centring
     return torch.where(differs, participation_ratio(c), torch.zeros((), device=c.device))
 
+def slot_cosines(soft: torch.Tensor) -> torch.Tensor:
+    "Cosine between every pair of slots of each example: (B, K, d) -> (B, K, K)."
+    f = F.normalize(soft.float(), dim=-1)
+    return f @ f.transpose(1, 2)
+
 def slot_cosine(soft: torch.Tensor) -> torch.Tensor:
     "Mean cosine between different slots of the same example (1 = K copies of one token); 0 when K == 1."
-    B, K, _ = soft.shape
-    f = F.normalize(soft.float(), dim=-1)
-    sim = f @ f.transpose(1, 2)                                                   # (B, K, K)
-    return ((sim.sum((1, 2)) - sim.diagonal(dim1=1, dim2=2).sum(-1)) / max(1, K * (K - 1))).mean()
+    return off_diagonal_mean(slot_cosines(soft)).mean()
 
 # %% ../nbs/04_losses.ipynb #e1f2a3b6
 @torch.no_grad()
@@ -91,16 +98,16 @@ def soft_token_monitors(z: torch.Tensor, soft: torch.Tensor) -> dict:
     z_var (per-feature, the reference's), soft_rms, slot_cos and slot_rank (within an example),
     message_cos (raw cosine of flattened messages across the batch: the reference's diversity term),
     message_cos_centred and message_rank (the same on mean-centred messages)."""
+    c = centred_messages(soft)
     vals = torch.stack([z_feature_variance(z), soft.float().pow(2).mean(-1).sqrt().mean(), slot_cosine(soft), slot_rank(soft),
-                        diversity_loss(soft), pairwise_cosine(centred_messages(soft)), message_rank(soft)])
+                        diversity_loss(soft), pairwise_cosine(c), message_rank(soft, c)])
     keys = ("z_var", "soft_rms", "slot_cos", "slot_rank", "message_cos", "message_cos_centred", "message_rank")
     return dict(zip(keys, vals.tolist()))
 
 # %% ../nbs/04_losses.ipynb #f1a2b3c5
-def unit_rms(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def unit_rms(x: torch.Tensor) -> torch.Tensor:
     "x (..., d) scaled to unit RMS over its last dimension, in fp32."
-    x = x.float()
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+    return rms_normalise(x.float())
 
 def _hinged_std(x: torch.Tensor, dim: int, gamma: float) -> torch.Tensor:
     "Mean of relu(gamma - std) over `dim` (std with a small floor, so the gradient stays finite)."
@@ -110,10 +117,7 @@ def slot_spread_loss(soft: torch.Tensor, gamma: float = 0.5) -> torch.Tensor:
     "Within-example: hinge on the std across the K slots (per example and feature) + mean squared cosine between slots."
     if soft.shape[1] < 2: return soft.new_zeros((), dtype=torch.float32)
     x = unit_rms(soft)
-    K = x.shape[1]
-    cos = F.normalize(x, dim=-1) @ F.normalize(x, dim=-1).transpose(1, 2)
-    off = (cos.pow(2).sum((1, 2)) - cos.diagonal(dim1=1, dim2=2).pow(2).sum(-1)) / (K * (K - 1))
-    return _hinged_std(x, 1, gamma) + off.mean()
+    return _hinged_std(x, 1, gamma) + off_diagonal_mean(slot_cosines(x).pow(2)).mean()
 
 def batch_vicreg_loss(soft: torch.Tensor, gamma: float = 0.5) -> torch.Tensor:
     "Across the batch: hinge on the std across examples (per slot and feature) + squared off-diagonal covariance of mean tokens."
@@ -122,5 +126,4 @@ def batch_vicreg_loss(soft: torch.Tensor, gamma: float = 0.5) -> torch.Tensor:
     x = unit_rms(soft)
     m = x.mean(1); m = m - m.mean(0, keepdim=True)                              # (B, d) centred mean tokens
     cov = m.T @ m / (B - 1)
-    off = cov.pow(2).sum() - cov.diagonal().pow(2).sum()
-    return _hinged_std(x, 0, gamma) + off / m.shape[1]
+    return _hinged_std(x, 0, gamma) + off_diagonal_mean(cov.pow(2)) * (m.shape[1] - 1)   # off-diagonal sum / d

@@ -19,7 +19,7 @@ from .config import RunConfig
 # %% auto #0
 __all__ = ['first_token_scores', 'sequence_scores', 'Pipeline', 'target_label_loss', 'pipeline_loss', 'soft_class_scores',
            'encoded_batches', 'bridge_scores', 'match_verbaliser', 'substring_match', 'generate_answers',
-           'text_class_scores', 'build_pipeline', 'compile_target_body']
+           'bridge_answers', 'text_class_scores', 'build_pipeline', 'compile_target_body']
 
 # %% ../nbs/06_pipeline.ipynb #77607baf
 def first_token_scores(model, embeds, mask, positions, class_first_ids: torch.Tensor) -> torch.Tensor:
@@ -149,6 +149,13 @@ def generate_answers(pipe: Pipeline, soft: torch.Tensor, max_new_tokens: int | N
     gen = tgt.generate(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=n, do_sample=False,
                        pad_token_id=tok.pad_token_id, use_cache=True)
     return tok.batch_decode(gen[:, -n:] if gen.shape[1] > n else gen, skip_special_tokens=True)
+
+def bridge_answers(pipe: Pipeline, rows: list[dict], batch_size: int = 32, cache=None, max_new_tokens: int | None = None) -> list[str]:
+    "The target's greedy answers after the bridge's soft tokens for `rows`, in batches (no class scores computed)."
+    out = []
+    for _, soft in encoded_batches(pipe, rows, batch_size, cache=cache):
+        with bf16_autocast(soft.device): out += generate_answers(pipe, soft, max_new_tokens)
+    return out
 
 # %% ../nbs/06_pipeline.ipynb #d37c3e76
 @torch.no_grad()

@@ -9,18 +9,16 @@ from contextlib import contextmanager
 from pathlib import Path
 import yaml
 from .core import (TelepathyError, atomic_write_json, atomic_write_bytes, read_json, read_optional_json,
-                               git_revision, package_versions, device_description, absolute_path, runs_root, run_lock)
+                               code_revision, package_versions, device_description, absolute_path, runs_root, run_lock, REPO)
 from .config import make_config, RunConfig
 
 # %% auto #0
-__all__ = ['REPO', 'PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'RESULTS', 'INTERRUPTED', 'LIST_COLUMNS',
-           'templates_dir', 'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params',
-           'absolute_env', 'new_run_dir', 'prepare_run_dir', 'run_outcome', 'launch', 'parse_params', 'resume_command',
-           'format_runs', 'main']
+__all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'RESULTS', 'INTERRUPTED', 'LIST_COLUMNS', 'templates_dir',
+           'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params', 'absolute_env',
+           'new_run_dir', 'prepare_run_dir', 'run_outcome', 'launch', 'parse_params', 'resume_command', 'format_runs',
+           'main']
 
 # %% ../nbs/13_runs.ipynb #4bbd3b37
-REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
-
 def templates_dir() -> Path:
     "Folder of the papermill templates: $TELEPATHY_TEMPLATES, else the installed package's templates/ (a wheel), else nbs/runs of the checkout."
     from importlib.resources import files
@@ -146,7 +144,7 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
     return {"status": status, "template": template, "name": name, "run_dir": str(run_dir),
             "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
             "finished": dt.datetime.fromtimestamp(now).isoformat(timespec="seconds") if status != "running" else None,
-            "duration_s": round(now - started, 1), "git_revision": git_revision(REPO), "versions": package_versions(),
+            "duration_s": round(now - started, 1), "git_revision": code_revision(), "versions": package_versions(),
             "device": device_description(), "error": error, "accuracy": ev.get("accuracy"),
             "trained_steps": st.get("step"), **{k: cfg.get(k) for k in keys}}
 
@@ -270,8 +268,9 @@ def resume_command(run_dir: Path, template: str) -> str:
     return f"telepathy run {template} --resume {shlex.quote(str(shown))}"
 
 def _last_checkpoint_line(run_dir: Path) -> str:
-    done = sorted(p for p in (run_dir / "checkpoints").glob("step-*") if (p / "state.json").exists())
-    return f"last checkpoint: {done[-1]}" if done else "no checkpoint yet: a resumed run starts again from step 0"
+    from telepathy_nb.train import latest_checkpoint
+    ckpt = latest_checkpoint(run_dir)
+    return f"last checkpoint: {ckpt}" if ckpt else "no checkpoint yet: a resumed run starts again from step 0"
 
 def _cmd_run(a) -> int:
     run_dir = launch(a.template, parse_params(a.param), a.name, resume=a.resume, root=a.root)

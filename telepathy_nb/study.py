@@ -4,12 +4,11 @@
 
 # %% ../nbs/15_study.ipynb #312f175b
 from __future__ import annotations
-import datetime as dt, itertools, json, os, shlex, sys, time
+import itertools, os, shlex, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-import numpy as np
 import yaml
-from .core import (TelepathyError, atomic_write_json, read_json, read_jsonl, read_optional_json, git_revision,
+from .core import (TelepathyError, atomic_write_json, read_json, read_optional_json, code_revision,
                                package_versions, device_description, absolute_path, runs_root)
 from .config import make_config, RunConfig
 
@@ -41,10 +40,11 @@ def run_key(overrides: dict, seed: int) -> str:
 # %% ../nbs/15_study.ipynb #a4334c4f
 MONITORS = ("z_var", "slot_rank", "slot_cos", "message_rank", "message_cos", "message_cos_centred", "lm_loss")
 
-def final_monitors(metrics: Path, last: int = 3) -> dict:
-    "Each monitor averaged over the last `last` training lines of a metrics log."
-    rows = [r for r in read_jsonl(metrics) if r.get("kind") == "train"][-last:]
-    return {k: float(np.mean([r[k] for r in rows if k in r])) for k in MONITORS if any(k in r for r in rows)}
+def final_monitors(run_dir: Path, last: int = 3) -> dict:
+    "Each monitor averaged over the last `last` training lines of a run's metrics (dashboard.load_metrics)."
+    from telepathy_nb.dashboard import load_metrics
+    tail = load_metrics(run_dir)[0].tail(last)
+    return {k: float(tail[k].mean()) for k in MONITORS if k in tail and tail[k].notna().any()}
 
 def eval_rows(cfg: RunConfig, eval_on: str) -> list[dict]:
     "The rows a study run is scored on: all validation rows (or eval_size of them), or the held-out training rows."
@@ -71,7 +71,7 @@ def study_run(preset: str, overrides: dict, seed: int, run_dir: str | Path, eval
     rec = {"overrides": overrides, "seed": seed, "status": res.status, "eval_on": eval_on, "n": ev["n"],
            "accuracy": ev["accuracy"], "per_class_accuracy": ev["per_class_accuracy"], "decision": cfg.decision,
            **({"accuracy_by_scores": ev["scores"]["accuracy"]} if "scores" in ev else {}),
-           "monitors": final_monitors(Path(run_dir) / "metrics.jsonl"), "train_seconds": round(t_train, 1),
+           "monitors": final_monitors(Path(run_dir)), "train_seconds": round(t_train, 1),
            "eval_seconds": round(time.time() - t0 - t_train, 1), "run_dir": str(run_dir)}
     atomic_write_json(Path(run_dir) / "result.json", rec)
     return rec
@@ -91,7 +91,7 @@ def code_sha() -> str:
 def _header(name: str, preset: str, axes: dict, seeds: list[int], eval_on: str, command: str | None) -> dict:
     return {"study": name, "preset": preset, "axes": axes, "seeds": seeds, "eval_on": eval_on,
             "command": command or "telepathy " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-            "commit": git_revision(Path(__file__).resolve().parents[1] if "__file__" in globals() else "."),
+            "commit": code_revision(),
             "code_sha256": code_sha(), "machine": device_description(), "versions": package_versions(), "runs": {}}
 
 def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *, out: str | Path,

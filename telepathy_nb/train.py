@@ -19,7 +19,7 @@ from .config import RunConfig, save_config, make_config
 from .data import load_split, training_rows, BatchStream
 from .losses import soft_token_monitors
 from .pipeline import (Pipeline, build_pipeline, pipeline_loss, bridge_scores, compile_target_body,
-                                   generate_answers, substring_match)
+                                   bridge_answers, substring_match)
 from .cache import StateCache, build_state_cache, cache_key, model_fingerprint
 
 # %% auto #0
@@ -137,9 +137,7 @@ class StepMeter:
 def _quick_preds(pipe: Pipeline, rows: list[dict], batch_size: int, cache, mode: str) -> list[int]:
     "Predictions for the quick eval: class-score argmax, or (mode 'reference') greedy generation read by substring match."
     if mode != "reference": return bridge_scores(pipe, rows, batch_size, cache=cache).argmax(-1).tolist()
-    gens = []
-    bridge_scores(pipe, rows, batch_size, cache=cache, also=lambda soft: gens.extend(generate_answers(pipe, soft)))
-    return [substring_match(g, pipe.collator.task.verbalisers) for g in gens]
+    return [substring_match(g, pipe.collator.task.verbalisers) for g in bridge_answers(pipe, rows, batch_size, cache)]
 
 @torch.no_grad()
 def quick_eval(pipe: Pipeline, rows: list[dict], batch_size: int, accelerator: Accelerator | None = None,
@@ -192,7 +190,8 @@ def _backward_step(st: TrainState, step: int) -> dict:
                                     slot_weight=st.cfg.slot_weight, vicreg_weight=st.cfg.vicreg_weight)
             acc.backward(res["loss"] / A)
         mon = soft_token_monitors(res["out"].z, res["out"].soft)
-        losses = {k: v.item() for k, v in res.items() if k != "out"}                     # loss, lm_loss, div_loss, slot_loss, ...
+        keys = [k for k in res if k != "out"]                                          # loss, lm_loss, div_loss, slot_loss, ...
+        losses = dict(zip(keys, torch.stack([res[k].detach().float() for k in keys]).tolist()))   # one device sync
         for k, v in {**losses, **mon, **res["out"].stats}.items():
             parts[k] = parts.get(k, 0.0) + v / A
     return parts
