@@ -6,7 +6,7 @@ export TELEPATHY_RUNS_DIR=$PWD/papermill_runs
 steps=${1:-200}; out=${2:-/tmp/out}
 for n in 1 2; do
   t0=$(date +%s)
-  python3 -c "from telepathy_nb.runs import main; raise SystemExit(main(['run','train_bridge','-p','preset=scale-random','-p','steps=$steps','-p','num_processes=$n','-p','eval_size=128','-p','checkpoint_every=0','--name','gpu$n']))" > $out/gpu$n.log 2>&1
+  python3 -c "from telepathy_nb.cli import main; raise SystemExit(main(['run','train_bridge','-p','preset=scale-random','-p','steps=$steps','-p','num_processes=$n','-p','eval_size=128','-p','checkpoint_every=0','--name','gpu$n']))" > $out/gpu$n.log 2>&1
   echo "gpu$n rc=$? wall=$(( $(date +%s) - t0 ))s"
   d=$(ls -d papermill_runs/train_bridge/*_gpu$n | tail -1)
   cp $d/metrics.jsonl $out/gpu${n}_metrics.jsonl; cp $d/summary.json $out/gpu${n}_summary.json

@@ -4,18 +4,18 @@
 
 # %% ../nbs/00_core.ipynb #b8ff70cc
 from __future__ import annotations
-import datetime as dt, fcntl, json, os, random, socket, subprocess, sys, tempfile, time
-from contextlib import contextmanager, nullcontext
+import json, os, random, subprocess, sys, tempfile
+from contextlib import nullcontext
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 import numpy as np
-import torch
 from tqdm.auto import tqdm
+if TYPE_CHECKING: import torch   # annotations only: importing core does not load torch
 
 # %% auto #0
 __all__ = ['REPO', 'TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json',
            'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision', 'package_versions',
-           'device_description', 'absolute_path', 'runs_root', 'run_lock', 'bf16_autocast', 'batch_starts']
+           'device_description', 'absolute_path', 'bf16_autocast', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -27,6 +27,7 @@ class TelepathyError(ValueError):
 # %% ../nbs/00_core.ipynb #57fc07b9
 def seed_everything(seed: int) -> int:
     "Seed `random`, `numpy` and `torch` (CPU and CUDA); returns the seed."
+    import torch
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -34,8 +35,9 @@ def seed_everything(seed: int) -> int:
     return seed
 
 # %% ../nbs/00_core.ipynb #f2664bd9
-def pick_device(device: str = "auto") -> tuple[torch.device, torch.dtype]:
+def pick_device(device: str = "auto") -> tuple["torch.device", "torch.dtype"]:
     "Resolve `device` ('auto', 'cpu', 'cuda', 'cuda:1') to a device and the dtype the frozen models use there."
+    import torch
     if device == "auto": device = "cuda" if torch.cuda.is_available() else "cpu"
     dev = torch.device(device)
     if dev.type == "cuda" and not torch.cuda.is_available():
@@ -69,7 +71,7 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     if isinstance(o, (np.generic,)): return o.item()
     if isinstance(o, np.ndarray): return o.tolist()
-    if torch.is_tensor(o): return o.tolist()
+    if type(o).__module__ == "torch" and hasattr(o, "tolist"): return o.tolist()   # a tensor
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
@@ -142,40 +144,21 @@ def package_versions(names=("torch", "transformers", "accelerate", "datasets", "
 
 def device_description() -> str:
     "A human-readable description of the compute this process sees."
+    import torch
     if torch.cuda.is_available():
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         return f"{len(names)}x " + ", ".join(sorted(set(names)))
     return f"cpu ({os.cpu_count()} cores)"
 
-# %% ../nbs/00_core.ipynb #5bb199c3
+# %% ../nbs/00_core.ipynb #5bb199c4
 def absolute_path(path: str | Path) -> Path:
     "`path` with `~` expanded, made absolute against the current working directory (symlinks kept)."
     return Path(os.path.abspath(os.path.expanduser(str(path))))
 
-def runs_root() -> Path:
-    "The folder that holds all run folders: `$TELEPATHY_RUNS_DIR`, else `./papermill_runs`, as an absolute path."
-    return absolute_path(os.environ.get("TELEPATHY_RUNS_DIR") or "papermill_runs")
-
-# %% ../nbs/00_core.ipynb #de9b4340
-@contextmanager
-def run_lock(run_dir: str | Path):
-    "Hold the run folder's exclusive lock while the block runs; a TelepathyError when another process holds it."
-    path = Path(run_dir) / ".lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
-            raise TelepathyError(f"run folder {run_dir} is being written by another process ({holder})",
-                                 "wait for that run to end, or stop it (Ctrl-C) and resume once it has stopped") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
-        yield path
-    finally: os.close(fd)
-
 # %% ../nbs/00_core.ipynb #733cc83f
-def bf16_autocast(device: torch.device | str):
+def bf16_autocast(device: "torch.device | str"):
     "bf16 autocast on CUDA, a no-op context on the CPU."
+    import torch
     return torch.autocast("cuda", dtype=torch.bfloat16) if torch.device(device).type == "cuda" else nullcontext()
 
 def batch_starts(n: int, batch_size: int, desc: str = "", progress: bool = False):

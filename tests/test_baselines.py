@@ -3,8 +3,9 @@ the training rows the bridge saw, and baselines.json written by the papermill te
 from math import comb
 import numpy as np
 import pytest
-from telepathy_nb.baselines import (BASELINES, bootstrap_ci, mcnemar_exact, compare_to_bridge, report, multi_report,
-                                    paired_bootstrap_difference, equivalence_verdict,
+from telepathy_nb.stats import (bootstrap_ci, mcnemar_exact, compare_to_bridge, report, multi_report,
+                                paired_bootstrap_difference, equivalence_verdict)
+from telepathy_nb.baselines import (BASELINES,
                                     bridge_batches, training_rows, control_baseline, derangement, few_shot_prompt,
                                     run_baselines, train_bridge_seed)
 from telepathy_nb.config import make_config
@@ -90,7 +91,7 @@ def test_bridge_batches_replay_the_training_loop(tiny):
 
 def test_shuffled_control_on_a_trained_bridge_uses_the_same_rows(tiny):
     cfg, src, tgt = tiny
-    pipe, info = train_bridge_seed(cfg, 0, src, tgt)
+    pipe, _, info = train_bridge_seed(cfg, 0, src, tgt)
     assert info["train_status"] == "success" and info["train_steps"] == 5
     rows = list(load_split("toy", "eval", n=24, seed=0))
     labels = np.array([r["label"] for r in rows])

@@ -7,12 +7,13 @@ import yaml
 from telepathy_nb.core import read_json, read_jsonl, TelepathyError
 from telepathy_nb.config import make_config
 from telepathy_nb.train import train, latest_checkpoint
-from telepathy_nb.runs import launch, run_lock, run_outcome
+from telepathy_nb.runs import launch, run_outcome
+from telepathy_nb.rundir import run_lock
 
 # tiny preset, long enough to be killed mid-way (about 20 ms a step on a 2-core CPU)
 LONG = ["-p", "steps=200", "-p", "log_every=1", "-p", "checkpoint_every=100", "-p", "quick_eval_every=50",
         "-p", "eval_size=16", "-p", "generation_eval=false"]
-TELEPATHY = [sys.executable, "-c", "import sys; from telepathy_nb.runs import main; sys.exit(main())"]
+TELEPATHY = [sys.executable, "-c", "import sys; from telepathy_nb.cli import main; sys.exit(main())"]
 
 
 def _cli(args, cwd, **kw):
@@ -145,9 +146,10 @@ def test_results_written_elsewhere_are_not_success(tmp_path):
 def test_incomplete_run_exits_nonzero(tmp_path, monkeypatch, capsys):
     "A template that ends without error but without its results: `incomplete: ...`, and the CLI exits 1."
     import json
-    from telepathy_nb.runs import main, template_path
+    from telepathy_nb.cli import main
+    from telepathy_nb.runs import template_path
     nb = json.loads(template_path("train_bridge").read_text())
-    drop = ("write_eval_results(", "figures = show_run", "assert os.path.exists")   # the evaluation and what reads it
+    drop = ("evaluate_run(", "figures = show_run", "assert os.path.exists")   # the evaluation and what reads it
     nb["cells"] = [c for c in nb["cells"] if not any(d in "".join(c["source"]) for d in drop)]
     (tmp_path / "templates").mkdir(); (tmp_path / "templates" / "train_bridge.ipynb").write_text(json.dumps(nb))
     monkeypatch.setenv("TELEPATHY_TEMPLATES", str(tmp_path / "templates"))
@@ -181,7 +183,7 @@ def test_sigint_leaves_interrupted_and_prints_the_resume_command(tmp_path):
 def test_second_writer_gets_a_named_error(tmp_path):
     run = tmp_path / "train_bridge" / "20260101-000000_x"; run.mkdir(parents=True)
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
-                               "from telepathy_nb.runs import run_lock\n"
+                               "from telepathy_nb.rundir import run_lock\n"
                                "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)", str(run)],
                               stdout=subprocess.PIPE, text=True)
     try:

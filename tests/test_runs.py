@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 import pyarrow as pa, pyarrow.parquet as pq
 import yaml
-from telepathy_nb.runs import launch, main
+from telepathy_nb.runs import launch
+from telepathy_nb.cli import main
 from telepathy_nb.core import read_json, read_jsonl
 from telepathy_nb.config import make_config
 from telepathy_nb.train import train, latest_checkpoint
