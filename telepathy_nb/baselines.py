@@ -298,17 +298,18 @@ def curve_steps(cfg: RunConfig, n: int) -> int:
     return max(cfg.steps, math.ceil(n / (cfg.batch_size * cfg.grad_accum * cfg.num_processes)))
 
 def cv_probe(train_x, train_y, eval_x, *, seed: int = 0, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), folds: int = 5) -> tuple[np.ndarray, float]:
-    "Standardised logistic regression with C chosen by stratified k-fold CV on the training rows: (eval predictions, C)."
+    "Standardised logistic regression with C chosen by k-fold CV on the training rows (stratified when every class fills the folds): (eval predictions, C)."
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    counts = np.bincount(np.asarray(train_y))
-    k = int(min(folds, counts[counts > 0].min()))
-    if len(counts[counts > 0]) < 2 or k < 2: raise TelepathyError(f"cannot cross-validate a probe on class counts {counts.tolist()}",
-                                                                  "use more training rows (n)")
+    counts = np.bincount(np.asarray(train_y)); counts = counts[counts > 0]
+    if len(counts) < 2 or len(train_y) < folds: raise TelepathyError(f"cannot cross-validate a probe on class counts {counts.tolist()}",
+                                                                      f"use more training rows (n >= {folds}, two classes at least)")
+    cv = (StratifiedKFold(folds, shuffle=True, random_state=seed) if counts.min() >= folds    # every class in every fold
+          else KFold(folds, shuffle=True, random_state=seed))                                  # a class too rare to stratify
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, random_state=seed))   # scaled inside each fold
-    search = GridSearchCV(probe, {"logisticregression__C": list(Cs)}, cv=StratifiedKFold(k, shuffle=True, random_state=seed),
+    search = GridSearchCV(probe, {"logisticregression__C": list(Cs)}, cv=cv,
                           scoring="accuracy").fit(train_x, train_y)
     return search.predict(eval_x), float(search.best_params_["logisticregression__C"])
 
