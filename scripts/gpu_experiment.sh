@@ -7,5 +7,5 @@ limit=$1; cmd=$2; name=$3; shift 3
 mkdir -p /tmp/results
 extra=(); [ "$cmd" = study ] && extra=(--root /tmp/studyruns)
 timeout "$limit" python3 -c "import sys; from telepathy_nb.cli import main; sys.exit(main(sys.argv[1:]))" \
-  "$cmd" "$name" --out /tmp/results/$name.json "${extra[@]}" "$@" 2>&1 | grep -v "Loading weights\|TCP without encryption"
+  "$cmd" "$name" --out /tmp/results/$name.json "${extra[@]}" "$@" 2>&1 | grep --line-buffered -v "Loading weights\|TCP without encryption"
 cp /tmp/results/*.json "$OUT"/ 2>/dev/null; ls -la "$OUT"

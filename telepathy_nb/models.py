@@ -15,10 +15,10 @@ from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, Llama
 from .core import TelepathyError, pick_device
 
 # %% auto #0
-__all__ = ['HUB_ALIASES', 'EMBEDDED', 'EMBEDDED_INSTALL', 'SPECIALS', 'TINY_WORDS', 'TINY', 'SCALE_CONFIGS', 'EmbeddedSpec',
-           'char_tokenizer', 'word_tokenizer', 'tiny_config', 'cache_dir', 'embedded_model_dir', 'resolve_model_name',
-           'model_depth', 'check_layer', 'LoadedLM', 'freeze', 'load_model', 'source_states', 'drop_layers_after',
-           'embedding_rms']
+__all__ = ['HUB_ALIASES', 'EMBEDDED', 'EMBEDDED_INSTALL', 'SPECIALS', 'TINY_WORDS', 'TINY', 'SCALE_CONFIGS', 'TOKENIZER_PROBE',
+           'EmbeddedSpec', 'char_tokenizer', 'word_tokenizer', 'tiny_config', 'cache_dir', 'check_tokenizer',
+           'embedded_model_dir', 'resolve_model_name', 'model_depth', 'check_layer', 'LoadedLM', 'freeze', 'load_model',
+           'source_states', 'drop_layers_after', 'embedding_rms']
 
 # %% ../nbs/02_models.ipynb #662b73f1
 HUB_ALIASES = {"llama-3.1-8b-instruct": "meta-llama/Llama-3.1-8B-Instruct",
@@ -130,6 +130,20 @@ def _gguf_path(spec: EmbeddedSpec, workdir: Path) -> Path:
         return importlib.import_module(spec.package).assemble(workdir / spec.gguf)
     return Path(list(found.submodule_search_locations)[0]) / spec.gguf
 
+# %% ../nbs/02_models.ipynb #70c1a5e1
+TOKENIZER_PROBE = "The quick brown fox jumps over the lazy dog while the film critics praise a moving story."
+
+def check_tokenizer(tok, name: str, where: Path | None = None) -> None:
+    "Raise when `tok` splits plain English into (nearly) single characters: a broken GGUF tokenizer conversion."
+    n = len(tok(TOKENIZER_PROBE, add_special_tokens=False).input_ids)
+    if n > len(TOKENIZER_PROBE) // 3:
+        import transformers
+        raise TelepathyError(f"the {name} tokenizer{f' in {where}' if where else ''} splits plain English into {n} tokens for "
+                             f"{len(TOKENIZER_PROBE)} characters (a subword tokenizer needs about a quarter): its GGUF tokenizer was "
+                             f"converted wrongly (transformers 5.17 does so; this process has {transformers.__version__})",
+                             "install transformers>=5.24 (pip install -U 'transformers>=5.24,<6')"
+                             + (f", then delete {where} so it is converted again" if where else ""))
+
 # %% ../nbs/02_models.ipynb #2aa3bd22
 def _convert_embedded(name: str, dest: Path) -> Path:
     "De-quantise an embedded GGUF into a safetensors folder at `dest` (atomically)."
@@ -142,6 +156,7 @@ def _convert_embedded(name: str, dest: Path) -> Path:
         bar.set_postfix_str(stages[0]); path = _gguf_path(spec, Path(tmp)); bar.update()
         bar.set_postfix_str(stages[1])
         tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+        check_tokenizer(tok, name)                     # a broken conversion never reaches the cache
         model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
         bar.update(); bar.set_postfix_str(stages[2])
         model.hf_quantizer = None                      # else save_pretrained refuses
@@ -234,6 +249,7 @@ def load_model(name: str, *, device: str | torch.device = "auto", dtype: torch.d
     dtype = dtype or default_dtype
     model, tok = _load_weights(kind, ref, dev, dtype, trust_remote_code, seed)
     if tok.pad_token is None: tok.pad_token = tok.eos_token
+    if kind == "embedded": check_tokenizer(tok, name, cache_dir() / name)   # also a copy converted by an older transformers
     model = freeze(model.to(device=dev, dtype=dtype))
     model.config.use_cache = False
     return LoadedLM(name, model, tok)
