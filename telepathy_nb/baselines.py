@@ -367,6 +367,7 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
     preds["few_shot"] = text_scores(target, task, texts, prompt=few_shot_prompt(task, train_rows, few_shot_k, seed), batch_size=bs).argmax(-1)
     labels = np.array([r["label"] for r in eval_rows])
     return {"n": n, "seed": seed, "steps": c.steps, "rows_seen": len(train_rows), "prompt_lr": lr,
+            "train_status": {"bridge": bridge.info["train_status"], "softprompt": soft.info["train_status"]},
             "prompt_lr_heldout_accuracy": {f"{k:g}": v for k, v in lr_acc.items()}, "probe_C": {"source": c_src, "target": c_tgt},
             "accuracy": {m: float((np.asarray(p) == labels).mean()) for m, p in preds.items()},
             "preds": {m: np.asarray(p).astype(int).tolist() for m, p in preds.items()}, "seconds": round(time.time() - t0, 1)}

@@ -68,7 +68,7 @@ class RunConfig:
     num_processes: int = 1               # data-parallel processes (GPUs)
     compile_target: bool = False         # torch.compile the target body (CUDA only)
     compile_bridge: bool = False         # torch.compile the bridge too (CUDA only; dynamic source lengths)
-    state_cache: str = ""                # folder for cached layer-L source states ('' = off; see 14_cache)
+    state_cache: str = ""                # folder for cached layer-L source states ('' = off; see 04_cache)
     diverge_grad_norm: float = 1e4       # stop as diverged above this grad norm (or on NaN/inf)
     resume: bool = False                 # continue from run_dir's last checkpoint
     trust_remote_code: bool = False

@@ -190,6 +190,10 @@ def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: li
     return res
 
 # %% ../nbs/18_study.ipynb #ae23023f
+def _commit(res: dict) -> str:
+    "The commit whose code made a result: `code_commit` (matched by code sha256, scripts/stamp_code_commit.py) if set, else `commit`."
+    return (res.get("code_commit") or res.get("commit") or "?")[:7]
+
 def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
     "Per N and method: accuracy mean/sd over seeds, the bridge-minus-method difference (seeds x rows bootstrap), McNemar p per seed, verdict."
     import pandas as pd
@@ -211,7 +215,7 @@ def curves_markdown(res: dict) -> str:
     "A learning-curve result (kind 'curves') as markdown: provenance, then one row per N and method."
     t = curve_table(res)
     lines = [f"`{res['command']}`", "",
-             f"{res['machine']}, commit `{(res['commit'] or '?')[:7]}`, task {res['task']}, all {len(res['labels'])} validation rows, "
+             f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, all {len(res['labels'])} validation rows, "
              f"seeds {', '.join(map(str, res['seeds']))}; the bridge and every learned method see the same N training rows.", "",
              "| N | method | accuracy % (mean ± sd) | bridge − it, pp (95% CI, seeds × rows) | McNemar p per seed | verdict |",
              "|---|---|---|---|---|---|"]
@@ -236,7 +240,7 @@ def study_markdown(res: dict) -> str:
     fixed = ", ".join(f"{k}={v[0]}" for k, v in res["axes"].items() if len(v) == 1)
     ns = sorted({r["n"] for r in res["runs"].values()})
     lines = [f"`{res['command']}`", "",
-             f"{res['machine']}, commit `{res['commit'][:7]}`, preset `{res['preset']}`" + (f" with {fixed}" if fixed else "")
+             f"{res['machine']}, commit `{_commit(res)}`, preset `{res['preset']}`" + (f" with {fixed}" if fixed else "")
              + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).", "",
              "| " + " | ".join(axes + ["seeds", "accuracy % (mean ± sd)", "slot rank", "message rank"]) + " |",
              "|" + "---|" * (len(axes) + 4)]
@@ -252,7 +256,7 @@ def baselines_markdown(res: dict) -> str:
     b = res["baselines"]
     t = baselines_table(b)
     lines = [f"`{res['command']}`", "",
-             f"{res['machine']}, commit `{res['commit'][:7]}`, task {b['task']}, {b['n']} validation rows, bridge seeds "
+             f"{res['machine']}, commit `{_commit(res)}`, task {b['task']}, {b['n']} validation rows, bridge seeds "
              f"{', '.join(map(str, b['bridge_seeds']))}, {b['train_rows_seen']} training rows seen by each bridge.", "",
              "| classifier | kind | accuracy % | 95% CI | bridge − it, pp (95% CI) | verdict |", "|---|---|---|---|---|---|"]
     for name, r in t.iterrows():
@@ -275,7 +279,7 @@ def run_markdown(res: dict) -> str:
     "One run (kind 'run') as a sentence with its provenance."
     b, g, z = res["bridge"], res.get("generation"), res.get("target_zero_shot")
     n_ok = lambda r: f"{100 * r['accuracy']:.1f}% ({round(r['accuracy'] * r['n'])}/{r['n']})"
-    parts = [f"`{res['command']}` — {res['machine']}, commit `{(res['commit'] or '?')[:7]}`, status {res['status']}"
+    parts = [f"`{res['command']}` — {res['machine']}, commit `{_commit(res)}`, status {res['status']}"
              + (f", {res['wall_s'] / 60:.1f} min wall" if res.get("wall_s") else "") + f" ({res['duration_s']:.0f} s in the notebook).", "",
              f"Bridge **{n_ok(b)}** on the {res['eval_on']} split"]
     if z: parts[-1] += f", against **{n_ok(z)}** for the target reading the text itself, both decided by the same label scores"

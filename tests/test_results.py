@@ -17,13 +17,19 @@ def test_every_result_says_where_it_came_from():
     for f in files:
         res = json.loads(f.read_text())
         assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
-        assert res["command"].startswith(("telepathy study ", "telepathy run baselines ", "make demo")) and len(res["commit"]) >= 7
+        assert res["command"].startswith(("telepathy study ", "telepathy curves ", "telepathy run baselines ", "make demo")) and len(res["commit"]) >= 7
         if res.get("kind") == "run":
             assert res["status"] == "success" and 0 <= res["bridge"]["accuracy"] <= 1, f.name
             continue
         if res.get("kind") == "baselines":
             b = res["baselines"]
             assert b["bridge_seeds"] == res["seeds"] and all("verdict" in r for r in b["baselines"].values()), f.name
+            continue
+        if res.get("kind") == "curves":   # every point: every method's prediction for every validation row
+            from telepathy_nb.baselines import CURVE_METHODS
+            for key, run in res["runs"].items():
+                assert set(run["preds"]) == set(CURVE_METHODS) and {len(p) for p in run["preds"].values()} == {len(res["labels"])}, (f.name, key)
+                assert run["seed"] in res["seeds"] and run["rows_seen"] <= run["n"], (f.name, key)
             continue
         for key, run in res["runs"].items():
             assert 0 <= run["accuracy"] <= 1 and run["n"] > 0 and run["seed"] in res["seeds"], (f.name, key)
