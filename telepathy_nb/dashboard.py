@@ -16,13 +16,14 @@ from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_js
 from .rundir import CONFIG, EVAL_RESULTS, METRICS, SUMMARY, runs_root, find_runs
 
 # %% auto #0
-__all__ = ['BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'OVERLAY_METRICS', 'ARCH_KEYS', 'TRAIN_KEYS', 'synthetic_config',
-           'synthetic_metrics', 'synthetic_eval', 'make_synthetic_run', 'metrics_frames', 'load_metrics', 'load_run',
-           'num_classes', 'run_record', 'runs_table', 'ema', 'metric_series', 'trajectory_figure', 'health_figure',
-           'per_class_figure', 'confusion_figure', 'hardest_examples', 'overlay_figure', 'compare_per_class_figure',
-           'widgets_available', 'is_interactive', 'setup_offline_rendering', 'show', 'run_figures', 'show_run',
-           'LiveRunDashboard', 'RunBrowser', 'first_jump', 'accuracy_dips', 'experiment_summary',
-           'write_experiment_summary', 'final_status_banner', 'strip_external_scripts', 'render_html']
+__all__ = ['BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'WIDGET_WIDTH', 'OVERLAY_METRICS', 'ARCH_KEYS', 'TRAIN_KEYS',
+           'synthetic_config', 'synthetic_metrics', 'synthetic_eval', 'make_synthetic_run', 'metrics_frames',
+           'load_metrics', 'load_run', 'num_classes', 'run_record', 'runs_table', 'ema', 'metric_series',
+           'trajectory_figure', 'health_figure', 'per_class_figure', 'confusion_figure', 'hardest_examples',
+           'overlay_figure', 'compare_per_class_figure', 'widgets_available', 'is_interactive',
+           'setup_offline_rendering', 'as_widget', 'show', 'run_figures', 'show_run', 'LiveRunDashboard', 'RunBrowser',
+           'first_jump', 'accuracy_dips', 'experiment_summary', 'write_experiment_summary', 'final_status_banner',
+           'strip_external_scripts', 'render_html']
 
 # %% ../nbs/14_dashboard.ipynb #dc2b6de9
 def synthetic_config(name: str = "demo", *, task: str = "sst2", label_names=("negative", "positive"), steps: int = 200, seed: int = 0,
@@ -352,11 +353,19 @@ def setup_offline_rendering(static: bool = True) -> str:
     return pio.renderers.default
 
 # %% ../nbs/14_dashboard.ipynb #be7089b0
+WIDGET_WIDTH = 1000   # px: in JupyterLab, plotly's FigureWidget does not follow its output area and would stay at 700
+
+def as_widget(fig: go.Figure) -> go.FigureWidget:
+    "`fig` as a `FigureWidget`, given `WIDGET_WIDTH` when it sets no width of its own (multi-panel charts need the room)."
+    w = fig if isinstance(fig, go.FigureWidget) else go.FigureWidget(fig)
+    if w.layout.width is None: w.layout.width = WIDGET_WIDTH
+    return w
+
 def show(fig: go.Figure, interactive: bool | None = None):
     "Display `fig` as a `FigureWidget` when interactive, else as a plain figure; returns the displayed object."
     if is_interactive(interactive):
         from IPython.display import display
-        w = fig if isinstance(fig, go.FigureWidget) else go.FigureWidget(fig)
+        w = as_widget(fig)
         display(w); return w
     if isinstance(fig, go.FigureWidget): fig = go.Figure(fig)
     if _shell_name() is not None: fig.show()
@@ -398,7 +407,7 @@ class LiveRunDashboard:
                  interactive: bool | None = None):
         self.run_dir, self.smoothing, self.interval = Path(run_dir), smoothing, interval
         self.interactive = is_interactive(interactive)
-        make = go.FigureWidget if self.interactive else go.Figure
+        make = as_widget if self.interactive else go.Figure
         self.figures = [make(f) for f in self._build([])]
         self.n_records, self.error, self._stop, self._thread = 0, None, threading.Event(), None
         self.status = None
@@ -495,7 +504,7 @@ def _browser_widget(self: RunBrowser):
     box = W.VBox()
     def redraw(*_):
         figs = self.figures(list(pick.value), metric.value)
-        box.children = [W.HBox([pick, metric]), *map(go.FigureWidget, figs)]
+        box.children = [W.HBox([pick, metric]), *map(as_widget, figs)]
     pick.observe(redraw, "value"); metric.observe(redraw, "value"); redraw()
     return box
 

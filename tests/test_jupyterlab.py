@@ -236,6 +236,7 @@ JS_PLOTS = """(root) => [...(root || document).querySelectorAll('.jp-Notebook .j
   heat: gd.querySelectorAll('.hm image, .heatmaplayer image').length,
   xticks: [...gd.querySelectorAll('.xaxislayer-above .xtick text')].map(t => t.textContent),
   width: Math.round(gd.getBoundingClientRect().width),
+  svg: Math.round(gd.querySelector('.main-svg') ? gd.querySelector('.main-svg').getBoundingClientRect().width : 0),
 }))"""
 
 
@@ -381,6 +382,9 @@ def test_dashboard_on_finished_runs(lab, page):
     assert len(trajectory["paths"]) >= 5, trajectory  # lm raw + EMA, div raw + EMA, quick eval
     train_steps = sum(1 for line in (good / "metrics.jsonl").read_text().splitlines() if json.loads(line)["kind"] == "train")
     assert trajectory["data"][0]["n"] == train_steps == 80, trajectory["data"]
+    # the widgets get room: plotly's FigureWidget keeps 700 px in JupyterLab unless the figure sets a width
+    health = [p["svg"] for p in plots if p["title"] == f"Training health: {good.name}"]   # what plotly drew, not its box
+    assert all(w >= 900 for w in health), f"the 4-panel health charts are cramped: {health} px wide"
 
     # the run browser: its table lists the three runs, the two successful ones are selected, the overlay shows
     # quick-eval accuracy
