@@ -1,29 +1,27 @@
-"""Name the commit whose code made a results JSON, when the machine that ran it had a stale git copy.
+"""Correct the commit of a results JSON made on a machine whose git copy was stale.
 
-The lent GPU machines get a copy of the working tree whose .git can lag behind, so `commit` in a results JSON
-made there may name an older commit. Every study and curve also records `code_sha256`, the SHA-256 over the
-package's module sources (study.code_sha). This script finds the commit (among the last 200) whose
-telepathy_nb/*.py hash to that value and writes it as `code_commit`; the README's tables then show it.
+The lent GPU machines get a copy of the working tree whose .git can lag behind, so the `commit` recorded there may
+name an older commit. Every study and curve also records `code_sha256` (study.code_sha over the package's module
+sources). This script finds the commit, among the last 200, whose telepathy_nb/*.py hash to that value, writes it as
+`commit` and keeps what was recorded as `commit_recorded`; it refuses when no commit matches.
     python scripts/stamp_code_commit.py results/curves_sst2.json results/curves_trec.json
 """
-import hashlib, json, subprocess, sys
+import json, subprocess, sys
+from telepathy_nb.study import code_sha_of
 
-def git(*a) -> str: return subprocess.run(["git", *a], capture_output=True, text=True, check=True).stdout
+def git(*a) -> bytes: return subprocess.run(["git", *a], capture_output=True, check=True).stdout
 
 def code_sha_at(commit: str) -> str:
     "study.code_sha() of the package as it was at `commit`."
-    h = hashlib.sha256()
-    names = sorted(p for p in git("ls-tree", "--name-only", commit, "telepathy_nb/").split() if p.endswith(".py") and p.count("/") == 1)
-    for p in names:
-        h.update(p.split("/")[1].encode())
-        h.update(subprocess.run(["git", "show", f"{commit}:{p}"], capture_output=True, check=True).stdout)
-    return h.hexdigest()
+    paths = [p for p in git("ls-tree", "--name-only", commit, "telepathy_nb/").decode().split() if p.endswith(".py")]
+    return code_sha_of({p.split("/", 1)[1]: git("show", f"{commit}:{p}") for p in paths})
 
-commits = git("log", "--format=%H", "-200").split()
+commits = git("log", "--format=%H", "-200").decode().split()
 for f in sys.argv[1:]:
     res = json.load(open(f))
     match = next((c for c in commits if code_sha_at(c) == res.get("code_sha256")), None)
     if not match: sys.exit(f"{f}: no commit among the last {len(commits)} has code sha256 {res.get('code_sha256')}")
-    res["code_commit"] = match
+    if match != res.get("commit"): res["commit_recorded"], res["commit"] = res.get("commit_recorded", res.get("commit")), match
+    res.pop("code_commit", None)
     json.dump(res, open(f, "w"), indent=2)
-    print(f"{f}: code_commit {match[:7]} (recorded commit {str(res.get('commit'))[:7]})")
+    print(f"{f}: commit {match[:7]} (recorded {str(res.get('commit_recorded', match))[:7]})")

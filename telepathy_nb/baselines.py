@@ -16,7 +16,7 @@ from .core import (TelepathyError, atomic_write_json, read_json, pick_device, bf
                                device_description, code_revision, package_versions)
 from .config import RunConfig
 from .models import LoadedLM, load_model, embedding_rms
-from .data import Task, get_task, load_split, BatchStream, PairCollator, micro_batch_ids, _pad, _cut_middle
+from .data import Task, get_task, load_split, BatchStream, PairCollator, micro_batch_ids, verbaliser_ids, _pad, _cut_middle
 from .data import training_rows as split_training_rows
 from .bridge import SoftPromptBridge, build_target_inputs, masked_mean
 from .scoring import label_loss, class_scores, text_scores, text_inputs, target_hidden
@@ -160,7 +160,7 @@ class TextPromptTuner(torch.nn.Module):
         super().__init__()
         tok, self.target, self.task, self.max_tokens = target.tokenizer, target, task, max_tokens
         self.prompt = SoftPromptBridge(target.width, target.width, soft_tokens=soft_tokens, target_rms=embedding_rms(target.model))
-        self.class_ids = [tok(v, add_special_tokens=False).input_ids for v in task.verbalisers]
+        self.class_ids = verbaliser_ids(tok, task)
         self.train_ids = [c + ([tok.eos_token_id] if label_eos else []) for c in self.class_ids]
         self.bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
         self.tail = len(tok(task.source_prompt.split("{text}")[-1], add_special_tokens=False).input_ids) + 1
@@ -335,7 +335,7 @@ def choose_prompt_lr(target: LoadedLM, task: Task, train_rows, batches, heldout,
     trial = batches[:steps] if steps else batches
     acc = {lr: prompt_tuning_baseline(target, task, train_rows, trial, heldout, soft_tokens=soft_tokens, lr=lr, seed=seed, **kw)["accuracy"]
            for lr in lrs}
-    return max(acc, key=lambda lr: (acc[lr], -abs(math.log(lr)))), acc
+    return max(lrs, key=lambda lr: (acc[lr], lr)), acc   # a tie goes to the larger lr
 
 # %% ../nbs/13_baselines.ipynb #4f01272c
 CURVE_METHODS = ("bridge", "source_probe", "target_probe", "prompt_tuning", "softprompt", "zero_shot", "zero_shot_calibrated", "few_shot")
@@ -345,8 +345,8 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
                 progress: bool = False) -> dict:
     "Every method of the learning curve at n training rows and one seed, scored on `eval_rows` (see above)."
     task, bs, t0 = get_task(cfg.task), batch_size or cfg.batch_size * 2, time.time()
-    c = dataclasses.replace(cfg, train_size=n, seed=seed, steps=curve_steps(cfg, n), quick_eval_every=0, checkpoint_every=0,
-                            run_dir="", resume=False, num_processes=1)
+    c = dataclasses.replace(cfg, train_size=n, run_dir="", num_processes=1)     # train_bridge_seed sets the rest (seed, no evals)
+    c = dataclasses.replace(c, steps=curve_steps(c, n))
     bridge = train_bridge_seed(c, seed, source, target, progress=progress)
     train_rows, batches = seen_rows_and_batches(bridge.cfg, bridge.pipe.collator)
     y, texts = [r["label"] for r in train_rows], [r["text"] for r in eval_rows]

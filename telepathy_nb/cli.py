@@ -6,10 +6,9 @@
 from __future__ import annotations
 import argparse, json, shlex, shutil, sys
 from pathlib import Path
-import yaml
 from .core import TelepathyError, read_json
 from .rundir import SUMMARY, NOTEBOOK, PAGE, runs_root
-from .config import make_config
+from .config import make_config, parse_value
 from .train import latest_checkpoint
 from .dashboard import runs_table
 from .bench import run_bench, bench_table
@@ -28,18 +27,9 @@ def parse_params(pairs: list[str]) -> dict:
     for p in pairs or []:
         if "=" not in p: raise TelepathyError(f"parameter {p!r} is not key=value", "write e.g. -p steps=400")
         k, v = p.split("=", 1)
-        out[k.strip()] = _typed(v)
+        out[k.strip()] = parse_value(v)
     return out
 
-def _typed(v: str):
-    "YAML's reading of a value, with numbers YAML 1.1 misses (`1e-3`) made numbers."
-    if not v.strip(): return ""
-    x = yaml.safe_load(v)
-    if isinstance(x, str):
-        for t in (int, float):
-            try: return t(x)
-            except ValueError: pass
-    return x
 
 # %% ../nbs/20_cli.ipynb #5c1a7bab
 def resume_command(run_dir: Path, template: str) -> str:
@@ -105,9 +95,7 @@ def add_bench_command(sub) -> None:
 
 def _cmd_bench(a) -> int:
     cfg = make_config(a.preset, **parse_params(a.param))
-    try: micro = [int(x) for x in a.micro_batches.split(",") if x.strip()]
-    except ValueError: raise TelepathyError(f"--micro-batches {a.micro_batches!r} is not a list of integers", "pass e.g. --micro-batches 16,32,64") from None
-    if any(m <= 0 for m in micro): raise TelepathyError(f"--micro-batches {a.micro_batches!r} has a size below 1", "pass positive sizes")
+    micro = _int_list(a.micro_batches, "--micro-batches", "16,32,64", minimum=1) if a.micro_batches.strip() else []
     res = run_bench(cfg, iters=a.iters, reference=not a.no_reference, out=a.out, compile=a.compile, compile_mode=a.compile_mode,
                     latency_graphs=a.latency_graphs, micro_batches=micro, cache=not a.no_cache)
     print(bench_table(res)); print(f"written: {a.out}")
@@ -164,11 +152,12 @@ def add_curves_command(sub) -> None:
     c.add_argument("--n", default="500,2000,8000", help="training-row counts")
     c.add_argument("--lr-steps", type=int, default=50, help="steps of each prompt-tuning lr trial on the held-out rows (0: all of the bridge's)")
 
-def _int_list(text: str, what: str, example: str = "0,1,2") -> list[int]:
+def _int_list(text: str, what: str, example: str = "0,1,2", minimum: int = 0) -> list[int]:
     "'500,2000' -> [500, 2000], or a TelepathyError naming the option."
     try: out = [int(x) for x in str(text).split(",") if x.strip()]
     except ValueError: out = []
-    if not out or any(x < 0 for x in out): raise TelepathyError(f"{what} {text!r} is not a list of non-negative integers", f"pass e.g. {what} {example}")
+    if not out or any(x < minimum for x in out):
+        raise TelepathyError(f"{what} {text!r} is not a list of integers >= {minimum}", f"pass e.g. {what} {example}")
     return out
 
 def _cmd_curves(a) -> int:

@@ -5,6 +5,7 @@
 # %% ../nbs/08_config.ipynb #528c5683
 from __future__ import annotations
 import json
+import yaml
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS
 from .cache import is_state_cache
 
 # %% auto #0
-__all__ = ['PRESETS', 'RunConfig', 'make_config', 'save_config', 'config_from_dict', 'load_config']
+__all__ = ['PRESETS', 'RunConfig', 'parse_value', 'make_config', 'save_config', 'config_from_dict', 'load_config']
 
 # %% ../nbs/08_config.ipynb #f38dc7f3
 @dataclass(frozen=True)
@@ -105,6 +106,16 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 # %% ../nbs/08_config.ipynb #204789c8
+def parse_value(text: str):
+    "A value typed on a command line, read as YAML (as papermill does), with numbers YAML 1.1 misses (`1e-3`) made numbers."
+    if not text.strip(): return ""
+    x = yaml.safe_load(text)
+    if isinstance(x, str):
+        for t in (int, float):
+            try: return t(x)
+            except ValueError: pass
+    return x
+
 _TYPES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
 def _coerce(name: str, value, typ):

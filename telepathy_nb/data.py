@@ -15,8 +15,8 @@ from .core import TelepathyError
 
 # %% auto #0
 __all__ = ['TASKS', 'HOLDOUT_SEED', 'BATCH_ORDERS', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir', 'load_split',
-           'subset', 'training_rows', 'heldout_rows', 'PairCollator', 'bucketed_batches', 'shuffled_batches',
-           'BatchStream', 'micro_batch_ids']
+           'subset', 'training_rows', 'heldout_rows', 'verbaliser_ids', 'PairCollator', 'bucketed_batches',
+           'shuffled_batches', 'BatchStream', 'micro_batch_ids']
 
 # %% ../nbs/03_data.ipynb #47c96e10
 @dataclass(frozen=True)
@@ -206,6 +206,10 @@ def _pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor
     return ids, mask
 
 # %% ../nbs/03_data.ipynb #d1fbdc35
+def verbaliser_ids(tokenizer, task: Task) -> list[list[int]]:
+    "Each class's verbaliser as token ids (no special tokens): what is scored and trained after the target's input."
+    return [tokenizer(v, add_special_tokens=False).input_ids for v in task.verbalisers]
+
 class PairCollator:
     "Rows -> a batch with source ids/mask, target label ids/mask and class labels."
     def __init__(self, task: Task, source_tok, target_tok, *, max_source_tokens: int = 256,
@@ -214,7 +218,7 @@ class PairCollator:
         tail = task.source_prompt.split("{text}")[-1]
         self.keep_tail = len(source_tok(tail, add_special_tokens=False).input_ids) + 1
         eos = [target_tok.eos_token_id] if label_eos else []
-        self.class_ids = [target_tok(v, add_special_tokens=False).input_ids for v in task.verbalisers]  # scored
+        self.class_ids = verbaliser_ids(target_tok, task)                                              # scored
         self.train_ids = [ids + eos for ids in self.class_ids]                                          # trained
         bos = [target_tok.bos_token_id] if target_bos and target_tok.bos_token_id is not None else []
         self.primer_ids = bos + target_tok(task.target_primer, add_special_tokens=False).input_ids

@@ -9,11 +9,11 @@ import torch
 import torch.nn.functional as F
 from .core import batch_starts
 from .models import LoadedLM
-from .data import Task, _pad
+from .data import Task, verbaliser_ids, _pad
 
 # %% auto #0
 __all__ = ['target_hidden', 'logits_at', 'label_lm_loss', 'sequence_log_prob', 'first_token_scores', 'sequence_scores',
-           'label_loss', 'class_scores', 'text_inputs', 'verbaliser_ids', 'text_class_scores', 'text_scores']
+           'label_loss', 'class_scores', 'text_inputs', 'text_class_scores', 'text_scores']
 
 # %% ../nbs/07_scoring.ipynb #bd6525e4
 def target_hidden(model, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -82,10 +82,6 @@ def text_inputs(lm: LoadedLM, prefixes: list[list[int]]):
         pos = start[:, None] + torch.arange(max(1, max(map(len, conts))), device=dev)
         return model.get_input_embeddings()(ids), mask, pos.clamp_max(ids.shape[1] - 1)
     return make
-
-def verbaliser_ids(tokenizer, task: Task) -> list[list[int]]:
-    "Each class's verbaliser as token ids (no special tokens)."
-    return [tokenizer(v, add_special_tokens=False).input_ids for v in task.verbalisers]
 
 @torch.no_grad()
 def text_class_scores(lm: LoadedLM, task: Task, texts: list[str], class_ids: list[list[int]] | None = None,

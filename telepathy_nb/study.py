@@ -8,27 +8,27 @@ import itertools, os, shlex, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np
-import yaml
 from .core import (TelepathyError, atomic_write_json, read_json, read_optional_json, code_revision,
                                package_versions, device_description, absolute_path)
-from .config import make_config, RunConfig
+from .config import make_config, RunConfig, parse_value
 from .rundir import EVAL_RESULTS, SUMMARY, runs_root
 from .stats import EQUIVALENCE_MARGIN, paired_bootstrap_difference, equivalence_verdict, mcnemar_exact
 from .baselines import CURVE_METHODS
 
 # %% auto #0
-__all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'run_key', 'final_monitors', 'eval_rows', 'study_run', 'code_sha',
-           'run_study', 'study_table', 'curve_key', 'curve_job', 'run_curves', 'curve_table', 'curves_markdown',
-           'study_markdown', 'baselines_markdown', 'run_result', 'run_markdown', 'result_markdown', 'sync_readme']
+__all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'run_key', 'final_monitors', 'eval_rows', 'study_run', 'code_sha_of',
+           'code_sha', 'run_study', 'study_table', 'curve_key', 'curve_job', 'run_curves', 'curve_table',
+           'curves_markdown', 'study_markdown', 'baselines_markdown', 'run_result', 'run_markdown', 'result_markdown',
+           'sync_readme']
 
 # %% ../nbs/18_study.ipynb #e8dc121b
 def parse_axes(pairs: list[str]) -> dict[str, list]:
-    "['soft_tokens=1,8,32', 'task=trec'] -> {'soft_tokens': [1, 8, 32], 'task': ['trec']} (values read as YAML)."
+    "['soft_tokens=1,8,32', 'task=trec'] -> {'soft_tokens': [1, 8, 32], 'task': ['trec']} (values read by `config.parse_value`)."
     axes = {}
     for p in pairs or []:
         if "=" not in p: raise TelepathyError(f"axis {p!r} is not key=v1,v2,...", "write e.g. -p soft_tokens=1,8,32")
         k, v = p.split("=", 1)
-        axes[k.strip()] = [yaml.safe_load(x) if x.strip() else "" for x in v.split(",")]
+        axes[k.strip()] = [parse_value(x) for x in v.split(",")]
     return axes
 
 def expand_grid(axes: dict[str, list]) -> list[dict]:
@@ -85,12 +85,17 @@ def _check_grid(preset: str, grid: list[dict], seeds: list[int]) -> None:
     "Validate every configuration of the grid before anything trains."
     for over in grid: make_config(preset, **{**over, "seed": seeds[0]})
 
+def code_sha_of(sources: dict[str, bytes]) -> str:
+    "SHA-256 over module sources (file name -> bytes), in name order."
+    import hashlib
+    h = hashlib.sha256()
+    for name in sorted(sources): h.update(name.encode()); h.update(sources[name])
+    return h.hexdigest()
+
 def code_sha() -> str:
     "SHA-256 over this package's module sources: names the code that ran even where git metadata is stale or absent."
-    import hashlib, telepathy_nb
-    h = hashlib.sha256()
-    for f in sorted(Path(telepathy_nb.__file__).parent.glob("*.py")): h.update(f.name.encode()); h.update(f.read_bytes())
-    return h.hexdigest()
+    import telepathy_nb
+    return code_sha_of({f.name: f.read_bytes() for f in Path(telepathy_nb.__file__).parent.glob("*.py")})
 
 def _header(name: str, preset: str, axes: dict, seeds: list[int], eval_on: str, command: str | None) -> dict:
     return {"study": name, "preset": preset, "axes": axes, "seeds": seeds, "eval_on": eval_on,
@@ -175,7 +180,7 @@ def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: li
                                                   "pass -p holdout_rows=300 (those rows are then never trained on)")
     labels = [r["label"] for r in eval_rows(cfg, "validation")]
     res = read_optional_json(out) or {**_header(name, preset, {"n": ns}, seeds, "validation", command), "kind": "curves",
-                                      "overrides": overrides, "task": cfg.task, "labels": labels, "methods": {}}
+                                      "overrides": overrides, "task": cfg.task, "labels": labels}
     if (res.get("preset"), res.get("overrides"), res.get("kind")) != (preset, overrides, "curves"):
         raise TelepathyError(f"{out} holds {res.get('kind') or 'a study'} {res.get('study')!r} with other settings",
                              "pass another --out, or the same preset and -p settings to continue it")
@@ -191,8 +196,8 @@ def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: li
 
 # %% ../nbs/18_study.ipynb #ae23023f
 def _commit(res: dict) -> str:
-    "The commit whose code made a result: `code_commit` (matched by code sha256, scripts/stamp_code_commit.py) if set, else `commit`."
-    return (res.get("code_commit") or res.get("commit") or "?")[:7]
+    "A result's commit, short (where a machine's git copy was stale, scripts/stamp_code_commit.py corrects it by code sha256)."
+    return (res.get("commit") or "?")[:7]
 
 def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
     "Per N and method: accuracy mean/sd over seeds, the bridge-minus-method difference (seeds x rows bootstrap), McNemar p per seed, verdict."
