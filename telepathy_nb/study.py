@@ -4,7 +4,7 @@
 
 # %% ../nbs/18_study.ipynb #312f175b
 from __future__ import annotations
-import itertools, os, shlex, sys, time
+import functools, itertools, os, shlex, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 import numpy as np
@@ -159,16 +159,21 @@ def study_table(res: dict) -> "pd.DataFrame":
 # %% ../nbs/18_study.ipynb #1faf0e51
 def curve_key(n: int, seed: int) -> str: return f"n={n},seed={seed}"
 
-def curve_job(preset: str, overrides: dict, n: int, seed: int, threads: int | None = None, **kw) -> dict:
-    "One point of a learning curve in a fresh process: load both models, score every method (`baselines.curve_point`)."
-    import torch
+@functools.cache
+def _frozen_pair(source: str, target: str, device: str, trust_remote_code: bool, seed: int) -> tuple:
+    "Both frozen models, loaded once per process: a worker that runs several points reuses them (nothing trains them)."
     from telepathy_nb.models import load_model
+    return (load_model(source, device=device, trust_remote_code=trust_remote_code, seed=seed),
+            load_model(target, device=device, trust_remote_code=trust_remote_code, seed=seed + 1))
+
+def curve_job(preset: str, overrides: dict, n: int, seed: int, threads: int | None = None, **kw) -> dict:
+    "One point of a learning curve in a worker process: both models (loaded once per process), every method (`baselines.curve_point`)."
+    import torch
     from telepathy_nb.data import heldout_rows
     from telepathy_nb.baselines import curve_point
     if threads: torch.set_num_threads(threads)
     cfg = make_config(preset, **overrides)
-    src = load_model(cfg.source_model, device=cfg.device, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed)
-    tgt = load_model(cfg.target_model, device=cfg.device, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed + 1)
+    src, tgt = _frozen_pair(cfg.source_model, cfg.target_model, cfg.device, cfg.trust_remote_code, cfg.seed)
     rows = eval_rows(cfg, "validation")
     return curve_point(cfg, n, seed, src, tgt, rows, heldout_rows(cfg.task, cfg.holdout_rows)[:300], **kw)
 
