@@ -22,6 +22,5 @@ for f in sys.argv[1:]:
     match = next((c for c in commits if code_sha_at(c) == res.get("code_sha256")), None)
     if not match: sys.exit(f"{f}: no commit among the last {len(commits)} has code sha256 {res.get('code_sha256')}")
     if match != res.get("commit"): res["commit_recorded"], res["commit"] = res.get("commit_recorded", res.get("commit")), match
-    res.pop("code_commit", None)
     json.dump(res, open(f, "w"), indent=2)
     print(f"{f}: commit {match[:7]} (recorded {str(res.get('commit_recorded', match))[:7]})")
