@@ -36,7 +36,8 @@ setuptools.setup(
     python_requires=">=" + cfg["min_python"],
     packages=setuptools.find_packages(include=[cfg["lib_name"], cfg["lib_name"] + ".*"]),
     install_requires=_reqs("requirements"),
-    extras_require={"dev": _reqs("dev_requirements"), "embedded": _reqs("embedded_requirements")},
+    extras_require={"dev": _reqs("dev_requirements"), "embedded": _reqs("embedded_requirements"),
+                    "cluster": _reqs("cluster_requirements"), "trackers": _reqs("tracker_requirements")},
     entry_points={
         "console_scripts": cfg.get("console_scripts", "").split(),
         "nbdev": [f"{cfg['lib_path']}={cfg['lib_path']}._modidx:d"],

@@ -16,7 +16,7 @@ from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS
 from .cache import is_state_cache
 
 # %% auto #0
-__all__ = ['PRESETS', 'RunConfig', 'parse_value', 'make_config', 'save_config', 'config_from_dict', 'load_config']
+__all__ = ['PRESETS', 'TRACKERS', 'RunConfig', 'parse_value', 'make_config', 'save_config', 'config_from_dict', 'load_config']
 
 # %% ../nbs/08_config.ipynb #f38dc7f3
 @dataclass(frozen=True)
@@ -78,6 +78,7 @@ class RunConfig:
     bridge_precision: str = "fp32"       # fp32 (ours: fp32 master weights, bf16 autocast on GPU) | bf16 (the reference; GPU only)
     quick_eval_mode: str = "scores"      # scores (ours: quick_eval_size seeded rows, class scores) | reference (the first rows, greedy generation + substring match)
     decision: str = "scores"             # scores (ours: class-score argmax) | generation (the reference: greedy generation + substring match)
+    log_with: str = ""                   # also send metrics to this tracker through accelerate ("" = none; metrics.jsonl stays the record)
 
     def __post_init__(self): _validate(self)   # however it is made: make_config, RunConfig(**d), dataclasses.replace
     def to_json(self) -> str: return json.dumps(asdict(self), indent=2)
@@ -133,6 +134,9 @@ def _coerce(name: str, value, typ):
                          f"pass e.g. -p {name}={ {int: 400, float: 0.001, bool: 'true', str: 'text'}[typ] }")
 
 # %% ../nbs/08_config.ipynb #d0d94da4
+TRACKERS = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",), "wandb": ("wandb",), "trackio": ("trackio",)}
+"accelerate trackers a run may log to -> the packages (any one) each needs"
+
 _POSITIVE = ("soft_tokens", "depth", "heads", "ffn_mult", "codebook_size", "steps", "batch_size", "grad_accum",
              "quick_eval_size", "log_every", "max_source_tokens", "num_processes")
 _NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every", "train_size", "holdout_rows", "eval_size",
@@ -140,7 +144,7 @@ _NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every"
 _CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPUT_NORMS, "source_norm": SOURCE_NORMS,
             "latent_init": LATENT_INITS, "batch_order": BATCH_ORDERS, "bridge_precision": ("fp32", "bf16"),
             "quick_eval_mode": ("scores", "reference"), "decision": ("scores", "generation"),
-            "schedule": ("constant", "cosine"), "preset": tuple(PRESETS)}
+            "schedule": ("constant", "cosine"), "preset": tuple(PRESETS), "log_with": ("",) + tuple(TRACKERS)}
 
 def _check_ranges(cfg: RunConfig) -> None:
     "Raise on out-of-range numbers and unknown choices."
@@ -179,6 +183,14 @@ def _check_state_cache(cfg: RunConfig) -> None:
             raise TelepathyError(f"state_cache {cfg.state_cache!r} holds files that are not state caches ({foreign[:3]})",
                                  "pass a new or empty folder; nothing there was touched")
 
+def _check_tracker(cfg: RunConfig) -> None:
+    "The tracker named by log_with must be importable here (checked before anything loads)."
+    import importlib.util
+    needs = TRACKERS.get(cfg.log_with, ())
+    if needs and not any(importlib.util.find_spec(m) for m in needs):
+        raise TelepathyError(f"log_with={cfg.log_with!r} needs the {needs[0]} package, which is not installed",
+                             f"pip install {needs[0]} (or `pip install telepathy_nb[trackers]` for tensorboard), or drop log_with")
+
 def _absolute_paths(cfg: RunConfig) -> None:
     "run_dir and state_cache as absolute paths, resolved once against the working directory of whoever builds the config."
     for f in ("run_dir", "state_cache"):
@@ -200,6 +212,7 @@ def make_config(preset: str = "tiny", check_models: bool = True, **overrides) ->
     values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}, "preset": preset}
     cfg = RunConfig(**values)     # types, ranges, prompts and paths are checked by RunConfig itself (`_validate`)
     _check_state_cache(cfg)
+    _check_tracker(cfg)
     if check_models:
         resolve_model_name(cfg.target_model)
         check_layer(cfg.source_model, cfg.source_layer, cfg.trust_remote_code)

@@ -12,7 +12,7 @@ from .core import TelepathyError, absolute_path
 # %% auto #0
 __all__ = ['PARAMS', 'CONFIG', 'METRICS', 'STATUS', 'EVAL_RESULTS', 'BASELINES_RESULTS', 'SUMMARY', 'NOTEBOOK', 'PAGE',
            'CHECKPOINTS', 'LOCK', 'RUN_FILES', 'SUMMARY_KEYS', 'TEMPLATE_RESULTS', 'runs_root', 'run_lock',
-           'new_run_dir', 'prepare_run_dir', 'find_runs']
+           'lock_holder', 'new_run_dir', 'prepare_run_dir', 'find_runs']
 
 # %% ../nbs/01_rundir.ipynb #7fb93132
 PARAMS, CONFIG, METRICS, STATUS = "params.yaml", "config.json", "metrics.jsonl", "status.json"
@@ -43,6 +43,17 @@ def run_lock(run_dir: str | Path):
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
         yield path
+    finally: os.close(fd)
+
+def lock_holder(run_dir: str | Path) -> str | None:
+    "Who holds the run folder's lock now (pid, host, since when), or None when no live process does."
+    path = Path(run_dir) / LOCK
+    if not path.exists(): return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError: return os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
+        fcntl.flock(fd, fcntl.LOCK_UN); return None
     finally: os.close(fd)
 
 # %% ../nbs/01_rundir.ipynb #3d312660

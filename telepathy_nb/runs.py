@@ -180,11 +180,13 @@ def _ctrl_c_interrupts_kernel():
 INTERRUPTED = "stopped by Ctrl-C (SIGINT)"
 
 def launch(template: str, params: dict | None = None, name: str | None = None, *, resume: str | Path | None = None,
-           root: str | Path | None = None, kernel: str = "python3", progress: bool = True, render: bool = True) -> Path:
-    "Execute template `template` with `params` into a new run folder (or resume one); returns the folder."
+           root: str | Path | None = None, kernel: str = "python3", progress: bool = True, render: bool = True,
+           run_dir: str | Path | None = None) -> Path:
+    "Execute template `template` with `params` into a new run folder (`run_dir`: one made beforehand, still empty), or resume one; returns the folder."
     with absolute_env():
         path = template_path(template)
-        run_dir, params = _resume_params(template, resume) if resume else (None, params)
+        if run_dir and resume: raise TelepathyError("pass either run_dir (a new run) or resume (an old one), not both", "drop one")
+        run_dir, params = _resume_params(template, resume) if resume else (_empty_run_dir(run_dir) if run_dir else None, params)
         params = absolute_params(params or {})
         if run_dir: params["run_dir"] = str(run_dir)
         name = name or str(params.get("name") or "run")
@@ -195,6 +197,12 @@ def launch(template: str, params: dict | None = None, name: str | None = None, *
         with run_lock(run_dir):
             _run_locked(path, run_dir, params, name, kernel, progress, render)
     return run_dir
+
+def _empty_run_dir(run_dir: str | Path) -> Path:
+    "A folder made beforehand for a new run (a sweep makes them before it dispatches): absolute, created, and holding no run yet."
+    d = absolute_path(run_dir); d.mkdir(parents=True, exist_ok=True)
+    if (d / PARAMS).exists(): raise TelepathyError(f"{d} already holds a run", f"resume it (--resume {d}) or pass a new folder")
+    return d
 
 def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str, progress: bool, render: bool) -> None:
     "Execute one run in its (locked) folder and record how it ended."

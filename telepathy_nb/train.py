@@ -24,9 +24,10 @@ from .cache import StateCache, build_state_cache, cache_key, model_fingerprint
 from .rundir import CONFIG, METRICS, STATUS
 
 # %% auto #0
-__all__ = ['lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint', 'check_checkpoint_config',
-           'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'quick_eval', 'Diverged', 'TrainState',
-           'attach_state_caches', 'setup_training', 'TrainResult', 'run_training', 'train', 'launch_training']
+__all__ = ['TRACKER_DIR', 'lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint', 'check_checkpoint_config',
+           'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog', 'start_trackers', 'quick_eval',
+           'Diverged', 'TrainState', 'attach_state_caches', 'setup_training', 'TrainResult', 'run_training', 'train',
+           'launch_training']
 
 # %% ../nbs/10_train.ipynb #fc036759
 def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "constant") -> float:
@@ -133,6 +134,29 @@ class StepMeter:
         out = {k: v / max(1, self.n) for k, v in self.sums.items()}
         out["samples_per_s"] = self.samples / max(1e-9, time.perf_counter() - self.t0)
         return out
+
+TRACKER_DIR = "trackers"   # a run folder's subfolder for tracker files (tensorboard events, offline mlflow/wandb)
+
+class TrackedLog(JsonlWriter):
+    "metrics.jsonl (the record) that also sends each line's numbers to the run's accelerate trackers, as `kind/metric`."
+    def __init__(self, path: str | Path, accelerator: Accelerator):
+        super().__init__(path); self.accelerator = accelerator
+
+    def write(self, **record) -> dict:
+        record = super().write(**record)
+        kind = record.get("kind", "train")
+        nums = {f"{kind}/{k}": v for k, v in record.items()
+                if k not in ("step", "kind") and isinstance(v, (int, float)) and not isinstance(v, bool)}
+        if nums and self.accelerator.trackers: self.accelerator.log(nums, step=record["step"])
+        return record
+
+def start_trackers(acc: Accelerator, cfg: RunConfig) -> None:
+    "Open cfg.log_with's tracker: one project per run (the run folder's name), files under run_dir/trackers, offline where the tracker allows."
+    if not cfg.log_with: return
+    run_dir = Path(cfg.run_dir or Path.cwd())
+    if cfg.log_with == "wandb": os.environ.setdefault("WANDB_MODE", "offline"); os.environ.setdefault("WANDB_DIR", str(run_dir / TRACKER_DIR))
+    if cfg.log_with == "mlflow": os.environ.setdefault("MLFLOW_TRACKING_URI", (run_dir / TRACKER_DIR / "mlruns").as_uri())
+    acc.init_trackers(run_dir.name, config={k: v for k, v in asdict(cfg).items() if isinstance(v, (int, float, str, bool))})
 
 # %% ../nbs/10_train.ipynb #9032c7d7
 def _quick_preds(pipe: Pipeline, rows: list[dict], batch_size: int, cache, mode: str) -> list[int]:
@@ -247,7 +271,8 @@ def _accelerator(cfg: RunConfig) -> Accelerator:
     if cfg.bridge_precision == "bf16" and dev.type != "cuda":
         raise TelepathyError("bridge_precision='bf16' (the reference's all-bf16 bridge) needs a GPU",
                              "use bridge_precision=fp32 on the CPU, or device=cuda")
-    return Accelerator(cpu=dev.type == "cpu", mixed_precision="bf16" if dev.type == "cuda" else "no")
+    trackers = dict(log_with=cfg.log_with, project_dir=str(Path(cfg.run_dir or Path.cwd()) / TRACKER_DIR)) if cfg.log_with else {}
+    return Accelerator(cpu=dev.type == "cpu", mixed_precision="bf16" if dev.type == "cuda" else "no", **trackers)
 
 def _load_rows(cfg: RunConfig):
     train = training_rows(cfg.task, n=cfg.train_size or None, seed=cfg.seed, holdout=cfg.holdout_rows)
@@ -298,7 +323,8 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type == "cuda")
     pipe.bridge, opt = acc.prepare(pipe.bridge, opt)
     if cfg.compile_bridge and acc.device.type == "cuda": pipe.bridge = torch.compile(pipe.bridge, dynamic=True)
-    log = JsonlWriter(Path(cfg.run_dir) / METRICS) if cfg.run_dir and acc.is_main_process else None
+    log = TrackedLog(Path(cfg.run_dir) / METRICS, acc) if cfg.run_dir and acc.is_main_process else None
+    start_trackers(acc, cfg)
     train_ids = pipe.collator.source_ids_many(train_rows)
     st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order), train_rows, log=log)
     if cfg.run_dir and acc.is_main_process: save_config(cfg, Path(cfg.run_dir) / CONFIG)
@@ -340,6 +366,7 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
     finally:
         bar.close()
         if st.caches: st.pipe.source.model.to(source_home)
+        if acc.trackers: acc.end_training()
     if cfg.run_dir and acc.is_main_process:
         atomic_write_json(Path(cfg.run_dir) / STATUS, {"status": status, "step": st.step, "steps": cfg.steps,
                                                               "message": message, "run_dir": cfg.run_dir})

@@ -8,15 +8,11 @@ from pathlib import Path
 import pytest
 
 from telepathy_nb import dashboard as db
+from pages import need_chromium, open_offline
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "nbs" / "runs" / "report.ipynb"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-# a page opened from disk: only the file itself (and data: URIs) may be requested; the browser's own favicon probe aside
-LOCAL = re.compile(r"^(file|data|about|blob):", re.I)
 
 
 @pytest.fixture(scope="module")
@@ -68,39 +64,12 @@ def test_report_outputs(report):
 
 
 def test_report_html_draws_offline(report):
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
+    need_chromium()
     html_text = report["html"].read_text()
     assert len(re.findall(r"plotly\.js v\d+\.\d+\.\d+", html_text)) == 1, "plotly.js must be embedded exactly once"
     n_figs = sum(PLOTLY_MIME in o.get("data", {}) for o in _outputs(report["ipynb"]))
-    problems = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-            page.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text} ({m.location.get('url')})"))
-            external = []
-            def block(route):   # every request that would leave the file fails the test (and is not sent)
-                url = route.request.url
-                if LOCAL.match(url) and not url.endswith("favicon.ico"): return route.continue_()
-                if not url.endswith("favicon.ico"): external.append(url)
-                route.abort()
-            page.route("**/*", block)
-            page.goto(report["html"].as_uri(), wait_until="load")
-            page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length >= {n_figs}", timeout=30_000)
-            page.wait_for_timeout(500)
-            plots = page.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')].map(el => ({
-                title: (el.querySelector('.gtitle') || {}).textContent || '',
-                lines: el.querySelectorAll('.scatterlayer .trace path.js-line').length,
-                bars: el.querySelectorAll('.barlayer .point').length,
-                heat: el.querySelectorAll('.heatmaplayer image, .hm image').length}))""")
-            big_scripts = page.evaluate(
-                "[...document.scripts].filter(s => s.text.length > 1e6 && s.text.includes('plotly')).length")
-            page.screenshot(path=str(report["tmp"] / "report.png"), full_page=True)
-        finally:
-            browser.close()
+    seen = open_offline(report["html"], n_figs, screenshot=report["tmp"] / "report.png")
+    plots, problems, external, big_scripts = seen["plots"], seen["problems"], seen["external"], seen["big_scripts"]
     assert len(plots) == n_figs, plots
     assert big_scripts == 1
     for plot in plots:
