@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools, itertools, os, shlex, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING
 import numpy as np
 from .core import (TelepathyError, atomic_write_json, read_json, read_optional_json, code_revision,
                                package_versions, device_description, absolute_path)
@@ -14,6 +15,7 @@ from .config import make_config, RunConfig, parse_value
 from .rundir import EVAL_RESULTS, SUMMARY, runs_root
 from .stats import EQUIVALENCE_MARGIN, paired_bootstrap_difference, equivalence_verdict, mcnemar_exact
 from .baselines import CURVE_METHODS
+if TYPE_CHECKING: import pandas as pd   # annotations only
 
 # %% auto #0
 __all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'run_key', 'final_monitors', 'eval_rows', 'study_run', 'code_sha_of',

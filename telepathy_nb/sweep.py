@@ -4,15 +4,17 @@
 
 # %% ../nbs/20_sweep.ipynb #07819f52
 from __future__ import annotations
-import datetime as dt, os, shlex, shutil, subprocess, sys, time
+import datetime as dt, importlib, os, shutil, subprocess, sys, time
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_optional_json, absolute_path, code_revision
 from .rundir import PARAMS, SUMMARY, runs_root, new_run_dir, lock_holder
 from .study import expand_grid, final_monitors
 from .runs import template_path, template_parameters, check_parameters, absolute_params, launch
+if TYPE_CHECKING: import pandas as pd, plotly.graph_objects as go   # annotations only: the module imports neither
 
 # %% auto #0
 __all__ = ['SWEEPS', 'SWEEP_FILE', 'INDEX', 'LOGS', 'REPORT_TEMPLATE', 'REPORT_NB', 'REPORT_PAGE', 'SWEEP_OWNS', 'EXECUTORS',
@@ -60,7 +62,7 @@ def check_executor(executor: str) -> None:
     "Raise, naming the fix, when `executor` cannot run on this machine (unknown, submitit missing, no sbatch)."
     if executor not in EXECUTORS: raise TelepathyError(f"unknown executor {executor!r}", f"use one of {list(EXECUTORS)}")
     if executor == "local": return
-    try: import submitit  # noqa: F401
+    try: importlib.import_module("submitit")
     except ImportError: raise TelepathyError(f"--executor {executor} needs the submitit package, which is not installed",
                                              "pip install submitit (or telepathy_nb[cluster]), or use --executor local") from None
     missing = [c for c in ("sbatch", "srun") if not shutil.which(c)] if executor == "slurm" else []
