@@ -289,8 +289,9 @@ def config_table(frame: "pd.DataFrame", axes: list[str], level: float = 0.95) ->
         return pd.Series({"runs": len(g), "success": int((g["status"] == "success").sum()), "accuracy": mean, "sd": sd,
                           "ci_low": mean - half, "ci_high": mean + half,
                           **{m: pd.to_numeric(g[m], errors="coerce").mean() for m in REPORT_MONITORS}})
-    if not axes: return summarise(frame).to_frame().T
-    return frame.groupby(axes, sort=True, dropna=False).apply(summarise, include_groups=False).reset_index()
+    table = (summarise(frame).to_frame().T if not axes else
+             frame.groupby(axes, sort=True, dropna=False).apply(summarise, include_groups=False).reset_index())
+    return table.astype({"runs": int, "success": int})
 
 # %% ../nbs/20_sweep.ipynb #4c8e58eb
 def _mean_curves(run_dirs: list[str], metric: str) -> tuple[list, list]:
@@ -338,7 +339,7 @@ def by_parameter_figure(frame: "pd.DataFrame", table: "pd.DataFrame", axes: list
     for c, a in enumerate(axes, 1):
         x = frame[a].astype(str)
         fig.add_trace(go.Scatter(x=x, y=frame[metric], mode="markers", name="runs", showlegend=c == 1,
-                                 marker=dict(color="lightgray", size=9)), row=1, col=c)
+                                 marker=dict(color="rgba(90, 90, 90, 0.55)", size=9)), row=1, col=c)
         if a in table:
             m = table.groupby(a, sort=True).agg(mean=(metric, "mean"), low=("ci_low", "mean"), high=("ci_high", "mean")).reset_index()
             fig.add_trace(go.Scatter(x=m[a].astype(str), y=m["mean"], mode="lines+markers", name="mean of configurations",
@@ -346,6 +347,8 @@ def by_parameter_figure(frame: "pd.DataFrame", table: "pd.DataFrame", axes: list
                                                                      arrayminus=m["mean"] - m["low"]),
                                      line=dict(color="black")), row=1, col=c)
     fig.update_layout(title=f"Final {metric} against each swept parameter", height=420)
+    fig.update_xaxes(type="category")
+    if metric == "accuracy": fig.update_yaxes(range=[0, 1.02])   # a t-interval over 2-3 seeds can reach past [0, 1]
     return fig
 
 # %% ../nbs/20_sweep.ipynb #2c3575e1
