@@ -130,17 +130,18 @@ def path_agreement(pipe: Pipeline, cfg: RunConfig, batch: dict) -> dict:
 def _sync(dev):
     if dev.type == "cuda": torch.cuda.synchronize(dev)
 
-def time_steps(step, batches, warmup: int = 2, iters: int | None = None) -> dict:
-    "Samples/s of `step` over `batches` (after `warmup` untimed steps)."
+def time_steps(step, batches, warmup: int = 2, iters: int | None = None, repeats: int = 1) -> dict:
+    "Samples/s of `step` over `batches` after `warmup` untimed steps, timed `repeats` times over the same batches: the median, and every repeat."
     dev = step.pipe.primer_ids.device
+    timed = batches[warmup:warmup + iters] if iters else batches[warmup:]
+    n, rates = sum(len(b["labels"]) for b in timed), []
     with step:
         for b in batches[:warmup]: step(b)
-        _sync(dev); t0 = time.perf_counter()
-        timed = batches[warmup:warmup + iters] if iters else batches[warmup:]
-        for b in timed: step(b)
-        _sync(dev); secs = time.perf_counter() - t0
-    n = sum(len(b["labels"]) for b in timed)
-    return {"samples_per_s": n / secs, "seconds": secs, "samples": n}
+        for _ in range(repeats):
+            _sync(dev); t0 = time.perf_counter()
+            for b in timed: step(b)
+            _sync(dev); rates.append(n / (time.perf_counter() - t0))
+    return {"samples_per_s": float(np.median(rates)), "samples_per_s_runs": rates, "seconds": n / float(np.median(rates)), "samples": n}
 
 # %% ../nbs/16_bench.ipynb #043273c5
 def _block_params(model, n_blocks: int) -> int:
@@ -252,15 +253,20 @@ def bench_state_cache(pipe: Pipeline, rows: list[list[int]], folder: Path) -> tu
 def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batches=(1, 64), relay_tokens: int = 16,
               reference: bool = True, out: str | Path | None = None, device: str | None = None,
               compile: bool = False, compile_mode: str = "default", latency_graphs: bool = False,
-              micro_batches=None, cache: bool = True) -> dict:
-    "Measure training throughput (ours in several variants vs the reference step), MFU, decision latency and peak memory."
+              micro_batches=None, cache: bool = True, repeats: int = 3, progress: bool = False) -> dict:
+    """Measure training throughput (ours in several variants vs the reference step; each the median of `repeats` timings), MFU,
+    decision latency and peak memory. With `out`, the JSON is rewritten after every measurement (`complete` turns true at the
+    end), so an interrupted bench still leaves every row it measured."""
     seed_everything(cfg.seed)
     pipe = build_pipeline(cfg, device)
     dev = pipe.primer_ids.device
     micro_batches = sorted(set(micro_batches or [cfg.batch_size]))
     pool = synthetic_rows(pipe, prompt_lengths(max(4096, max(micro_batches) * (iters + warmup + 2) * 2), cfg.seed), cfg.seed)
     res = {"config": vars(cfg), "device": device_description(), "bridge_params": count_parameters(pipe.bridge),
-           "matmul_tflops": matmul_tflops(dev), "train": [], "latency": {}}
+           "matmul_tflops": matmul_tflops(dev), "repeats": repeats, "complete": False, "train": [], "latency": {}}
+    def save(what: str) -> None:
+        if out: atomic_write_json(out, res)
+        if progress: print(f"  measured {what}", flush=True)
     lat, rate = res["latency"], res["matmul_tflops"] * 1e12
     one = lambda bs: synthetic_batches(pipe, pool, bs, 1, bucketed=False, seed=2)[0]
     if reference:
@@ -271,20 +277,23 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
             lat[f"relay_b{bs}_ms"] = time_call(lambda: _decide_relay(pipe, b, relay_tokens), dev, 1, 5)
         del bridge_bf16
         _reset_peak(dev)
-        res["reference"] = time_steps(ReferenceStep(pipe, cfg), synthetic_batches(pipe, pool, cfg.batch_size, iters + warmup, bucketed=False, seed=1), warmup)
+        res["reference"] = time_steps(ReferenceStep(pipe, cfg), synthetic_batches(pipe, pool, cfg.batch_size, iters + warmup, bucketed=False, seed=1),
+                                      warmup, repeats=repeats)
         res["reference"]["peak_gib"] = _peak_gib(dev)
+        save(f"the reference step: {res['reference']['samples_per_s']:.1f} samples/s")
     drop_layers_after(pipe.source.model, pipe.layer)   # the source is an encoder up to L from here on
 
     def measure(mb: int, compiled: bool, state_cache=None) -> dict:
         w = warmup + 2 * compiled                      # compiled variants: extra untimed steps for (re)compilation
         batches = synthetic_batches(pipe, pool, mb, iters + w, bucketed=True, seed=1)
         _reset_peak(dev)
-        r = time_steps(FastStep(pipe, cfg, state_cache), batches, w)
+        r = time_steps(FastStep(pipe, cfg, state_cache), batches, w, repeats=repeats)
         flops = np.mean([step_flops(pipe, b, source=state_cache is None) for b in batches[w:]]) / mb
         r.update(micro_batch=mb, compiled=compiled, source="cache" if state_cache is not None else "live",
                  flops_per_sample=flops, mfu=r["samples_per_s"] * flops / rate, peak_gib=_peak_gib(dev))
         if reference: r["vs_reference"] = r["samples_per_s"] / res["reference"]["samples_per_s"]
         res["train"].append(r)
+        save(f"ours, micro-batch {mb}, {r['source']} source{', compiled' if compiled else ''}: {r['samples_per_s']:.1f} samples/s")
         return r
 
     ours = measure(cfg.batch_size, False)
@@ -312,7 +321,7 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
         for bs in latency_batches:
             b = one(bs); lat[f"ours_graphs_b{bs}_ms"] = time_call(lambda: _decide_fast(pipe, b), dev, 5, 20)
     if reference: res["speedup"] = ours["vs_reference"]
-    if out: atomic_write_json(out, res)
+    res["complete"] = True; save("everything")
     return res
 
 # %% ../nbs/16_bench.ipynb #40cffb51
@@ -325,17 +334,23 @@ def bench_table(res: dict) -> str:
     "Plain-text tables of a benchmark result: setup, training variants, step parts, cache, latency."
     info = [["device", res["device"]], ["bridge parameters", f"{res['bridge_params']:,}"],
             ["matmul rate (TFLOP/s)", f"{res['matmul_tflops']:.1f}"],
-            ["useful FLOPs / sample (live source)", f"{res['flops_per_sample'] / 1e9:.1f} G"],
-            ["FLOP floor (samples/s, live source)", f"{res['floor_samples_per_s']:.1f}"]]
-    train = [["reference step", res["config"]["batch_size"], "live", "no", f"{res['reference']['samples_per_s']:.1f}", "", "1.00x",
-              f"{res['reference']['peak_gib'] or 0:.1f}"]] if "reference" in res else []
+            ["timings per row", f"median of {res.get('repeats', 1)} (spread: slowest-fastest)"]]
+    if "flops_per_sample" in res:
+        info += [["useful FLOPs / sample (live source)", f"{res['flops_per_sample'] / 1e9:.1f} G"],
+                 ["FLOP floor (samples/s, live source)", f"{res['floor_samples_per_s']:.1f}"]]
+    if not res.get("complete", True): info.append(["status", "INCOMPLETE: the bench stopped early; these are the rows it measured"])
+    def spread(r):
+        runs = r.get("samples_per_s_runs") or [r["samples_per_s"]]
+        return f"{min(runs):.1f}-{max(runs):.1f}"
+    train = [["reference step", res["config"]["batch_size"], "live", "no", f"{res['reference']['samples_per_s']:.1f}",
+              spread(res["reference"]), "", "1.00x", f"{res['reference']['peak_gib'] or 0:.1f}"]] if "reference" in res else []
     for r in res["train"]:
-        train.append(["ours", r["micro_batch"], r["source"], "yes" if r["compiled"] else "no", f"{r['samples_per_s']:.1f}",
+        train.append(["ours", r["micro_batch"], r["source"], "yes" if r["compiled"] else "no", f"{r['samples_per_s']:.1f}", spread(r),
                       f"{r['mfu']:.3f}", f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", f"{r['peak_gib'] or 0:.1f}"])
     parts = [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("breakdown", {}).items()]
     lat = [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("latency", {}).items()]
     out = [_fmt_table(["setup", ""], info), "",
-           _fmt_table(["training", "micro-batch", "source", "compiled", "samples/s", "MFU", "vs reference", "peak GiB"], train), "",
+           _fmt_table(["training", "micro-batch", "source", "compiled", "samples/s", "spread", "MFU", "vs reference", "peak GiB"], train), "",
            _fmt_table(["step part (eager, ms)", ""], parts)]
     if "cache" in res:
         c = res["cache"]

@@ -92,13 +92,16 @@ def add_bench_command(sub) -> None:
     b.add_argument("--compile-mode", default="default"); b.add_argument("--latency-graphs", action="store_true")
     b.add_argument("--micro-batches", default="", help="comma-separated micro-batch sizes for the compiled variants (default: the preset's)")
     b.add_argument("--no-cache", action="store_true", help="skip the state-cache variants")
+    b.add_argument("--repeats", type=int, default=3, help="timings per training row (the table shows their median and spread)")
     b.set_defaults(fn=_cmd_bench)
 
 def _cmd_bench(a) -> int:
+    if a.repeats < 1: raise TelepathyError(f"--repeats must be >= 1, got {a.repeats}", "pass --repeats 3 (the median of three timings)")
     cfg = make_config(a.preset, **parse_params(a.param))
     micro = _int_list(a.micro_batches, "--micro-batches", "16,32,64", minimum=1) if a.micro_batches.strip() else []
     res = run_bench(cfg, iters=a.iters, reference=not a.no_reference, out=a.out, compile=a.compile, compile_mode=a.compile_mode,
-                    latency_graphs=a.latency_graphs, micro_batches=micro, cache=not a.no_cache)
+                    latency_graphs=a.latency_graphs, micro_batches=micro, cache=not a.no_cache,
+                    repeats=a.repeats, progress=True)
     print(bench_table(res)); print(f"written: {a.out}")
     return 0
 
