@@ -19,8 +19,8 @@ if TYPE_CHECKING: import pandas as pd, plotly.graph_objects as go   # annotation
 # %% auto #0
 __all__ = ['SWEEPS', 'SWEEP_FILE', 'INDEX', 'LOGS', 'REPORT_TEMPLATE', 'REPORT_NB', 'REPORT_PAGE', 'SWEEP_OWNS', 'EXECUTORS',
            'FINISHED', 'SLURM_DEFAULTS', 'SEED_AXES', 'REPORT_MONITORS', 'CURVE_PANELS', 'combo_name', 'run_name',
-           'sweep_grid', 'check_executor', 'visible_gpus', 'gpus_needed', 'sweep_spec', 'read_index', 'write_index',
-           'find_sweep', 'new_sweep', 'run_state', 'run_task', 'plan_runs', 'refresh_index', 'run_local',
+           'sweep_grid', 'check_executor', 'visible_gpus', 'check_gpus', 'gpus_needed', 'sweep_spec', 'read_index',
+           'write_index', 'find_sweep', 'new_sweep', 'run_state', 'run_task', 'plan_runs', 'refresh_index', 'run_local',
            'submit_array', 'sweep_frame', 'config_axes', 'config_table', 'config_label', 'curves_figure',
            'by_parameter_figure', 'make_synthetic_sweep', 'render_report', 'sweep', 'resume_sweep']
 
@@ -78,6 +78,13 @@ def visible_gpus() -> list[str]:
     out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True)
     return out.stdout.split() if out.returncode == 0 else []
 
+def check_gpus(combos: list[dict]) -> None:
+    "Refuse, before anything is written, a grid whose runs need more GPUs than this machine shows (local executor)."
+    gpus = visible_gpus()
+    too_big = [combo_name(c) for c in combos if gpus_needed(c, bool(gpus)) > len(gpus)]
+    if too_big: raise TelepathyError(f"run(s) {too_big[:3]} need more GPUs than the {len(gpus)} visible here",
+                                     "lower num_processes, or use --executor slurm with --slurm-gpus-per-node")
+
 def gpus_needed(params: dict, have_gpus: bool) -> int:
     "GPUs one run takes: none on a machine without them or for device=cpu, else its num_processes (1 by default)."
     if not have_gpus or str(params.get("device") or "auto") == "cpu": return 0
@@ -133,14 +140,17 @@ def _queued(job: str | None) -> bool:
     out = subprocess.run(["squeue", "-h", "-o", "%i", "-j", job], capture_output=True, text=True)
     return job in out.stdout.split()
 
-def run_state(template: str, entry: dict, ask_queue: bool = True) -> str:
-    "start | done | running | resume | rerun | queued: what the sweep must do for one run (see the table above); a task asks with ask_queue=False (it is its own job)."
+def run_state(template: str, entry: dict, ask_queue: bool = False) -> str:
+    """start | done | running | resume | rerun | queued: what the sweep must do for one run (see the table above).
+    `ask_queue` (SLURM sweeps, from the login node): a job squeue still lists, pending or running on a node whose lock
+    this machine cannot see, is `queued`. A task never asks: it is its own job."""
     d = Path(entry["run_dir"]) if entry.get("run_dir") else None
-    if d is None or not (d / PARAMS).exists():
-        return "queued" if d is not None and ask_queue and _queued(entry.get("job")) else "start"
-    if lock_holder(d): return "running"
-    status = (read_optional_json(d / SUMMARY) or {}).get("status")
+    started = d is not None and (d / PARAMS).exists()
+    if started and lock_holder(d): return "running"
+    status = (read_optional_json(d / SUMMARY) or {}).get("status") if started else None
     if status in FINISHED: return "done"
+    if ask_queue and d is not None and _queued(entry.get("job")): return "queued"
+    if not started: return "start"
     if status in (None, "running", "interrupted"): return "resume" if _resumable(template) else "rerun"
     return "rerun"
 
@@ -154,7 +164,7 @@ def run_task(sweep_dir: str | Path, key: str, progress: bool = False) -> str:
     "Execute, resume or skip the sweep's run `key` in the folder the index gives it; returns how it ended."
     sweep_dir = absolute_path(sweep_dir)
     template, entry = sweep_spec(sweep_dir)["template"], _entry(read_index(sweep_dir), key)
-    state = run_state(template, entry, ask_queue=False)
+    state = run_state(template, entry)
     if state == "resume": launch(template, resume=entry["run_dir"], progress=progress)
     elif state == "start": launch(template, entry["params"], name=key, run_dir=entry["run_dir"], progress=progress)
     else: return state                         # done, running elsewhere, or failed: the dispatcher decides
@@ -166,7 +176,7 @@ def plan_runs(sweep_dir: Path) -> list[dict]:
     spec, index = sweep_spec(sweep_dir), read_index(sweep_dir)
     todo = []
     for e in index["runs"]:
-        state = run_state(spec["template"], e)
+        state = run_state(spec["template"], e, ask_queue=spec["executor"] == "slurm")
         if state == "rerun" or (state == "resume" and not _resumable(spec["template"])):
             e["attempts"].append(e["run_dir"]); e["run_dir"], e["job"] = None, None
         if not e["run_dir"]: e["run_dir"] = str(new_run_dir(spec["template"], f"{spec['name']}-{e['key']}", Path(spec["root"])))
@@ -176,11 +186,12 @@ def plan_runs(sweep_dir: Path) -> list[dict]:
 
 def refresh_index(sweep_dir: Path) -> dict:
     "Copy every run's status and accuracy from its summary.json into the index; returns the index."
-    index = read_index(sweep_dir)
+    index, slurm = read_index(sweep_dir), sweep_spec(sweep_dir).get("executor") == "slurm"
     for e in index["runs"]:
-        s = read_optional_json(Path(e["run_dir"]) / SUMMARY) if e.get("run_dir") else None
-        e["status"], e["accuracy"] = (s or {}).get("status", "queued" if e.get("job") else "pending"), (s or {}).get("accuracy")
-        if e["status"] == "running" and not lock_holder(e["run_dir"]): e["status"] = "killed"
+        s = (read_optional_json(Path(e["run_dir"]) / SUMMARY) if e.get("run_dir") else None) or {}
+        e["status"], e["accuracy"] = s.get("status", "queued" if e.get("job") else "pending"), s.get("accuracy")
+        if e["status"] == "running" and not lock_holder(e["run_dir"]) and not (slurm and _queued(e.get("job"))):
+            e["status"] = "killed"      # no live writer here, and (on SLURM) no job that squeue still lists
     write_index(sweep_dir, index)
     return index
 
@@ -206,8 +217,6 @@ def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: st
     "Run `todo` in worker processes, at most `max_parallel` at once, GPUs shared out; returns when all have ended."
     from tqdm.auto import tqdm
     gpus = visible_gpus(); free = list(gpus)
-    too_big = [e["key"] for e in todo if gpus_needed(e["params"], bool(gpus)) > len(gpus)]
-    if too_big: raise TelepathyError(f"runs {too_big[:3]} need more GPUs than the {len(gpus)} here", "lower num_processes")
     pending, running = list(todo), []
     threads = max(1, (os.cpu_count() or 1) // max_parallel)
     bar = tqdm(total=len(todo), desc="sweep", disable=not progress)
@@ -402,6 +411,7 @@ def sweep(template: str, axes: dict[str, list], *, name: str | None = None, exec
     template = template_path(template).stem
     combos = sweep_grid(template, axes)
     root, name = absolute_path(root or runs_root()), name or template
+    if executor == "local": check_gpus(combos)
     if max_parallel is not None and max_parallel < 1: raise TelepathyError(f"--max-parallel must be >= 1, got {max_parallel}", "pass 1 or more")
     options = {"executor": executor, "max_parallel": max_parallel or (len(visible_gpus()) or 1 if executor == "local" else None),
                "slurm": {**SLURM_DEFAULTS, **(slurm or {})}, "command": command}
