@@ -13,7 +13,7 @@ from .core import TelepathyError
 
 # %% auto #0
 __all__ = ['OUTPUT_NORMS', 'SOURCE_NORMS', 'LATENT_INITS', 'BRIDGES', 'BridgeOutput', 'rms_normalise', 'OutputNorm',
-           'PerceiverBlock', 'init_latents', 'PerceiverResampler', 'masked_mean', 'MeanPoolBridge', 'MLPBridge',
+           'PerceiverBlock', 'masked_mean', 'init_latents', 'PerceiverResampler', 'MeanPoolBridge', 'MLPBridge',
            'SoftPromptBridge', 'VectorQuantizer', 'VQBridge', 'make_bridge', 'count_parameters', 'build_target_inputs']
 
 # %% ../nbs/05_bridge.ipynb #0e838d08
@@ -25,6 +25,8 @@ class BridgeOutput:
     aux_loss: torch.Tensor | float = 0.0                 # extra training loss (VQ codebook/commitment)
     stats: dict = field(default_factory=dict)            # monitors (e.g. codebook perplexity)
     attn: list = field(default_factory=list)             # per block (B, heads, K, T_src) when asked for
+    message: torch.Tensor | None = None                  # (B, width) mean of the K latents (Perceiver only): what InfoNCE matches
+    source_summary: torch.Tensor | None = None           # (B, width) masked mean of the projected source states (Perceiver only)
 
 # %% ../nbs/05_bridge.ipynb #32aad957
 OUTPUT_NORMS = ("rms", "tanh", "none")
@@ -66,6 +68,11 @@ class PerceiverBlock(nn.Module):
         return lat + self.ffn(self.ln_ffn(lat)), w
 
 # %% ../nbs/05_bridge.ipynb #bf6f6ef8
+def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "Mean over real (mask 1) positions: (B, T, d), (B, T) -> (B, d)."
+    m = mask.unsqueeze(-1).to(states.dtype)
+    return (states * m).sum(1) / m.sum(1).clamp_min(1)
+
 SOURCE_NORMS = ("none", "layernorm")
 LATENT_INITS = ("small", "orthogonal")
 
@@ -99,26 +106,21 @@ class PerceiverResampler(nn.Module):
         self.blocks = nn.ModuleList(PerceiverBlock(width, heads, ffn_mult) for _ in range(depth))
         self.norm = OutputNorm(output_norm, target_rms)
 
-    def resample(self, states, mask, need_weights: bool = False) -> tuple[torch.Tensor, list]:
-        "The latents after every block (B, K, width), and each block's attention when asked."
+    def resample(self, states, mask, need_weights: bool = False) -> tuple[torch.Tensor, list, torch.Tensor]:
+        "The latents after every block (B, K, width), each block's attention when asked, and the projected source (B, T, width)."
         src = self.in_proj(self.src_norm(states))
         lat, attn = repeat(self.latents, "k w -> b k w", b=states.shape[0]), []
         for block in self.blocks:
             lat, w = block(lat, src, mask, need_weights)
             attn.append(w)
-        return lat, attn if need_weights else []
+        return lat, attn if need_weights else [], src
 
     def forward(self, states, mask, need_weights: bool = False) -> BridgeOutput:
-        lat, attn = self.resample(states, mask, need_weights)
+        lat, attn, src = self.resample(states, mask, need_weights)
         z = self.out_proj(lat)
-        return BridgeOutput(self.norm(z), z, attn=attn)
+        return BridgeOutput(self.norm(z), z, attn=attn, message=lat.mean(1), source_summary=masked_mean(src, mask))
 
 # %% ../nbs/05_bridge.ipynb #2c63bb48
-def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "Mean over real (mask 1) positions: (B, T, d), (B, T) -> (B, d)."
-    m = mask.unsqueeze(-1).to(states.dtype)
-    return (states * m).sum(1) / m.sum(1).clamp_min(1)
-
 class MeanPoolBridge(nn.Module):
     "Masked mean-pool, then one linear map to K tokens."
     def __init__(self, d_src, d_tgt, *, soft_tokens=32, output_norm="rms", target_rms=1.0, source_norm="none", **_):

@@ -47,6 +47,7 @@ class RunConfig:
     diversity_weight: float = 0.1        # the reference's batch diversity term (losses.diversity_loss)
     slot_weight: float = 0.0             # within-example slot spread (losses.slot_spread_loss); 0 = off, the reference
     vicreg_weight: float = 0.0           # across-batch variance + covariance (losses.batch_vicreg_loss); 0 = off
+    nce_weight: float = 0.0              # InfoNCE: each message must identify its own source text in the batch (losses.info_nce_loss; perceiver only); 0 = off
     latent_init: str = "small"           # small (0.02 randn, the reference) | orthogonal (bridge.init_latents)
     quick_eval_every: int = 10           # steps between quick evals (0 = never)
     quick_eval_size: int = 32            # fixed validation subset for quick evals
@@ -140,7 +141,7 @@ TRACKERS = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",
 _POSITIVE = ("soft_tokens", "depth", "heads", "ffn_mult", "codebook_size", "steps", "batch_size", "grad_accum",
              "quick_eval_size", "log_every", "max_source_tokens", "num_processes")
 _NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every", "train_size", "holdout_rows", "eval_size",
-                 "weight_decay", "diversity_weight", "slot_weight", "vicreg_weight", "seed")
+                 "weight_decay", "diversity_weight", "slot_weight", "vicreg_weight", "nce_weight", "seed")
 _CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPUT_NORMS, "source_norm": SOURCE_NORMS,
             "latent_init": LATENT_INITS, "batch_order": BATCH_ORDERS, "bridge_precision": ("fp32", "bf16"),
             "quick_eval_mode": ("scores", "reference"), "decision": ("scores", "generation"),
@@ -158,6 +159,9 @@ def _check_ranges(cfg: RunConfig) -> None:
         if getattr(cfg, f) not in options: raise TelepathyError(f"unknown {f} {getattr(cfg, f)!r}", f"use one of {list(options)}")
     if cfg.width and cfg.width % cfg.heads:
         raise TelepathyError(f"width {cfg.width} is not divisible by heads {cfg.heads}", "pick heads that divide width")
+    if cfg.nce_weight and cfg.bridge != "perceiver":
+        raise TelepathyError(f"nce_weight needs the perceiver bridge (it matches the latents against the projected source), not {cfg.bridge!r}",
+                             "use bridge=perceiver, or nce_weight=0")
     if cfg.resume and not cfg.run_dir:
         raise TelepathyError("resume=True needs the run_dir to resume from", "pass run_dir=<the run folder>")
 

@@ -11,7 +11,7 @@ from .bridge import rms_normalise
 # %% auto #0
 __all__ = ['off_diagonal_mean', 'pairwise_cosine', 'diversity_loss', 'participation_ratio', 'z_feature_variance', 'slot_rank',
            'centred_messages', 'message_rank', 'slot_cosines', 'slot_cosine', 'soft_token_monitors', 'unit_rms',
-           'slot_spread_loss', 'batch_vicreg_loss']
+           'slot_spread_loss', 'batch_vicreg_loss', 'info_nce_loss']
 
 # %% ../nbs/06_losses.ipynb #a5b98e05
 def off_diagonal_mean(m: torch.Tensor) -> torch.Tensor:
@@ -100,3 +100,13 @@ def batch_vicreg_loss(soft: torch.Tensor, gamma: float = 0.5) -> torch.Tensor:
     m = x.mean(1); m = m - m.mean(0, keepdim=True)                              # (B, d) centred mean tokens
     cov = m.T @ m / (B - 1)
     return _hinged_std(x, 0, gamma) + off_diagonal_mean(cov.pow(2)) * (m.shape[1] - 1)   # off-diagonal sum / d
+
+def info_nce_loss(messages: torch.Tensor, sources: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
+    """InfoNCE across the batch: each message (B, D) must pick out the source summary (B, D) of its own input among the
+    batch's, and each source its message (symmetric cross-entropy over cosine similarities / temperature; 0 when B < 2).
+    A message shared by every input cannot do this, so the term pushes the messages apart where they lose the input."""
+    B = messages.shape[0]
+    if B < 2: return messages.new_zeros((), dtype=torch.float32)
+    logits = F.normalize(messages.float(), dim=-1) @ F.normalize(sources.float(), dim=-1).T / temperature
+    target = torch.arange(B, device=logits.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2

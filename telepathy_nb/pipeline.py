@@ -12,7 +12,7 @@ from .core import pick_device, bf16_autocast, batch_starts
 from .models import LoadedLM, load_model, source_states, embedding_rms
 from .data import PairCollator, get_task, _pad
 from .bridge import make_bridge, build_target_inputs, BridgeOutput
-from .losses import diversity_loss, slot_spread_loss, batch_vicreg_loss
+from .losses import diversity_loss, slot_spread_loss, batch_vicreg_loss, info_nce_loss
 from .scoring import label_loss, class_scores
 from .config import RunConfig
 
@@ -64,14 +64,16 @@ def target_label_loss(pipe: Pipeline, soft: torch.Tensor, batch: dict) -> torch.
     return label_loss(tgt, embeds, mask, pos, label_ids, label_mask)
 
 def pipeline_loss(pipe: Pipeline, batch: dict, diversity_weight: float = 0.1, states=None, *,
-                  slot_weight: float = 0.0, vicreg_weight: float = 0.0) -> dict:
-    "Total loss and its parts for a collated batch: label LM loss + weighted diversity, slot-spread and VICReg terms."
+                  slot_weight: float = 0.0, vicreg_weight: float = 0.0, nce_weight: float = 0.0) -> dict:
+    "Total loss and its parts for a collated batch: label LM loss + weighted diversity, slot-spread, VICReg and InfoNCE terms."
     out = pipe.encode(batch, states)
     lm, div = target_label_loss(pipe, out.soft, batch), diversity_loss(out.soft)
     parts = {"lm_loss": lm, "div_loss": div}
     if slot_weight: parts["slot_loss"] = slot_spread_loss(out.soft)
     if vicreg_weight: parts["vicreg_loss"] = batch_vicreg_loss(out.soft)
-    loss = lm + diversity_weight * div + slot_weight * parts.get("slot_loss", 0.0) + vicreg_weight * parts.get("vicreg_loss", 0.0)
+    if nce_weight: parts["nce_loss"] = info_nce_loss(out.message, out.source_summary)
+    loss = lm + diversity_weight * div + sum(w * parts[k] for w, k in ((slot_weight, "slot_loss"), (vicreg_weight, "vicreg_loss"),
+                                                                      (nce_weight, "nce_loss")) if w)
     return {"loss": loss + out.aux_loss, **parts, "out": out}
 
 # %% ../nbs/09_pipeline.ipynb #6720773f

@@ -213,7 +213,7 @@ def _backward_step(st: TrainState, step: int) -> dict:
         with sync:
             with acc.autocast():
                 res = pipeline_loss(st.pipe, batch, st.cfg.diversity_weight, states=states,
-                                    slot_weight=st.cfg.slot_weight, vicreg_weight=st.cfg.vicreg_weight)
+                                    slot_weight=st.cfg.slot_weight, vicreg_weight=st.cfg.vicreg_weight, nce_weight=st.cfg.nce_weight)
             acc.backward(res["loss"] / A)
         mon = soft_token_monitors(res["out"].z, res["out"].soft)
         keys = [k for k in res if k != "out"]                                          # loss, lm_loss, div_loss, slot_loss, ...
