@@ -49,6 +49,7 @@ class RunConfig:
     vicreg_weight: float = 0.0           # across-batch variance + covariance (losses.batch_vicreg_loss); 0 = off
     nce_weight: float = 0.0              # InfoNCE: each message must identify its own source text in the batch (losses.info_nce_loss; perceiver only); 0 = off
     latent_init: str = "small"           # small (0.02 randn, the reference) | orthogonal (bridge.init_latents)
+    mask_template: bool = False          # the bridge's keys skip the source prompt's template tokens, the same for every input (data.text_key_mask)
     quick_eval_every: int = 10           # steps between quick evals (0 = never)
     quick_eval_size: int = 32            # fixed validation subset for quick evals
     log_every: int = 5

@@ -14,9 +14,9 @@ import pyarrow as pa, pyarrow.parquet as pq
 from .core import TelepathyError
 
 # %% auto #0
-__all__ = ['TASKS', 'HOLDOUT_SEED', 'BATCH_ORDERS', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir', 'load_split',
-           'subset', 'training_rows', 'heldout_rows', 'verbaliser_ids', 'PairCollator', 'bucketed_batches',
-           'shuffled_batches', 'BatchStream', 'micro_batch_ids']
+__all__ = ['TASKS', 'HOLDOUT_SEED', 'TEMPLATE_PROBES', 'BATCH_ORDERS', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir',
+           'load_split', 'subset', 'training_rows', 'heldout_rows', 'verbaliser_ids', 'PairCollator', 'template_span',
+           'text_key_mask', 'bucketed_batches', 'shuffled_batches', 'BatchStream', 'micro_batch_ids']
 
 # %% ../nbs/03_data.ipynb #47c96e10
 @dataclass(frozen=True)
@@ -222,6 +222,7 @@ class PairCollator:
         self.train_ids = [ids + eos for ids in self.class_ids]                                          # trained
         bos = [target_tok.bos_token_id] if target_bos and target_tok.bos_token_id is not None else []
         self.primer_ids = bos + target_tok(task.target_primer, add_special_tokens=False).input_ids
+        self.template_span = template_span(source_tok, task.source_prompt)                             # (prefix, suffix) tokens
 
     def source_ids_many(self, rows: list[dict]) -> list[list[int]]:
         "Token ids of the source prompt for each row's text (special tokens included, long texts cut), one batched call."
@@ -244,6 +245,27 @@ class PairCollator:
     def __call__(self, rows: list[dict]) -> dict:
         src_ids, src_mask = _pad(self.source_ids_many(rows), self.src.pad_token_id)
         return {"source_ids": src_ids, "source_mask": src_mask, **self.label_batch(rows)}
+
+TEMPLATE_PROBES = ("good", "bad", "0", "The end.")   # texts that start and end differently under any tokenizer we use
+
+def _common_prefix(seqs: list[list[int]]) -> int:
+    n = 0
+    while all(len(s) > n for s in seqs) and len({s[n] for s in seqs}) == 1: n += 1
+    return n
+
+def template_span(tokenizer, source_prompt: str) -> tuple[int, int]:
+    """(prefix, suffix): how many tokens before and after the text every source prompt shares — the template, the same for
+    every input. Read off the prompt tokenised around different probe texts, so a template token that merges with the text
+    is not counted; at least one token is left to the text."""
+    enc = [tokenizer(source_prompt.format(text=t)).input_ids for t in TEMPLATE_PROBES]
+    prefix = _common_prefix(enc)
+    return prefix, min(_common_prefix([e[::-1] for e in enc]), min(map(len, enc)) - prefix - 1)
+
+def text_key_mask(mask: torch.Tensor, prefix: int, suffix: int) -> torch.Tensor:
+    "The right-padded source mask (B, T) with each row's first `prefix` and last `suffix` real tokens set to 0 (a row left with no text keeps its mask)."
+    pos = torch.arange(mask.shape[1], device=mask.device).unsqueeze(0)
+    keep = mask.bool() & (pos >= prefix) & (pos < mask.sum(1, keepdim=True) - suffix)
+    return torch.where(keep.any(1, keepdim=True), keep, mask.bool()).to(mask.dtype)
 
 # %% ../nbs/03_data.ipynb #caf948c3
 def bucketed_batches(lengths, batch_size: int, *, seed: int, epoch: int = 0, bucket: int = 32) -> list[list[int]]:

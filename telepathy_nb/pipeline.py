@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 from .core import pick_device, bf16_autocast, batch_starts
 from .models import LoadedLM, load_model, source_states, embedding_rms
-from .data import PairCollator, get_task, _pad
+from .data import PairCollator, get_task, _pad, text_key_mask
 from .bridge import make_bridge, build_target_inputs, BridgeOutput
 from .losses import diversity_loss, slot_spread_loss, batch_vicreg_loss, info_nce_loss
 from .scoring import label_loss, class_scores
@@ -25,9 +25,9 @@ __all__ = ['Pipeline', 'target_label_loss', 'pipeline_loss', 'soft_inputs', 'sof
 class Pipeline(nn.Module):
     "A frozen source, a trainable bridge and a frozen target, wired together."
     def __init__(self, source: LoadedLM, target: LoadedLM, bridge: nn.Module, collator: PairCollator, layer: int,
-                 target_rms: float | None = None):
+                 target_rms: float | None = None, mask_template: bool = False):
         super().__init__()
-        self.bridge, self.collator, self.layer = bridge, collator, layer
+        self.bridge, self.collator, self.layer, self.mask_template = bridge, collator, layer, mask_template
         self.target_rms = target_rms if target_rms is not None else embedding_rms(target.model)  # measured once
         self._lms = {"source": source, "target": target}
         self.register_buffer("primer_ids", torch.tensor(collator.primer_ids), persistent=False)
@@ -51,7 +51,9 @@ class Pipeline(nn.Module):
         "Soft tokens for a batch (source states computed unless given)."
         states = self.source_states(batch) if states is None else states
         states = states.to(next(self.bridge.parameters()).dtype)  # bf16 source -> fp32 bridge (autocast may lower it again)
-        out = self.bridge(states, batch["source_mask"].to(states.device), need_weights=need_weights)
+        keys = batch["source_mask"].to(states.device)
+        if self.mask_template: keys = text_key_mask(keys, *self.collator.template_span)   # the bridge reads the text's tokens only
+        out = self.bridge(states, keys, need_weights=need_weights)
         out.soft = out.soft.to(self.target.model.dtype)
         return out
 
@@ -159,7 +161,7 @@ def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, sou
                              depth=cfg.depth, heads=cfg.heads, ffn_mult=cfg.ffn_mult, output_norm=cfg.output_norm,
                              target_rms=target_rms, codebook_size=cfg.codebook_size, source_norm=cfg.source_norm,
                              latent_init=cfg.latent_init)
-    return Pipeline(source, target, bridge, collator, cfg.source_layer, target_rms).to(dev)  # the bridge and its buffers
+    return Pipeline(source, target, bridge, collator, cfg.source_layer, target_rms, cfg.mask_template).to(dev)  # the bridge and its buffers
 
 # %% ../nbs/09_pipeline.ipynb #ed83f944
 def compile_target_body(pipe: Pipeline, mode: str = "default") -> Pipeline:
