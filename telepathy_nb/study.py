@@ -153,7 +153,7 @@ def study_table(res: dict) -> "pd.DataFrame":
     rows = [{**{k: r["overrides"].get(k) for k in axes}, "seed": r["seed"], "accuracy": r["accuracy"],
              **{k: r["monitors"].get(k) for k in ("slot_rank", "message_rank", "z_var")}} for r in runs]
     df = pd.DataFrame(rows)
-    g = df.groupby(axes, sort=False, dropna=False)
+    g = df.groupby(axes, sort=True, dropna=False)                               # configurations in the axes' order, not finishing order
     t = g.agg(seeds=("seed", "count"), acc_mean=("accuracy", "mean"), acc_sd=("accuracy", "std"),
               slot_rank=("slot_rank", "mean"), message_rank=("message_rank", "mean"), z_var=("z_var", "mean"))
     return t.reset_index()
@@ -256,7 +256,7 @@ def study_markdown(res: dict) -> str:
              + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).", "",
              "| " + " | ".join(axes + ["seeds", "accuracy % (mean ± sd)", "slot rank", "message rank"]) + " |",
              "|" + "---|" * (len(axes) + 4)]
-    for _, r in t.iterrows():
+    for r in t.astype(object).to_dict("records"):                                # object: an integer axis stays an integer
         sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
         lines.append("| " + " | ".join([_fmt(r[a]) for a in axes] + [str(int(r["seeds"])), f"{100 * r['acc_mean']:.1f} ± {sd}",
                                                                      f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"]) + " |")
