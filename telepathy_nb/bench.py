@@ -8,10 +8,11 @@ import copy, shutil, statistics, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
+import torch.nn.functional as F
 from .core import TelepathyError, atomic_write_json, device_description, seed_everything, bf16_autocast
 from .config import RunConfig
 from .data import load_split, data_dir, _pad, bucketed_batches
-from .models import drop_layers_after, _decoder_layers
+from .models import drop_layers_after, _decoder_layers, source_states
 from .bridge import build_target_inputs, count_parameters
 from .losses import diversity_loss
 from .scoring import label_lm_loss
@@ -20,7 +21,7 @@ from .pipeline import (Pipeline, build_pipeline, pipeline_loss, target_label_los
 from .cache import build_state_cache, cache_key
 
 # %% auto #0
-__all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'FastStep',
+__all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'FastStep', 'LeanStep',
            'path_agreement', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call', 'step_breakdown',
            'compile_target', 'compile_for_latency', 'bench_state_cache', 'run_bench', 'bench_table']
 
@@ -97,6 +98,44 @@ class FastStep:
             batch = {**batch, "source_mask": mask}
         with bf16_autocast(self.pipe.primer_ids.device):
             loss = pipeline_loss(self.pipe, batch, self.cfg.diversity_weight, states=states)["loss"]
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.pipe.bridge.parameters(), self.cfg.grad_clip)
+        self.opt.step(); self.opt.zero_grad(set_to_none=True)
+        return loss.item()
+    def __enter__(self): return self
+    def __exit__(self, *a): pass
+
+# %% ../nbs/16_bench.ipynb #165692ce
+class LeanStep:
+    """The best simple step, written plainly with PyTorch and the HF models, none of the package's loss code: the source's
+    states after block L (no grad), the bridge, the target body on [primer][soft tokens][label tokens], logits at the label
+    positions only, cross-entropy plus the diversity term, AdamW; eager, bf16 autocast on a GPU. The bench's yardstick:
+    `ours` should be at least as fast as this."""
+    def __init__(self, pipe: Pipeline, cfg: RunConfig):
+        self.pipe, self.cfg = pipe, cfg
+        self.opt = torch.optim.AdamW(pipe.bridge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                     fused=pipe.primer_ids.device.type == "cuda")
+
+    def loss(self, batch: dict) -> torch.Tensor:
+        p, dev = self.pipe, self.pipe.primer_ids.device
+        tgt, emb = p.target.model, p.target.model.get_input_embeddings()
+        ids, mask = batch["source_ids"].to(dev), batch["source_mask"].to(dev)
+        lab, lmask = batch["label_ids"].to(dev), batch["label_mask"].to(dev)
+        with torch.no_grad(): states = source_states(p.source.model, ids, mask, p.layer)
+        soft = p.bridge(states.float(), mask).soft
+        B, P = soft.shape[0], len(p.primer_ids)
+        x = torch.cat([emb(p.primer_ids).expand(B, -1, -1), soft.to(tgt.dtype), emb(lab)], 1)
+        am = torch.cat([torch.ones(B, P + soft.shape[1], dtype=lmask.dtype, device=dev), lmask], 1)
+        hidden = tgt.model(inputs_embeds=x, attention_mask=am, use_cache=False).last_hidden_state
+        first = P + soft.shape[1] - 1                                   # the position that predicts the first label token
+        logits = tgt.lm_head(hidden[:, first:first + lab.shape[1]]).float()
+        ce = F.cross_entropy(logits.flatten(0, 1), lab.flatten(), reduction="none") * lmask.flatten()
+        f = F.normalize(soft.flatten(1).float(), dim=-1)
+        div = ((f @ f.T).sum() - B) / max(1, B * (B - 1))               # mean off-diagonal cosine of the messages
+        return ce.sum() / lmask.sum() + self.cfg.diversity_weight * div
+
+    def __call__(self, batch: dict) -> float:
+        with bf16_autocast(self.pipe.primer_ids.device): loss = self.loss(batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.pipe.bridge.parameters(), self.cfg.grad_clip)
         self.opt.step(); self.opt.zero_grad(set_to_none=True)
@@ -263,7 +302,7 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
     micro_batches = sorted(set(micro_batches or [cfg.batch_size]))
     pool = synthetic_rows(pipe, prompt_lengths(max(4096, max(micro_batches) * (iters + warmup + 2) * 2), cfg.seed), cfg.seed)
     res = {"config": vars(cfg), "device": device_description(), "bridge_params": count_parameters(pipe.bridge),
-           "matmul_tflops": matmul_tflops(dev), "repeats": repeats, "complete": False, "train": [], "latency": {}}
+           "matmul_tflops": matmul_tflops(dev), "repeats": repeats, "complete": False, "train": [], "lean": [], "latency": {}}
     def save(what: str) -> None:
         if out: atomic_write_json(out, res)
         if progress: print(f"  measured {what}", flush=True)
@@ -296,7 +335,18 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
         save(f"ours, micro-batch {mb}, {r['source']} source{', compiled' if compiled else ''}: {r['samples_per_s']:.1f} samples/s")
         return r
 
+    def measure_lean(mb: int) -> dict:
+        "The lean yardstick step (`LeanStep`) at micro-batch mb, on the same batches as ours."
+        _reset_peak(dev)
+        r = time_steps(LeanStep(pipe, cfg), synthetic_batches(pipe, pool, mb, iters + warmup, bucketed=True, seed=1), warmup, repeats=repeats)
+        r.update(micro_batch=mb, peak_gib=_peak_gib(dev))
+        if reference: r["vs_reference"] = r["samples_per_s"] / res["reference"]["samples_per_s"]
+        res["lean"].append(r)
+        save(f"the lean step, micro-batch {mb}: {r['samples_per_s']:.1f} samples/s")
+        return r
+
     ours = measure(cfg.batch_size, False)
+    for mb in sorted({cfg.batch_size, *(micro_batches if compile else [])}): measure_lean(mb)
     res["ours"], res["flops_per_sample"] = ours, ours["flops_per_sample"]
     res["floor_samples_per_s"] = rate / ours["flops_per_sample"]
     res["breakdown"] = step_breakdown(pipe, cfg, synthetic_batches(pipe, pool, cfg.batch_size, 1, bucketed=True, seed=1)[0])
@@ -343,14 +393,20 @@ def bench_table(res: dict) -> str:
         runs = r.get("samples_per_s_runs") or [r["samples_per_s"]]
         return f"{min(runs):.1f}-{max(runs):.1f}"
     train = [["reference step", res["config"]["batch_size"], "live", "no", f"{res['reference']['samples_per_s']:.1f}",
-              spread(res["reference"]), "", "1.00x", f"{res['reference']['peak_gib'] or 0:.1f}"]] if "reference" in res else []
+              spread(res["reference"]), "", "1.00x", "", f"{res['reference']['peak_gib'] or 0:.1f}"]] if "reference" in res else []
+    lean = {r["micro_batch"]: r for r in res.get("lean", [])}
+    ratio = lambda r, base: f"{r['samples_per_s'] / base['samples_per_s']:.2f}x" if base else ""
+    for r in res.get("lean", []):
+        train.append(["lean eager (plain)", r["micro_batch"], "live", "no", f"{r['samples_per_s']:.1f}", spread(r), "",
+                      f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", "1.00x", f"{r['peak_gib'] or 0:.1f}"])
     for r in res["train"]:
         train.append(["ours", r["micro_batch"], r["source"], "yes" if r["compiled"] else "no", f"{r['samples_per_s']:.1f}", spread(r),
-                      f"{r['mfu']:.3f}", f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", f"{r['peak_gib'] or 0:.1f}"])
+                      f"{r['mfu']:.3f}", f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", ratio(r, lean.get(r["micro_batch"])),
+                      f"{r['peak_gib'] or 0:.1f}"])
     parts = [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("breakdown", {}).items()]
     lat = [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("latency", {}).items()]
     out = [_fmt_table(["setup", ""], info), "",
-           _fmt_table(["training", "micro-batch", "source", "compiled", "samples/s", "spread", "MFU", "vs reference", "peak GiB"], train), "",
+           _fmt_table(["training", "micro-batch", "source", "compiled", "samples/s", "spread", "MFU", "vs reference", "vs lean", "peak GiB"], train), "",
            _fmt_table(["step part (eager, ms)", ""], parts)]
     if "cache" in res:
         c = res["cache"]
