@@ -21,8 +21,8 @@ from .pipeline import (Pipeline, build_pipeline, pipeline_loss, target_label_los
 from .cache import build_state_cache, cache_key
 
 # %% auto #0
-__all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'FastStep', 'LeanStep',
-           'path_agreement', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call', 'step_breakdown',
+__all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'BridgeStep', 'FastStep',
+           'LeanStep', 'path_agreement', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call', 'step_breakdown',
            'compile_target', 'compile_for_latency', 'bench_state_cache', 'run_bench', 'bench_table']
 
 # %% ../nbs/16_bench.ipynb #ed9da249
@@ -85,19 +85,15 @@ class ReferenceStep:
     def __exit__(self, *a): self.pipe.target.model.requires_grad_(False); self.pipe.target.model.zero_grad(set_to_none=True)
 
 # %% ../nbs/16_bench.ipynb #4f65036a
-class FastStep:
-    "One training step as telepathy_nb's loop runs it; with a state cache, source states are read instead of computed."
-    def __init__(self, pipe: Pipeline, cfg: RunConfig, cache=None):
-        self.pipe, self.cfg, self.cache = pipe, cfg, cache
+class BridgeStep:
+    "What the timed bridge steps share: their own AdamW over the bridge; one update = `loss(batch)` under bf16 autocast, backward, clip, step."
+    def __init__(self, pipe: Pipeline, cfg: RunConfig):
+        self.pipe, self.cfg = pipe, cfg
         self.opt = torch.optim.AdamW(pipe.bridge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                                      fused=pipe.primer_ids.device.type == "cuda")
+    def loss(self, batch: dict) -> torch.Tensor: raise NotImplementedError
     def __call__(self, batch: dict) -> float:
-        states = None
-        if self.cache is not None:
-            states, mask = self.cache.batch(batch["row_ids"].tolist(), self.pipe.primer_ids.device)
-            batch = {**batch, "source_mask": mask}
-        with bf16_autocast(self.pipe.primer_ids.device):
-            loss = pipeline_loss(self.pipe, batch, self.cfg.diversity_weight, states=states)["loss"]
+        with bf16_autocast(self.pipe.primer_ids.device): loss = self.loss(batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.pipe.bridge.parameters(), self.cfg.grad_clip)
         self.opt.step(); self.opt.zero_grad(set_to_none=True)
@@ -105,17 +101,23 @@ class FastStep:
     def __enter__(self): return self
     def __exit__(self, *a): pass
 
+class FastStep(BridgeStep):
+    "One training step as telepathy_nb's loop runs it; with a state cache, source states are read instead of computed."
+    def __init__(self, pipe: Pipeline, cfg: RunConfig, cache=None):
+        super().__init__(pipe, cfg); self.cache = cache
+    def loss(self, batch: dict) -> torch.Tensor:
+        states = None
+        if self.cache is not None:
+            states, mask = self.cache.batch(batch["row_ids"].tolist(), self.pipe.primer_ids.device)
+            batch = {**batch, "source_mask": mask}
+        return pipeline_loss(self.pipe, batch, self.cfg.diversity_weight, states=states)["loss"]
+
 # %% ../nbs/16_bench.ipynb #165692ce
-class LeanStep:
+class LeanStep(BridgeStep):
     """The best simple step, written plainly with PyTorch and the HF models, none of the package's loss code: the source's
     states after block L (no grad), the bridge, the target body on [primer][soft tokens][label tokens], logits at the label
     positions only, cross-entropy plus the diversity term, AdamW; eager, bf16 autocast on a GPU. The bench's yardstick:
     `ours` should be at least as fast as this."""
-    def __init__(self, pipe: Pipeline, cfg: RunConfig):
-        self.pipe, self.cfg = pipe, cfg
-        self.opt = torch.optim.AdamW(pipe.bridge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                     fused=pipe.primer_ids.device.type == "cuda")
-
     def loss(self, batch: dict) -> torch.Tensor:
         p, dev = self.pipe, self.pipe.primer_ids.device
         tgt, emb = p.target.model, p.target.model.get_input_embeddings()
@@ -133,15 +135,6 @@ class LeanStep:
         f = F.normalize(soft.flatten(1).float(), dim=-1)
         div = ((f @ f.T).sum() - B) / max(1, B * (B - 1))               # mean off-diagonal cosine of the messages
         return ce.sum() / lmask.sum() + self.cfg.diversity_weight * div
-
-    def __call__(self, batch: dict) -> float:
-        with bf16_autocast(self.pipe.primer_ids.device): loss = self.loss(batch)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.pipe.bridge.parameters(), self.cfg.grad_clip)
-        self.opt.step(); self.opt.zero_grad(set_to_none=True)
-        return loss.item()
-    def __enter__(self): return self
-    def __exit__(self, *a): pass
 
 # %% ../nbs/16_bench.ipynb #7572dcb8
 def _bridge_grads(bridge: torch.nn.Module) -> dict:

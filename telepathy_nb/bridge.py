@@ -25,8 +25,9 @@ class BridgeOutput:
     aux_loss: torch.Tensor | float = 0.0                 # extra training loss (VQ codebook/commitment)
     stats: dict = field(default_factory=dict)            # monitors (e.g. codebook perplexity)
     attn: list = field(default_factory=list)             # per block (B, heads, K, T_src) when asked for
-    message: torch.Tensor | None = None                  # (B, width) mean of the K latents (Perceiver only): what InfoNCE matches
-    source_summary: torch.Tensor | None = None           # (B, width) masked mean of the projected source states (Perceiver only)
+    latents: torch.Tensor | None = None                  # (B, K, width) the Perceiver's last latents (what InfoNCE reads; Perceiver only)
+    keys: torch.Tensor | None = None                     # (B, T, width) the projected source states they attended to
+    key_mask: torch.Tensor | None = None                 # (B, T) which of those keys are real
 
 # %% ../nbs/05_bridge.ipynb #32aad957
 OUTPUT_NORMS = ("rms", "tanh", "none")
@@ -118,7 +119,7 @@ class PerceiverResampler(nn.Module):
     def forward(self, states, mask, need_weights: bool = False) -> BridgeOutput:
         lat, attn, src = self.resample(states, mask, need_weights)
         z = self.out_proj(lat)
-        return BridgeOutput(self.norm(z), z, attn=attn, message=lat.mean(1), source_summary=masked_mean(src, mask))
+        return BridgeOutput(self.norm(z), z, attn=attn, latents=lat, keys=src, key_mask=mask)   # references only: nothing computed
 
 # %% ../nbs/05_bridge.ipynb #2c63bb48
 class MeanPoolBridge(nn.Module):

@@ -11,7 +11,7 @@ import torch.nn as nn
 from .core import pick_device, bf16_autocast, batch_starts
 from .models import LoadedLM, load_model, source_states, embedding_rms
 from .data import PairCollator, get_task, _pad, text_key_mask
-from .bridge import make_bridge, build_target_inputs, BridgeOutput
+from .bridge import make_bridge, build_target_inputs, BridgeOutput, masked_mean
 from .losses import diversity_loss, slot_spread_loss, batch_vicreg_loss, info_nce_loss
 from .scoring import label_loss, class_scores
 from .config import RunConfig
@@ -73,7 +73,7 @@ def pipeline_loss(pipe: Pipeline, batch: dict, diversity_weight: float = 0.1, st
     parts = {"lm_loss": lm, "div_loss": div}
     if slot_weight: parts["slot_loss"] = slot_spread_loss(out.soft)
     if vicreg_weight: parts["vicreg_loss"] = batch_vicreg_loss(out.soft)
-    if nce_weight: parts["nce_loss"] = info_nce_loss(out.message, out.source_summary)
+    if nce_weight: parts["nce_loss"] = info_nce_loss(out.latents.mean(1), masked_mean(out.keys, out.key_mask))   # message vs its source
     loss = lm + diversity_weight * div + sum(w * parts[k] for w, k in ((slot_weight, "slot_loss"), (vicreg_weight, "vicreg_loss"),
                                                                       (nce_weight, "nce_loss")) if w)
     return {"loss": loss + out.aux_loss, **parts, "out": out}

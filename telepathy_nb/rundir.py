@@ -29,6 +29,10 @@ def runs_root() -> Path:
     return absolute_path(os.environ.get("TELEPATHY_RUNS_DIR") or "papermill_runs")
 
 # %% ../nbs/01_rundir.ipynb #de9b4340
+def _holder(fd: int) -> str:
+    "What the lock file says about the process that holds it."
+    return os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
+
 @contextmanager
 def run_lock(run_dir: str | Path):
     "Hold the run folder's exclusive lock while the block runs; a TelepathyError when another process holds it."
@@ -37,7 +41,7 @@ def run_lock(run_dir: str | Path):
     try:
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
+            holder = _holder(fd)
             raise TelepathyError(f"run folder {run_dir} is being written by another process ({holder})",
                                  "wait for that run to end, or stop it (Ctrl-C) and resume once it has stopped") from None
         os.ftruncate(fd, 0)
@@ -52,7 +56,7 @@ def lock_holder(run_dir: str | Path) -> str | None:
     fd = os.open(path, os.O_RDONLY)
     try:
         try: fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError: return os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
+        except BlockingIOError: return _holder(fd)
         fcntl.flock(fd, fcntl.LOCK_UN); return None
     finally: os.close(fd)
 

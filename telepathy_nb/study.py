@@ -18,8 +18,8 @@ from .baselines import CURVE_METHODS
 if TYPE_CHECKING: import pandas as pd   # annotations only
 
 # %% auto #0
-__all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'run_key', 'final_monitors', 'eval_rows', 'study_run', 'code_sha_of',
-           'code_sha', 'run_study', 'study_table', 'curve_key', 'curve_job', 'run_curves', 'curve_table',
+__all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'combo_name', 'run_key', 'final_monitors', 'eval_rows', 'study_run',
+           'code_sha_of', 'code_sha', 'run_study', 'study_table', 'curve_key', 'curve_job', 'run_curves', 'curve_table',
            'curves_markdown', 'study_markdown', 'baselines_markdown', 'run_result', 'run_markdown', 'result_markdown',
            'sync_readme']
 
@@ -38,10 +38,13 @@ def expand_grid(axes: dict[str, list]) -> list[dict]:
     keys = list(axes)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
 
+def combo_name(params: dict) -> str:
+    "A stable, file-name-safe name of one combination of settings: 'soft_tokens=8,task=trec'."
+    return ",".join(f"{k}={params[k]}" for k in sorted(params)).replace("/", "_").replace(" ", "")
+
 def run_key(overrides: dict, seed: int) -> str:
-    "A stable, file-name-safe name for one run of a study."
-    parts = [f"{k}={overrides[k]}" for k in sorted(overrides)] + [f"seed={seed}"]
-    return ",".join(parts).replace("/", "_").replace(" ", "")
+    "A stable, file-name-safe name for one run of a study: its settings, then its seed."
+    return ",".join(filter(None, [combo_name(overrides), f"seed={seed}"]))
 
 # %% ../nbs/18_study.ipynb #a4334c4f
 MONITORS = ("z_var", "slot_rank", "slot_cos", "message_rank", "message_cos", "message_cos_centred", "lm_loss")

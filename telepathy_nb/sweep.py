@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import yaml
 from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_optional_json, absolute_path, code_revision
-from .rundir import PARAMS, SUMMARY, runs_root, new_run_dir, lock_holder
-from .study import expand_grid, final_monitors
+from .rundir import METRICS, PARAMS, SUMMARY, runs_root, new_run_dir, lock_holder
+from .study import expand_grid, final_monitors, combo_name
 from .runs import template_path, template_parameters, check_parameters, absolute_params, launch
 if TYPE_CHECKING: import pandas as pd, plotly.graph_objects as go   # annotations only: the module imports neither
 
 # %% auto #0
 __all__ = ['SWEEPS', 'SWEEP_FILE', 'INDEX', 'LOGS', 'REPORT_TEMPLATE', 'REPORT_NB', 'REPORT_PAGE', 'SWEEP_OWNS', 'EXECUTORS',
-           'FINISHED', 'SLURM_DEFAULTS', 'SEED_AXES', 'REPORT_MONITORS', 'CURVE_PANELS', 'combo_name', 'run_name',
-           'sweep_grid', 'check_executor', 'visible_gpus', 'check_gpus', 'gpus_needed', 'sweep_spec', 'read_index',
-           'write_index', 'find_sweep', 'new_sweep', 'run_state', 'run_task', 'plan_runs', 'refresh_index', 'run_local',
+           'FINISHED', 'SLURM_DEFAULTS', 'SEED_AXES', 'REPORT_MONITORS', 'CURVE_PANELS', 'run_name', 'sweep_grid',
+           'check_executor', 'visible_gpus', 'check_gpus', 'gpus_needed', 'sweep_spec', 'read_index', 'write_index',
+           'find_sweep', 'new_sweep', 'run_state', 'run_task', 'plan_runs', 'refresh_index', 'run_local',
            'submit_array', 'sweep_frame', 'config_axes', 'config_table', 'config_label', 'curves_figure',
            'by_parameter_figure', 'make_synthetic_sweep', 'render_report', 'sweep', 'resume_sweep']
 
@@ -30,10 +30,6 @@ REPORT_TEMPLATE, REPORT_NB, REPORT_PAGE = "sweep_report", "sweep_report.ipynb", 
 SWEEP_OWNS = ("run_dir", "resume", "name")      # parameters the sweep sets for each run
 EXECUTORS = ("local", "slurm", "submitit-local")
 FINISHED = ("success", "diverged")               # a run that ended so is a result: never run again
-
-def combo_name(params: dict) -> str:
-    "A stable, file-name-safe name of one combination: 'seed=0,soft_tokens=8'."
-    return ",".join(f"{k}={params[k]}" for k in sorted(params)).replace("/", "_").replace(" ", "")
 
 def run_name(axes: dict[str, list], combo: dict) -> str:
     "The name of one run of a sweep: its values of the axes that vary ('run' when none does)."
@@ -78,12 +74,16 @@ def visible_gpus() -> list[str]:
     out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True)
     return out.stdout.split() if out.returncode == 0 else []
 
-def check_gpus(combos: list[dict]) -> None:
-    "Refuse, before anything is written, a grid whose runs need more GPUs than this machine shows (local executor)."
-    gpus = visible_gpus()
-    too_big = [combo_name(c) for c in combos if gpus_needed(c, bool(gpus)) > len(gpus)]
-    if too_big: raise TelepathyError(f"run(s) {too_big[:3]} need more GPUs than the {len(gpus)} visible here",
-                                     "lower num_processes, or use --executor slurm with --slurm-gpus-per-node")
+def check_gpus(combos: list[dict], executor: str, slurm_gpus: int) -> None:
+    "Refuse, before anything is written, a grid whose runs need more GPUs than they would get: the GPUs this machine shows (local), or each SLURM task's."
+    if executor == "submitit-local": return
+    have = visible_gpus() if executor == "local" else [str(i) for i in range(slurm_gpus)]
+    too_big = [combo_name(c) for c in combos if gpus_needed(c, bool(have)) > len(have)]
+    if not too_big: return
+    if executor == "local": raise TelepathyError(f"run(s) {too_big[:3]} need more GPUs than the {len(have)} visible here",
+                                                 "lower num_processes, or use --executor slurm with --slurm-gpus-per-node")
+    raise TelepathyError(f"run(s) {too_big[:3]} need more GPUs than the {slurm_gpus} each SLURM task gets",
+                         "raise --slurm-gpus-per-node to the runs' num_processes")
 
 def gpus_needed(params: dict, have_gpus: bool) -> int:
     "GPUs one run takes: none on a machine without them or for device=cpu, else its num_processes (1 by default)."
@@ -246,11 +246,7 @@ SLURM_DEFAULTS = {"partition": "", "gpus_per_node": 1, "cpus_per_task": 8, "time
 def submit_array(sweep_dir: Path, todo: list[dict], spec: dict, local: bool = False) -> list:
     "Submit `todo` as one array through submitit (SLURM, or its LocalExecutor when `local`); records each task's job id; returns the jobs."
     import submitit
-    opts = {**SLURM_DEFAULTS, **(spec.get("slurm") or {})}
-    most = max(int(e["params"].get("num_processes") or 1) for e in todo)
-    if not local and most > opts["gpus_per_node"]:
-        raise TelepathyError(f"a run uses num_processes={most} but each task gets {opts['gpus_per_node']} GPU(s)",
-                             f"pass --slurm-gpus-per-node {most}")
+    opts = {**SLURM_DEFAULTS, **(spec.get("slurm") or {})}     # checked against the runs' GPUs by `sweep` (check_gpus)
     ex = submitit.AutoExecutor(folder=sweep_dir / "submitit" / "%j", cluster="local" if local else "slurm")
     params = {"name": f"telepathy-{spec['name']}", "timeout_min": opts["time_min"]}
     if not local:
@@ -278,7 +274,7 @@ def sweep_frame(sweep_dir: str | Path) -> "pd.DataFrame":
     for e in index["runs"]:
         d = Path(e["run_dir"]) if e.get("run_dir") else None
         s = (read_optional_json(d / SUMMARY) if d else None) or {}
-        mon = final_monitors(d) if d and (d / "metrics.jsonl").exists() else {}
+        mon = final_monitors(d) if d and (d / METRICS).exists() else {}
         rows.append({**{k: e["params"].get(k) for k in spec["axes"]}, "status": s.get("status", e.get("status")),
                      "accuracy": s.get("accuracy"), **{m: mon.get(m) for m in REPORT_MONITORS}, "run": e["key"], "run_dir": str(d or "")})
     return pd.DataFrame(rows)
@@ -385,11 +381,8 @@ def render_report(sweep_dir: Path, kernel: str = "python3") -> Path:
     return render_html(sweep_dir / REPORT_NB, sweep_dir / REPORT_PAGE)
 
 def _dispatch(sweep_dir: Path, progress: bool, report: bool) -> Path:
-    spec = sweep_spec(sweep_dir)
-    index = read_index(sweep_dir)
-    todo = plan_runs(sweep_dir)
-    done = len(index["runs"]) - len(todo)
-    if progress: print(f"sweep {spec['name']}: {len(index['runs'])} runs of {spec['template']}, {done} done or queued, "
+    spec, todo = sweep_spec(sweep_dir), plan_runs(sweep_dir)
+    if progress: print(f"sweep {spec['name']}: {spec['runs']} runs of {spec['template']}, {spec['runs'] - len(todo)} done or queued, "
                        f"{len(todo)} to run ({spec['executor']}, {spec.get('max_parallel') or 'all'} at a time)\n  folder: {sweep_dir}", flush=True)
     if todo and spec["executor"] == "local": run_local(sweep_dir, todo, spec.get("max_parallel") or 1, spec["template"], progress)
     elif todo:
@@ -411,10 +404,11 @@ def sweep(template: str, axes: dict[str, list], *, name: str | None = None, exec
     template = template_path(template).stem
     combos = sweep_grid(template, axes)
     root, name = absolute_path(root or runs_root()), name or template
-    if executor == "local": check_gpus(combos)
+    slurm = {**SLURM_DEFAULTS, **(slurm or {})}
+    check_gpus(combos, executor, slurm["gpus_per_node"])
     if max_parallel is not None and max_parallel < 1: raise TelepathyError(f"--max-parallel must be >= 1, got {max_parallel}", "pass 1 or more")
     options = {"executor": executor, "max_parallel": max_parallel or (len(visible_gpus()) or 1 if executor == "local" else None),
-               "slurm": {**SLURM_DEFAULTS, **(slurm or {})}, "command": command}
+               "slurm": slurm, "command": command}
     d = find_sweep(root, name, template, axes) or new_sweep(root, name, template, axes, combos, options)
     return _dispatch(d, progress, report)
 

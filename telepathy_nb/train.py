@@ -25,9 +25,9 @@ from .rundir import CONFIG, METRICS, STATUS
 
 # %% auto #0
 __all__ = ['TRACKER_DIR', 'lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint', 'check_checkpoint_config',
-           'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog', 'start_trackers', 'quick_eval',
-           'Diverged', 'TrainState', 'attach_state_caches', 'setup_training', 'TrainResult', 'run_training', 'train',
-           'launch_training']
+           'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog', 'tracker_dir', 'start_trackers',
+           'quick_eval', 'Diverged', 'TrainState', 'attach_state_caches', 'setup_training', 'TrainResult',
+           'run_training', 'train', 'launch_training']
 
 # %% ../nbs/10_train.ipynb #fc036759
 def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "constant") -> float:
@@ -150,13 +150,16 @@ class TrackedLog(JsonlWriter):
         if nums and self.accelerator.trackers: self.accelerator.log(nums, step=record["step"])
         return record
 
+def tracker_dir(cfg: RunConfig) -> Path:
+    "Where a run's tracker files go: run_dir/trackers (the working directory's when the run has no folder)."
+    return Path(cfg.run_dir or Path.cwd()) / TRACKER_DIR
+
 def start_trackers(acc: Accelerator, cfg: RunConfig) -> None:
-    "Open cfg.log_with's tracker: one project per run (the run folder's name), files under run_dir/trackers, offline where the tracker allows."
+    "Open cfg.log_with's tracker: one project per run (the run folder's name), files in `tracker_dir`, offline where the tracker allows."
     if not cfg.log_with: return
-    run_dir = Path(cfg.run_dir or Path.cwd())
-    if cfg.log_with == "wandb": os.environ.setdefault("WANDB_MODE", "offline"); os.environ.setdefault("WANDB_DIR", str(run_dir / TRACKER_DIR))
-    if cfg.log_with == "mlflow": os.environ.setdefault("MLFLOW_TRACKING_URI", (run_dir / TRACKER_DIR / "mlruns").as_uri())
-    acc.init_trackers(run_dir.name, config={k: v for k, v in asdict(cfg).items() if isinstance(v, (int, float, str, bool))})
+    if cfg.log_with == "wandb": os.environ.setdefault("WANDB_MODE", "offline"); os.environ.setdefault("WANDB_DIR", str(tracker_dir(cfg)))
+    if cfg.log_with == "mlflow": os.environ.setdefault("MLFLOW_TRACKING_URI", (tracker_dir(cfg) / "mlruns").as_uri())
+    acc.init_trackers(tracker_dir(cfg).parent.name, config={k: v for k, v in asdict(cfg).items() if isinstance(v, (int, float, str, bool))})
 
 # %% ../nbs/10_train.ipynb #9032c7d7
 def _quick_preds(pipe: Pipeline, rows: list[dict], batch_size: int, cache, mode: str) -> list[int]:
@@ -271,7 +274,7 @@ def _accelerator(cfg: RunConfig) -> Accelerator:
     if cfg.bridge_precision == "bf16" and dev.type != "cuda":
         raise TelepathyError("bridge_precision='bf16' (the reference's all-bf16 bridge) needs a GPU",
                              "use bridge_precision=fp32 on the CPU, or device=cuda")
-    trackers = dict(log_with=cfg.log_with, project_dir=str(Path(cfg.run_dir or Path.cwd()) / TRACKER_DIR)) if cfg.log_with else {}
+    trackers = dict(log_with=cfg.log_with, project_dir=str(tracker_dir(cfg))) if cfg.log_with else {}
     return Accelerator(cpu=dev.type == "cpu", mixed_precision="bf16" if dev.type == "cuda" else "no", **trackers)
 
 def _load_rows(cfg: RunConfig):
