@@ -14,7 +14,7 @@ from .config import make_config, RunConfig
 from .rundir import CONFIG, EVAL_RESULTS, NOTEBOOK, PAGE, PARAMS, STATUS, SUMMARY, SUMMARY_KEYS, TEMPLATE_RESULTS, run_lock, new_run_dir
 
 # %% auto #0
-__all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'INTERRUPTED', 'templates_dir', 'template_path',
+__all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'INTERRUPTED', 'KILLED', 'templates_dir', 'template_path',
            'template_parameters', 'check_parameters', 'check_data', 'absolute_params', 'absolute_env', 'run_outcome',
            'launch']
 
@@ -178,6 +178,11 @@ def _ctrl_c_interrupts_kernel():
 
 # %% ../nbs/17_runs.ipynb #eb2f18f6
 INTERRUPTED = "stopped by Ctrl-C (SIGINT)"
+KILLED = "the kernel died (killed by a signal, or out of memory)"
+
+def _kernel_died(e: BaseException) -> bool:
+    from nbclient.exceptions import DeadKernelError
+    return isinstance(e, DeadKernelError)
 
 def launch(template: str, params: dict | None = None, name: str | None = None, *, resume: str | Path | None = None,
            root: str | Path | None = None, kernel: str = "python3", progress: bool = True, render: bool = True,
@@ -216,7 +221,8 @@ def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str,
             except KeyboardInterrupt: status, error = "interrupted", INTERRUPTED
             except Exception as e:
                 stopped = getattr(e, "ename", "") == "KeyboardInterrupt" or (ctrl_c is not None and ctrl_c.count)
-                status, error = ("interrupted", INTERRUPTED) if stopped else ("failed", _error_text(e))
+                status, error = (("interrupted", INTERRUPTED) if stopped else ("killed", KILLED) if _kernel_died(e)
+                                 else ("failed", _error_text(e)))   # killed: its checkpoints stand, resume it
     finally:
         atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, status, started, error))
     if render and (run_dir / NOTEBOOK).exists(): _render(run_dir)

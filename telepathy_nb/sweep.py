@@ -151,7 +151,7 @@ def run_state(template: str, entry: dict, ask_queue: bool = False) -> str:
     if status in FINISHED: return "done"
     if ask_queue and d is not None and _queued(entry.get("job")): return "queued"
     if not started: return "start"
-    if status in (None, "running", "interrupted"): return "resume" if _resumable(template) else "rerun"
+    if status in (None, "running", "interrupted", "killed"): return "resume" if _resumable(template) else "rerun"
     return "rerun"
 
 # %% ../nbs/20_sweep.ipynb #e4bb7a49

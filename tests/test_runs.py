@@ -174,3 +174,26 @@ def test_train_template_declares_every_config_field():
     from telepathy_nb.config import RunConfig
     declared, fields = set(template_parameters("train_bridge")), set(RunConfig.__dataclass_fields__)
     assert declared == fields, {"only in the template": sorted(declared - fields), "only in RunConfig": sorted(fields - declared)}
+
+
+def test_a_killed_kernel_is_recorded_as_killed_and_resumes(tmp_path):
+    "The kernel alone dies (SIGKILL: the OOM killer, say): the launcher records `killed`, not `failed`, and the run resumes."
+    code = ("import sys; from telepathy_nb.runs import launch\n"
+            "launch('train_bridge', {'steps': 60, 'checkpoint_every': 5, 'log_every': 5, 'quick_eval_every': 0, 'eval_size': 8},"
+            " name='k', root=sys.argv[1], progress=False, render=False)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)])
+    deadline, run = time.time() + 300, None
+    while time.time() < deadline and run is None:
+        time.sleep(0.05)
+        found = [d for d in (tmp_path / "train_bridge").glob("*")] if (tmp_path / "train_bridge").exists() else []
+        if found and latest_checkpoint(found[0]) is not None: run = found[0]
+    kernels = [int(p) for t in Path(f"/proc/{proc.pid}/task").glob("*") for p in (t / "children").read_text().split()
+               if b"ipykernel" in Path(f"/proc/{p}/cmdline").read_bytes()]
+    assert run is not None and kernels, "no checkpoint or no kernel to kill"
+    for pid in kernels: os.kill(pid, signal.SIGKILL)
+    proc.wait(timeout=120)
+    s = read_json(run / "summary.json")
+    assert s["status"] == "killed" and "kernel died" in s["error"], s
+    assert main(["run", "train_bridge", "--resume", str(run)]) == 0
+    steps = [r["step"] for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
+    assert steps == list(range(5, 61, 5)), steps
