@@ -69,6 +69,7 @@ class RunConfig:
     run_dir: str = ""                    # where files go ('' = no files)
     device: str = "auto"                 # auto | cpu | cuda | cuda:N
     num_processes: int = 1               # data-parallel processes (GPUs)
+    grad_allreduce: str = "fp32"         # fp32 | bf16: data-parallel gradients all-reduced in bf16 (DDP's compression hook; half the bytes)
     compile_target: bool = False         # torch.compile the target body (CUDA only)
     compile_bridge: bool = False         # torch.compile the bridge too (CUDA only; dynamic source lengths)
     state_cache: str = ""                # folder for cached layer-L source states ('' = off; see 04_cache)
@@ -146,7 +147,8 @@ _NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every"
 _CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPUT_NORMS, "source_norm": SOURCE_NORMS,
             "latent_init": LATENT_INITS, "batch_order": BATCH_ORDERS, "bridge_precision": ("fp32", "bf16"),
             "quick_eval_mode": ("scores", "reference"), "decision": ("scores", "generation"),
-            "schedule": ("constant", "cosine"), "preset": tuple(PRESETS), "log_with": ("",) + tuple(TRACKERS)}
+            "schedule": ("constant", "cosine"), "preset": tuple(PRESETS), "log_with": ("",) + tuple(TRACKERS),
+            "grad_allreduce": ("fp32", "bf16")}
 
 def _check_ranges(cfg: RunConfig) -> None:
     "Raise on out-of-range numbers and unknown choices."

@@ -288,25 +288,32 @@ BATCH_ORDERS = ("bucketed", "shuffled")
 
 @dataclass
 class BatchStream:
-    "Micro-batch `g` of an endless, seeded sequence of epochs: length-bucketed (ours) or plainly shuffled (the reference)."
+    """Micro-batch `g` of an endless, seeded sequence of epochs: length-bucketed (ours) or plainly shuffled (the reference).
+    Every epoch has the same number of batches; the two most recent epochs are kept, so crossing an epoch boundary
+    builds the next epoch once (`builds` counts them) instead of on every call."""
     lengths: list
     batch_size: int
     seed: int
     bucket: int = 32
     order: str = "bucketed"
     def __post_init__(self):
-        self._epochs = {}
+        self._epochs, self.builds = {}, 0
         if len(self.lengths) < self.batch_size:
             raise TelepathyError(f"{len(self.lengths)} training rows cannot fill one batch of {self.batch_size}",
                                  "use more training rows (train_size) or a smaller batch_size")
+        self.batches_per_epoch = len(self.epoch(0))
+    def _build(self, e: int) -> list[list[int]]:
+        self.builds += 1
+        if self.order == "shuffled": return shuffled_batches(len(self.lengths), self.batch_size, seed=self.seed, epoch=e)
+        return bucketed_batches(self.lengths, self.batch_size, seed=self.seed, epoch=e, bucket=self.bucket)
     def epoch(self, e: int) -> list[list[int]]:
         if e not in self._epochs:
-            self._epochs = {e: shuffled_batches(len(self.lengths), self.batch_size, seed=self.seed, epoch=e) if self.order == "shuffled"
-                            else bucketed_batches(self.lengths, self.batch_size, seed=self.seed, epoch=e, bucket=self.bucket)}
+            self._epochs = {k: v for k, v in self._epochs.items() if k == max(self._epochs)}   # keep the latest one
+            self._epochs[e] = self._build(e)
         return self._epochs[e]
     def batch_at(self, g: int) -> list[int]:
-        n = len(self.epoch(0))
-        return self.epoch(g // n)[g % n]
+        return self.epoch(g // self.batches_per_epoch)[g % self.batches_per_epoch]
+
 
 # %% ../nbs/03_data.ipynb #b073de7c
 def micro_batch_ids(stream: BatchStream, step: int, micro: int, *, grad_accum: int = 1, processes: int = 1, rank: int = 0) -> list[int]:

@@ -66,8 +66,8 @@ def slot_cosine(soft: torch.Tensor) -> torch.Tensor:
 
 # %% ../nbs/06_losses.ipynb #e1f2a3b6
 @torch.no_grad()
-def soft_token_monitors(z: torch.Tensor, soft: torch.Tensor) -> dict:
-    """Collapse monitors of z and soft (B, K, d) as floats, in one device sync:
+def soft_token_monitors(z: torch.Tensor, soft: torch.Tensor, as_floats: bool = True) -> dict:
+    """Collapse monitors of z and soft (B, K, d): floats, read in one device sync (or 0-d tensors with `as_floats=False`):
     z_var (per-feature, the reference's), soft_rms, slot_cos and slot_rank (within an example),
     message_cos (raw cosine of flattened messages across the batch: the reference's diversity term),
     message_cos_centred and message_rank (the same on mean-centred messages)."""
@@ -75,7 +75,7 @@ def soft_token_monitors(z: torch.Tensor, soft: torch.Tensor) -> dict:
     vals = torch.stack([z_feature_variance(z), soft.float().pow(2).mean(-1).sqrt().mean(), slot_cosine(soft), slot_rank(soft),
                         diversity_loss(soft), pairwise_cosine(c), message_rank(soft, c)])
     keys = ("z_var", "soft_rms", "slot_cos", "slot_rank", "message_cos", "message_cos_centred", "message_rank")
-    return dict(zip(keys, vals.tolist()))
+    return dict(zip(keys, vals.tolist() if as_floats else vals.unbind()))
 
 # %% ../nbs/06_losses.ipynb #f1a2b3c5
 def unit_rms(x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,8 @@ from contextlib import nullcontext
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import torch
-from accelerate import Accelerator
+from accelerate import Accelerator, DistributedDataParallelKwargs
+from accelerate.utils import DDPCommunicationHookType
 from safetensors.torch import save_file, load_file
 from safetensors import SafetensorError
 from tqdm.auto import tqdm
@@ -124,14 +125,14 @@ def load_optimizer_state(ckpt: Path, optimizer, device) -> None:
 
 # %% ../nbs/10_train.ipynb #c37e3e08
 class StepMeter:
-    "Accumulate per-step values between log lines."
+    "Accumulate per-step values between log lines; each value's mean is over the steps that reported it."
     def __init__(self): self.reset()
-    def reset(self): self.sums, self.n, self.samples, self.t0 = {}, 0, 0, time.perf_counter()
+    def reset(self): self.sums, self.counts, self.samples, self.t0 = {}, {}, 0, time.perf_counter()
     def add(self, samples: int, **values):
-        for k, v in values.items(): self.sums[k] = self.sums.get(k, 0.0) + float(v)
-        self.n += 1; self.samples += samples
+        for k, v in values.items(): self.sums[k] = self.sums.get(k, 0.0) + float(v); self.counts[k] = self.counts.get(k, 0) + 1
+        self.samples += samples
     def means(self) -> dict:
-        out = {k: v / max(1, self.n) for k, v in self.sums.items()}
+        out = {k: v / self.counts[k] for k, v in self.sums.items()}
         out["samples_per_s"] = self.samples / max(1e-9, time.perf_counter() - self.t0)
         return out
 
@@ -207,9 +208,15 @@ def _micro_batch_ids(st: TrainState, step: int, a: int) -> list[int]:
     return micro_batch_ids(st.stream, step - 1, a, grad_accum=st.cfg.grad_accum, processes=acc.num_processes, rank=acc.process_index)
 
 # %% ../nbs/10_train.ipynb #2cb642cf
+def _logs_at(cfg: RunConfig, step: int) -> bool:
+    "Whether optimizer step `step` writes a metrics line (every log_every steps, and the last)."
+    return step % cfg.log_every == 0 or step == cfg.steps
+
 def _backward_step(st: TrainState, step: int) -> dict:
-    "Forward/backward over the grad_accum micro-batches of `step`; returns summed loss parts."
+    """Forward/backward over the grad_accum micro-batches of `step`; returns the summed loss parts as 0-d device tensors (no
+    wait for the device here), with the soft-token monitors added on the steps that write a metrics line."""
     acc, A, parts = st.accelerator, st.cfg.grad_accum, {}
+    monitor = _logs_at(st.cfg, step)
     for a in range(A):
         batch, states = st.pipe.collate([st.train_rows[i] for i in _micro_batch_ids(st, step, a)], st.caches.get("train"))
         sync = acc.no_sync(st.pipe.bridge) if (a < A - 1 and acc.num_processes > 1) else nullcontext()
@@ -218,17 +225,22 @@ def _backward_step(st: TrainState, step: int) -> dict:
                 res = pipeline_loss(st.pipe, batch, st.cfg.diversity_weight, states=states,
                                     slot_weight=st.cfg.slot_weight, vicreg_weight=st.cfg.vicreg_weight, nce_weight=st.cfg.nce_weight)
             acc.backward(res["loss"] / A)
-        mon = soft_token_monitors(res["out"].z, res["out"].soft)
-        keys = [k for k in res if k != "out"]                                          # loss, lm_loss, div_loss, slot_loss, ...
-        losses = dict(zip(keys, torch.stack([res[k].detach().float() for k in keys]).tolist()))   # one device sync
-        for k, v in {**losses, **mon, **res["out"].stats}.items():
-            parts[k] = parts.get(k, 0.0) + v / A
+        values = {k: v.detach().float() for k, v in res.items() if k != "out"}        # loss, lm_loss, div_loss, slot_loss, ...
+        if monitor: values.update(soft_token_monitors(res["out"].z, res["out"].soft, as_floats=False))
+        for k, v in {**values, **res["out"].stats}.items():
+            parts[k] = parts.get(k, 0.0) + torch.as_tensor(v, dtype=torch.float32, device=acc.device) / A
     return parts
 
-def _optimizer_step(st: TrainState, step: int, parts: dict) -> float:
-    "Clip, check divergence, step the optimizer and the schedule; returns the grad norm."
+def _read_step(parts: dict, grad_norm: torch.Tensor) -> tuple[dict, float]:
+    "The step's loss parts and grad norm as floats: the step's one wait for the device."
+    keys = sorted(parts)
+    vals = torch.stack([*(parts[k] for k in keys), grad_norm.float()]).tolist()
+    return dict(zip(keys, vals[:-1])), vals[-1]
+
+def _optimizer_step(st: TrainState, step: int, parts: dict) -> tuple[dict, float]:
+    "Clip, check divergence, step the optimizer and the schedule; returns the step's loss parts and grad norm as floats."
     params = [p for p in st.pipe.bridge.parameters() if p.requires_grad]
-    gn = float(st.accelerator.clip_grad_norm_(params, st.cfg.grad_clip))
+    parts, gn = _read_step(parts, torch.as_tensor(st.accelerator.clip_grad_norm_(params, st.cfg.grad_clip)))
     if not math.isfinite(parts["loss"]) or not math.isfinite(gn) or gn > st.cfg.diverge_grad_norm:
         st.optimizer.zero_grad(set_to_none=True)
         raise Diverged(f"diverged at step {step}: loss {parts['loss']:.4g}, grad norm {gn:.4g} "
@@ -236,13 +248,13 @@ def _optimizer_step(st: TrainState, step: int, parts: dict) -> float:
     factor = lr_factor(step - 1, steps=st.cfg.steps, warmup_steps=st.cfg.warmup_steps, schedule=st.cfg.schedule)
     for g in st.optimizer.param_groups: g["lr"] = st.cfg.lr * factor
     st.optimizer.step(); st.optimizer.zero_grad(set_to_none=True)
-    return gn
+    return parts, gn
 
 # %% ../nbs/10_train.ipynb #00416eba
 def _log_step(st: TrainState, step: int, samples: int, parts: dict, gn: float, target_rms: float) -> None:
     "Add the step to the meter; every log_every steps write one reduced metrics line."
     st.meter.add(samples, grad_norm=gn, **parts)
-    if step % st.cfg.log_every and step != st.cfg.steps: return
+    if not _logs_at(st.cfg, step): return
     means = st.meter.means()
     keys = sorted(means)
     vals = torch.tensor([means[k] for k in keys], device=st.accelerator.device, dtype=torch.float64)
@@ -275,7 +287,13 @@ def _accelerator(cfg: RunConfig) -> Accelerator:
         raise TelepathyError("bridge_precision='bf16' (the reference's all-bf16 bridge) needs a GPU",
                              "use bridge_precision=fp32 on the CPU, or device=cuda")
     trackers = dict(log_with=cfg.log_with, project_dir=str(tracker_dir(cfg))) if cfg.log_with else {}
-    return Accelerator(cpu=dev.type == "cpu", mixed_precision="bf16" if dev.type == "cuda" else "no", **trackers)
+    return Accelerator(cpu=dev.type == "cpu", mixed_precision="bf16" if dev.type == "cuda" else "no",
+                       kwargs_handlers=_ddp_kwargs(cfg), **trackers)
+
+def _ddp_kwargs(cfg: RunConfig) -> list:
+    "accelerate's DDP settings: with grad_allreduce='bf16', DDP's bf16 compression hook (the bridge's fp32 gradients travel as bf16)."
+    if cfg.grad_allreduce == "fp32": return []
+    return [DistributedDataParallelKwargs(comm_hook=DDPCommunicationHookType.BF16)]
 
 def _load_rows(cfg: RunConfig):
     train = training_rows(cfg.task, n=cfg.train_size or None, seed=cfg.seed, holdout=cfg.holdout_rows)
@@ -356,8 +374,7 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
     status, message = "success", f"finished {cfg.steps} steps"
     try:
         for step in range(st.step + 1, cfg.steps + 1):
-            parts = _backward_step(st, step)
-            gn = _optimizer_step(st, step, parts)
+            parts, gn = _optimizer_step(st, step, _backward_step(st, step))
             st.step = step
             _log_step(st, step, samples, parts, gn, target_rms)
             q = _maybe_quick_eval(st, step, quick_rows)
