@@ -2,13 +2,14 @@
 # (micro-batch 32 x 2 GPUs, no accumulation: the same update as the reference's 16 x 2 x 2) -- with
 # scale-random Llama-3.1-8B -> Mistral-7B weights, the target compiled, and source states from the cache
 # (built in the same run). Usage: bash scripts/gpu_reference_experiment.sh OUTDIR [STEPS]
+# (extra -p settings: REF_EXTRA="-p grad_allreduce=bf16")
 set -u
 source scripts/gpu_setup.sh >/dev/null || exit 1
 export TELEPATHY_RUNS_DIR=$PWD/papermill_runs
 out=${1:-/tmp/out}; steps=${2:-2000}
 (while sleep 10; do d=$(ls -d papermill_runs/train_bridge/*_ref 2>/dev/null | tail -1); [ -n "$d" ] && cp $d/metrics.jsonl $out/ 2>/dev/null; done) &
 t0=$(date +%s)
-python3 -c "from telepathy_nb.cli import main; raise SystemExit(main(['run','train_bridge','-p','preset=scale-random','-p','steps=$steps','-p','batch_size=32','-p','grad_accum=1','-p','num_processes=2','-p','compile_target=true','-p','state_cache=/tmp/states','-p','quick_eval_every=200','-p','quick_eval_size=256','-p','eval_size=512','-p','checkpoint_every=0','-p','log_every=50','--name','ref']))" > $out/run.log 2>&1
+python3 -c "import sys; from telepathy_nb.cli import main; raise SystemExit(main(['run','train_bridge','-p','preset=scale-random','-p','steps=$steps','-p','batch_size=32','-p','grad_accum=1','-p','num_processes=2','-p','compile_target=true','-p','state_cache=/tmp/states','-p','quick_eval_every=200','-p','quick_eval_size=256','-p','eval_size=512','-p','checkpoint_every=0','-p','log_every=50', *sys.argv[1:], '--name','ref']))" ${REF_EXTRA:-} > $out/run.log 2>&1
 echo "run rc=$? wall=$(( $(date +%s) - t0 ))s"
 kill %1 2>/dev/null
 d=$(ls -d papermill_runs/train_bridge/*_ref | tail -1); cp $d/metrics.jsonl $d/summary.json $out/
