@@ -7,11 +7,12 @@ set -u
 source scripts/gpu_setup.sh >/dev/null || exit 1
 export TELEPATHY_RUNS_DIR=$PWD/papermill_runs
 out=${1:-/tmp/out}; steps=${2:-2000}
-(while sleep 10; do d=$(ls -d papermill_runs/train_bridge/*_ref 2>/dev/null | tail -1); [ -n "$d" ] && cp $d/metrics.jsonl $out/ 2>/dev/null; done) &
+(while sleep 10; do d=$(ls -d papermill_runs/train_bridge/*_ref 2>/dev/null | tail -1); [ -n "$d" ] && cp $d/metrics.jsonl $out/ 2>/dev/null; done) >/dev/null 2>&1 &
+watcher=$!
 t0=$(date +%s)
 python3 -c "import sys; from telepathy_nb.cli import main; raise SystemExit(main(['run','train_bridge','-p','preset=scale-random','-p','steps=$steps','-p','batch_size=32','-p','grad_accum=1','-p','num_processes=2','-p','compile_target=true','-p','state_cache=/tmp/states','-p','quick_eval_every=200','-p','quick_eval_size=256','-p','eval_size=512','-p','checkpoint_every=0','-p','log_every=50', *sys.argv[1:], '--name','ref']))" ${REF_EXTRA:-} > $out/run.log 2>&1
 echo "run rc=$? wall=$(( $(date +%s) - t0 ))s"
-kill %1 2>/dev/null
+kill $watcher 2>/dev/null   # (not %1: no job control in a script, and a live watcher holds the caller's pipe open)
 d=$(ls -d papermill_runs/train_bridge/*_ref | tail -1); cp $d/metrics.jsonl $d/summary.json $out/
 python3 - "$d" <<'PY'
 import json, sys

@@ -4,12 +4,12 @@
 
 # %% ../nbs/16_bench.ipynb #5558605e
 from __future__ import annotations
-import copy, shutil, statistics, tempfile, time
+import copy, json, shutil, statistics, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from .core import TelepathyError, atomic_write_json, device_description, seed_everything, bf16_autocast
+from .core import TelepathyError, atomic_write_json, read_json, device_description, seed_everything, bf16_autocast
 from .config import RunConfig
 from .data import load_split, data_dir, _pad, bucketed_batches
 from .models import drop_layers_after, _decoder_layers, source_states
@@ -23,7 +23,8 @@ from .cache import build_state_cache, cache_key
 # %% auto #0
 __all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'BridgeStep', 'FastStep',
            'LeanStep', 'path_agreement', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call', 'step_breakdown',
-           'compile_target', 'compile_for_latency', 'bench_state_cache', 'run_bench', 'bench_table']
+           'compile_target', 'compile_for_latency', 'bench_state_cache', 'run_bench', 'bench_table', 'bench_markdown',
+           'loop_speed_result', 'loop_speed_markdown']
 
 # %% ../nbs/16_bench.ipynb #ed9da249
 def prompt_lengths(n: int = 4096, seed: int = 0, extra: int = 6) -> np.ndarray:
@@ -373,8 +374,13 @@ def _fmt_table(header: list[str], rows: list[list[str]]) -> str:
     w = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     return "\n".join("  ".join(f"{str(x):<{n}}" for x, n in zip(r, w)) for r in [header, *rows])
 
-def bench_table(res: dict) -> str:
-    "Plain-text tables of a benchmark result: setup, training variants, step parts, cache, latency."
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    "A Markdown table."
+    line = lambda r: "| " + " | ".join(str(x) for x in r) + " |"
+    return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
+
+def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
+    "The tables of a benchmark result, each (header, rows): setup, training variants, step parts, decision latency."
     info = [["device", res["device"]], ["bridge parameters", f"{res['bridge_params']:,}"],
             ["matmul rate (TFLOP/s)", f"{res['matmul_tflops']:.1f}"],
             ["timings per row", f"median of {res.get('repeats', 1)} (spread: slowest-fastest)"]]
@@ -396,12 +402,64 @@ def bench_table(res: dict) -> str:
         train.append(["ours", r["micro_batch"], r["source"], "yes" if r["compiled"] else "no", f"{r['samples_per_s']:.1f}", spread(r),
                       f"{r['mfu']:.3f}", f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", ratio(r, lean.get(r["micro_batch"])),
                       f"{r['peak_gib'] or 0:.1f}"])
-    parts = [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("breakdown", {}).items()]
-    lat = [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("latency", {}).items()]
-    out = [_fmt_table(["setup", ""], info), "",
-           _fmt_table(["training", "micro-batch", "source", "compiled", "samples/s", "spread", "MFU", "vs reference", "vs lean", "peak GiB"], train), "",
-           _fmt_table(["step part (eager, ms)", ""], parts)]
-    if "cache" in res:
-        c = res["cache"]
-        out += ["", f"state cache: {c['rows']} rows, {c['gib']:.2f} GiB, built in {c['build_s']:.1f} s ({c['rows_per_s']:.0f} rows/s)"]
-    return "\n".join(out + ["", _fmt_table(["decision latency", "ms"], lat)])
+    return {"setup": (["setup", ""], info),
+            "training": (["training", "micro-batch", "source", "compiled", "samples/s", "spread", "MFU", "vs reference", "vs lean", "peak GiB"], train),
+            "parts": (["step part (eager, ms)", ""], [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("breakdown", {}).items()]),
+            "latency": (["decision latency", "ms"], [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("latency", {}).items()])}
+
+def _cache_line(res: dict) -> str:
+    c = res["cache"]
+    return f"state cache: {c['rows']} rows, {c['gib']:.2f} GiB, built in {c['build_s']:.1f} s ({c['rows_per_s']:.0f} rows/s)"
+
+def bench_table(res: dict) -> str:
+    "Plain-text tables of a benchmark result: setup, training variants, step parts, cache, latency."
+    t = _bench_sections(res)
+    out = [_fmt_table(*t["setup"]), "", _fmt_table(*t["training"]), "", _fmt_table(*t["parts"])]
+    if res.get("cache"): out += ["", _cache_line(res)]
+    return "\n".join(out + ["", _fmt_table(*t["latency"])])
+
+def _short(commit) -> str:
+    "A full commit hash as its first 7 characters; anything else (several commits, a note) as given."
+    c = str(commit)
+    return c[:7] if len(c) >= 40 and all(ch in "0123456789abcdef" for ch in c[:40]) else c
+
+def bench_markdown(res: dict) -> str:
+    "A benchmark results JSON (kind 'bench') as the README shows it: provenance, the training table, the decision latencies."
+    t = _bench_sections(res)
+    setup = "; ".join(f"{k}: {v}" for k, v in t["setup"][1][1:])
+    wall = f"; {res['wall_s']:.0f} s wall for the whole command" if res.get("wall_s") else ""
+    return "\n".join([f"`{res['command']}` — {res['device']}, commit `{_short(res['commit'])}`; {setup}{wall}.", "",
+                      _md_table(*t["training"]), "", _md_table(*t["latency"])])
+
+def _median(xs: list[float]) -> float | None: return statistics.median(xs) if xs else None
+
+def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_lines: int = 1) -> dict:
+    """A results JSON (kind 'loop_speed') from training runs: `runs` maps a name to a run folder (metrics.jsonl, and
+    summary.json when there) or to a copied `NAME.metrics.jsonl` (with `NAME.summary.json` beside it when there). Per run: samples/s of every metrics line, the median after the first `skip_lines` lines
+    (compilation, cache build) and in each half of the rest (a drop shows as a gap), the seconds from the first line to the last."""
+    out = {"kind": "loop_speed", "command": command, "commit": commit, "machine": machine, "skip_lines": skip_lines, "runs": {}}
+    for name, folder in runs.items():
+        path = Path(folder)
+        metrics, summary = (path / "metrics.jsonl", path / "summary.json") if path.is_dir() else \
+                           (path, path.with_name(path.name.replace("metrics.jsonl", "summary.json")))
+        lines = [json.loads(l) for l in open(metrics)]
+        train = [r for r in lines if r["kind"] == "train"]
+        rate, steady = [r["samples_per_s"] for r in train], [r["samples_per_s"] for r in train[skip_lines:]]
+        half = len(steady) // 2
+        summary = read_json(summary) if summary.exists() else {}
+        out["runs"][name] = {"steps": [r["step"] for r in train], "samples_per_s": rate, "median": _median(steady),
+                             "median_first_half": _median(steady[:half]), "median_second_half": _median(steady[half:]),
+                             "min": min(steady), "max": max(steady), "first_to_last_s": train[-1]["elapsed_s"] - train[0]["elapsed_s"],
+                             "last_elapsed_s": train[-1]["elapsed_s"], "duration_s": summary.get("duration_s")}
+    return out
+
+def loop_speed_markdown(res: dict) -> str:
+    "A loop-speed results JSON as the README shows it: one row per run, ratios to the first run."
+    first = next(iter(res["runs"].values()))["median"]
+    f1 = lambda v: "" if v is None else f"{v:.1f}"
+    rows = [[name, f1(r["median"]), f"{r['min']:.1f}-{r['max']:.1f}", f"{r['median'] / first:.2f}x", f1(r["median_first_half"]),
+             f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r["duration_s"])] for name, r in res["runs"].items()]
+    head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "run s (papermill)"]
+    return "\n".join([f"`{res['command']}` — {res['machine']}, commit `{_short(res['commit'])}`; samples/s from the metrics lines "
+                      f"after the first {res['skip_lines']} (compilation, cache build).", "", _md_table(head, rows)])
+

@@ -13,6 +13,7 @@ from .core import (TelepathyError, atomic_write_json, read_json, read_optional_j
                                package_versions, device_description, absolute_path)
 from .config import make_config, RunConfig, parse_value
 from .rundir import EVAL_RESULTS, SUMMARY, runs_root
+from .bench import bench_markdown, loop_speed_markdown
 from .stats import EQUIVALENCE_MARGIN, paired_bootstrap_difference, equivalence_verdict, mcnemar_exact
 from .baselines import CURVE_METHODS
 if TYPE_CHECKING: import pandas as pd   # annotations only
@@ -303,8 +304,10 @@ def run_markdown(res: dict) -> str:
     return "\n".join(parts)
 
 def result_markdown(res: dict) -> str:
-    "The README block of one results JSON: one run, a baselines run, a learning curve, or a study."
-    return {"run": run_markdown, "baselines": baselines_markdown, "curves": curves_markdown}.get(res.get("kind"), study_markdown)(res)
+    "The README block of one results JSON: one run, a baselines run, a learning curve, a benchmark, training-loop speeds, or a study."
+    kinds = {"run": run_markdown, "baselines": baselines_markdown, "curves": curves_markdown, "bench": bench_markdown,
+             "loop_speed": loop_speed_markdown}
+    return kinds.get(res.get("kind"), study_markdown)(res)
 
 def _marker(name: str) -> tuple[str, str]: return f"<!-- result:{name} -->", f"<!-- /result:{name} -->"
 

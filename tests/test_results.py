@@ -16,6 +16,13 @@ def test_every_result_says_where_it_came_from():
     assert files, "results/ holds the studies the README reports"
     for f in files:
         res = json.loads(f.read_text())
+        if res.get("kind") in ("bench", "loop_speed"):   # speed: the command, commit and machine; every timing it reports
+            assert res["command"].startswith(("telepathy bench", "bash scripts/gpu_")) and res["commit"] and res["machine"], f.name
+            if res["kind"] == "bench":
+                assert res["complete"] and res["train"] and all(len(r["samples_per_s_runs"]) == res["repeats"] for r in res["train"]), f.name
+            else:
+                assert all(r["samples_per_s"] and len(r["steps"]) == len(r["samples_per_s"]) for r in res["runs"].values()), f.name
+            continue
         assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
         assert res["command"].startswith(("telepathy study ", "telepathy curves ", "telepathy run baselines ", "make demo")) and len(res["commit"]) >= 7
         if res.get("kind") == "run":

@@ -1,0 +1,32 @@
+"""Write results/speed_*.json (the README's speed tables) from the raw GPU outputs kept in benchmarks/20261127-gpu/.
+Each JSON names the command that measured it, the commit of the code that ran, and the machine.
+Usage: python scripts/speed_results.py   (then `telepathy results` fills the README)."""
+from pathlib import Path
+from telepathy_nb.core import atomic_write_json, read_json
+from telepathy_nb.bench import loop_speed_result
+
+RAW, OUT = Path("benchmarks/20261127-gpu"), Path("results")
+
+def bench(name: str, raw: str, command: str, commit: str, wall_s: float | None = None) -> None:
+    res = read_json(RAW / raw)
+    atomic_write_json(OUT / f"{name}.json", {"kind": "bench", "command": command, "commit": commit, "machine": res["device"], "wall_s": wall_s, **res})
+
+def loops(name: str, runs: dict, command: str, commit: str, machine: str, skip_lines: int) -> None:
+    atomic_write_json(OUT / f"{name}.json", loop_speed_result({k: RAW / v for k, v in runs.items()}, command, commit, machine, skip_lines))
+
+bench("speed_bench_default_h100", "bench-default-h100.json", "telepathy bench", "cddb69d", wall_s=70)
+bench("speed_bench_compiled_h100", "bench-compiled-h100.json", "telepathy bench --compile --micro-batches 32,64 --latency-graphs",
+      "cddb69d")
+loops("speed_loop_h100", {"before (782e182): three waits per step, monitors every step": "loop-782e182-h100.metrics.jsonl",
+                          "after (cddb69d): one wait per step, monitors on logged steps": "loop-cddb69d-h100.metrics.jsonl"},
+      "bash scripts/gpu_loop_speed.sh OUT 200 .gpusnap .  (.gpusnap: git archive of 782e182)", "782e182 / cddb69d",
+      "1x NVIDIA H100 80GB HBM3", skip_lines=1)
+loops("speed_scaling_h200", {"1 GPU": "scaling-1_fp32-2xh200.metrics.jsonl", "2 GPUs, fp32 all-reduce": "scaling-2_fp32-2xh200.metrics.jsonl",
+                             "2 GPUs, bf16 all-reduce": "scaling-2_bf16-2xh200.metrics.jsonl"},
+      "bash scripts/gpu_scaling.sh OUT 300", "5eebdb6", "2x NVIDIA H200", skip_lines=2)
+loops("speed_reference_experiment", {"2,000 steps x 64, cold (2026-11-27)": "reference-experiment-cold-2xh200.metrics.jsonl"},
+      "bash scripts/gpu_reference_experiment.sh OUT 2000", "5eebdb6", "2x NVIDIA H200", skip_lines=1)
+loops("speed_reference_experiment_before", {
+          "cold (2026-11-26)": "../20261126-2xh100/reference-experiment-cold.metrics.jsonl",
+          "warm caches (2026-11-26)": "../20261126-2xh100/reference-experiment-warm.metrics.jsonl"},
+      "bash scripts/gpu_reference_experiment.sh OUT 2000", "ae2a246 (+ uncommitted edits, as its summary.json says)", "2x NVIDIA H100 80GB HBM3", skip_lines=1)
