@@ -6,7 +6,7 @@ Also the label-free calibrated decision (class scores minus their mean over 500 
 Writes OUT/text_scores_<device>.json (OUT defaults to results/checks). Run from the repository root:
     TELEPATHY_DATA_DIR=../shared/data python scripts/check_text_scores.py [cpu|cuda] [OUT]
 """
-import json, os, sys, time
+import json, sys, time
 from pathlib import Path
 import numpy as np
 import torch

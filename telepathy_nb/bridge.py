@@ -23,7 +23,7 @@ class BridgeOutput:
     soft: torch.Tensor                                   # (B, K, d_tgt), on the target's embedding scale
     z: torch.Tensor                                      # (B, K, d_tgt), before output normalisation
     aux_loss: torch.Tensor | float = 0.0                 # extra training loss (VQ codebook/commitment)
-    stats: dict = field(default_factory=dict)            # monitors (e.g. codebook perplexity)
+    stats: dict = field(default_factory=dict)            # monitors as 0-d tensors (e.g. codebook perplexity)
     attn: list = field(default_factory=list)             # per block (B, heads, K, T_src) when asked for
     latents: torch.Tensor | None = None                  # (B, K, width) the Perceiver's last latents (what InfoNCE reads; Perceiver only)
     keys: torch.Tensor | None = None                     # (B, T, width) the projected source states they attended to
@@ -166,7 +166,7 @@ class VectorQuantizer(nn.Module):
         aux = F.mse_loss(q, x.detach()) + self.beta * F.mse_loss(x, q.detach())
         p = torch.bincount(codes, minlength=self.codebook.num_embeddings).float() / codes.numel()
         perplexity = torch.exp(-(p * (p + 1e-10).log()).sum())
-        return x + (q - x).detach(), aux, {"codebook_perplexity": perplexity.item()}
+        return x + (q - x).detach(), aux, {"codebook_perplexity": perplexity.detach()}   # a 0-d tensor: read with the step's other numbers
 
 class VQBridge(PerceiverResampler):
     "A Perceiver resampler with a vector-quantised bottleneck before the output projection."

@@ -150,15 +150,15 @@ def _run_jobs(fn, jobs: list[tuple], done, workers: int, kw: dict | None = None)
 
 # %% ../nbs/18_study.ipynb #805d03b6
 def study_table(res: dict) -> "pd.DataFrame":
-    "One row per configuration (the axes that vary), with accuracy mean/sd over seeds and the monitors' means."
+    "One row per configuration (the axes that vary): seeds, how many diverged, accuracy mean/sd over seeds and the monitors' means."
     import pandas as pd
     runs = list(res["runs"].values())
     axes = [k for k, v in res["axes"].items() if len(v) > 1] or list(res["axes"])
-    rows = [{**{k: r["overrides"].get(k) for k in axes}, "seed": r["seed"], "accuracy": r["accuracy"],
+    rows = [{**{k: r["overrides"].get(k) for k in axes}, "seed": r["seed"], "diverged": r["status"] == "diverged", "accuracy": r["accuracy"],
              **{k: r["monitors"].get(k) for k in ("slot_rank", "message_rank", "z_var")}} for r in runs]
     df = pd.DataFrame(rows)
     g = df.groupby(axes, sort=True, dropna=False)                               # configurations in the axes' order, not finishing order
-    t = g.agg(seeds=("seed", "count"), acc_mean=("accuracy", "mean"), acc_sd=("accuracy", "std"),
+    t = g.agg(seeds=("seed", "count"), diverged=("diverged", "sum"), acc_mean=("accuracy", "mean"), acc_sd=("accuracy", "std"),
               slot_rank=("slot_rank", "mean"), message_rank=("message_rank", "mean"), z_var=("z_var", "mean"))
     return t.reset_index()
 
@@ -243,27 +243,30 @@ def curves_markdown(res: dict) -> str:
     return "\n".join(lines)
 
 # %% ../nbs/18_study.ipynb #aa11bb02
-_NUM_COLS = ("seeds", "acc_mean", "acc_sd", "slot_rank", "message_rank", "z_var")
+_NUM_COLS = ("seeds", "diverged", "acc_mean", "acc_sd", "slot_rank", "message_rank", "z_var")
 
 def _fmt(v) -> str:
     "A table cell: floats to 2 decimals, the rest as text."
     return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 def study_markdown(res: dict) -> str:
-    "One study as markdown: where it came from (command, machine, commit, seeds), fixed settings, one row per configuration."
+    """One study as markdown: where it came from (command, machine, commit, seeds), fixed settings, one row per configuration
+    (with a `diverged` column, counting seeds, when any run diverged: its accuracy is that of the last good weights)."""
     t = study_table(res)
     axes = [c for c in t.columns if c not in _NUM_COLS]
     fixed = ", ".join(f"{k}={v[0]}" for k, v in res["axes"].items() if len(v) == 1)
     ns = sorted({r["n"] for r in res["runs"].values()})
+    any_div = int(t["diverged"].sum() > 0)
     lines = [f"`{res['command']}`", "",
              f"{res['machine']}, commit `{_commit(res)}`, preset `{res['preset']}`" + (f" with {fixed}" if fixed else "")
              + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).", "",
-             "| " + " | ".join(axes + ["seeds", "accuracy % (mean ± sd)", "slot rank", "message rank"]) + " |",
-             "|" + "---|" * (len(axes) + 4)]
+             "| " + " | ".join(axes + ["seeds"] + ["diverged"] * any_div + ["accuracy % (mean ± sd)", "slot rank", "message rank"]) + " |",
+             "|" + "---|" * (len(axes) + 4 + any_div)]
     for r in t.astype(object).to_dict("records"):                                # object: an integer axis stays an integer
         sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
-        lines.append("| " + " | ".join([_fmt(r[a]) for a in axes] + [str(int(r["seeds"])), f"{100 * r['acc_mean']:.1f} ± {sd}",
-                                                                     f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"]) + " |")
+        counts = [str(int(r["seeds"]))] + [str(int(r["diverged"]))] * any_div
+        lines.append("| " + " | ".join([_fmt(r[a]) for a in axes] + counts + [f"{100 * r['acc_mean']:.1f} ± {sd}",
+                                                                             f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"]) + " |")
     return "\n".join(lines)
 
 def baselines_markdown(res: dict) -> str:

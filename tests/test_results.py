@@ -1,7 +1,7 @@
 """Every number in the README's result tables comes from a committed JSON in results/."""
 import json
 from pathlib import Path
-from telepathy_nb.study import sync_readme, study_table
+from telepathy_nb.study import sync_readme, study_table, result_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,5 +40,7 @@ def test_every_result_says_where_it_came_from():
             continue
         for key, run in res["runs"].items():
             assert 0 <= run["accuracy"] <= 1 and run["n"] > 0 and run["seed"] in res["seeds"], (f.name, key)
-            assert run["status"] == "success", (f.name, key)
-        assert len(study_table(res)) >= 1
+            assert run["status"] in ("success", "diverged"), (f.name, key)   # a diverged run is a finding, shown as such:
+        diverged = sum(r["status"] == "diverged" for r in res["runs"].values())
+        assert study_table(res)["diverged"].sum() == diverged and len(study_table(res)) >= 1, f.name
+        assert ("| diverged |" in result_markdown(res)) == (diverged > 0), f.name
