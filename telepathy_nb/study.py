@@ -246,8 +246,9 @@ def curves_markdown(res: dict) -> str:
 _NUM_COLS = ("seeds", "diverged", "acc_mean", "acc_sd", "slot_rank", "message_rank", "z_var")
 
 def _fmt(v) -> str:
-    "A table cell: floats to 2 decimals, the rest as text."
-    return f"{v:.2f}" if isinstance(v, float) else str(v)
+    "A table cell: floats to 2 decimals (below 0.01 in full: a learning rate of 3e-4 is not 0.00), the rest as text."
+    if not isinstance(v, float): return str(v)
+    return f"{v:.2f}" if v == 0 or abs(v) >= 0.01 else f"{v:g}"
 
 def study_markdown(res: dict) -> str:
     """One study as markdown: where it came from (command, machine, commit, seeds), fixed settings, one row per configuration
