@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from .core import TelepathyError, atomic_write_json, read_json, device_description, seed_everything, bf16_autocast
+from .core import (TelepathyError, atomic_write_json, read_json, device_description, seed_everything, bf16_autocast,
+                            markdown_table, short_commit)
 from .config import RunConfig
 from .data import load_split, data_dir, _pad, bucketed_batches
 from .models import drop_layers_after, _decoder_layers, source_states
@@ -374,11 +375,6 @@ def _fmt_table(header: list[str], rows: list[list[str]]) -> str:
     w = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     return "\n".join("  ".join(f"{str(x):<{n}}" for x, n in zip(r, w)) for r in [header, *rows])
 
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    "A Markdown table."
-    line = lambda r: "| " + " | ".join(str(x) for x in r) + " |"
-    return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
-
 def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
     "The tables of a benchmark result, each (header, rows): setup, training variants, step parts, decision latency."
     info = [["device", res["device"]], ["bridge parameters", f"{res['bridge_params']:,}"],
@@ -418,18 +414,13 @@ def bench_table(res: dict) -> str:
     if res.get("cache"): out += ["", _cache_line(res)]
     return "\n".join(out + ["", _fmt_table(*t["latency"])])
 
-def _short(commit) -> str:
-    "A full commit hash as its first 7 characters; anything else (several commits, a note) as given."
-    c = str(commit)
-    return c[:7] if len(c) >= 40 and all(ch in "0123456789abcdef" for ch in c[:40]) else c
-
 def bench_markdown(res: dict) -> str:
     "A benchmark results JSON (kind 'bench') as the README shows it: provenance, the training table, the decision latencies."
     t = _bench_sections(res)
     setup = "; ".join(f"{k}: {v}" for k, v in t["setup"][1][1:])
     wall = f"; {res['wall_s']:.0f} s wall for the whole command" if res.get("wall_s") else ""
-    return "\n".join([f"`{res['command']}` — {res['device']}, commit `{_short(res['commit'])}`; {setup}{wall}.", "",
-                      _md_table(*t["training"]), "", _md_table(*t["latency"])])
+    return "\n".join([f"`{res['command']}` — {res['device']}, commit `{short_commit(res['commit'])}`; {setup}{wall}.", "",
+                      markdown_table(*t["training"]), "", markdown_table(*t["latency"])])
 
 def _median(xs: list[float]) -> float | None: return statistics.median(xs) if xs else None
 
@@ -440,13 +431,13 @@ def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_
     out = {"kind": "loop_speed", "command": command, "commit": commit, "machine": machine, "skip_lines": skip_lines, "runs": {}}
     for name, folder in runs.items():
         path = Path(folder)
-        metrics, summary = (path / "metrics.jsonl", path / "summary.json") if path.is_dir() else \
-                           (path, path.with_name(path.name.replace("metrics.jsonl", "summary.json")))
+        metrics, summary_file = (path / "metrics.jsonl", path / "summary.json") if path.is_dir() else \
+                                (path, path.with_name(path.name.replace("metrics.jsonl", "summary.json")))
         lines = [json.loads(l) for l in open(metrics)]
         train = [r for r in lines if r["kind"] == "train"]
         rate, steady = [r["samples_per_s"] for r in train], [r["samples_per_s"] for r in train[skip_lines:]]
         half = len(steady) // 2
-        summary = read_json(summary) if summary.exists() else {}
+        summary = read_json(summary_file) if summary_file.exists() else {}
         out["runs"][name] = {"steps": [r["step"] for r in train], "samples_per_s": rate, "median": _median(steady),
                              "median_first_half": _median(steady[:half]), "median_second_half": _median(steady[half:]),
                              "min": min(steady), "max": max(steady), "first_to_last_s": train[-1]["elapsed_s"] - train[0]["elapsed_s"],
@@ -460,6 +451,6 @@ def loop_speed_markdown(res: dict) -> str:
     rows = [[name, f1(r["median"]), f"{r['min']:.1f}-{r['max']:.1f}", f"{r['median'] / first:.2f}x", f1(r["median_first_half"]),
              f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r["duration_s"])] for name, r in res["runs"].items()]
     head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "run s (papermill)"]
-    return "\n".join([f"`{res['command']}` — {res['machine']}, commit `{_short(res['commit'])}`; samples/s from the metrics lines "
-                      f"after the first {res['skip_lines']} (compilation, cache build).", "", _md_table(head, rows)])
+    return "\n".join([f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
+                      f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)])
 

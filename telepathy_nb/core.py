@@ -15,7 +15,7 @@ if TYPE_CHECKING: import torch   # annotations only: importing core does not loa
 # %% auto #0
 __all__ = ['REPO', 'TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json',
            'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision', 'package_versions',
-           'device_description', 'absolute_path', 'bf16_autocast', 'batch_starts']
+           'device_description', 'short_commit', 'absolute_path', 'markdown_table', 'bf16_autocast', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -150,10 +150,21 @@ def device_description() -> str:
         return f"{len(names)}x " + ", ".join(sorted(set(names)))
     return f"cpu ({os.cpu_count()} cores)"
 
+def short_commit(commit: str | None) -> str:
+    "A commit for a table: a full hash (with or without '+dirty') as its first 7 characters; anything else (several commits, a note) as given; '?' when missing."
+    c = str(commit or "?")
+    return c[:7] if len(c) >= 40 and all(ch in "0123456789abcdef" for ch in c[:40]) else c
+
 # %% ../nbs/00_core.ipynb #5bb199c4
 def absolute_path(path: str | Path) -> Path:
     "`path` with `~` expanded, made absolute against the current working directory (symlinks kept)."
     return Path(os.path.abspath(os.path.expanduser(str(path))))
+
+# %% ../nbs/00_core.ipynb #1de798df
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    "A Markdown table: a header row, a separator, one row per list (cells as text)."
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
 
 # %% ../nbs/00_core.ipynb #733cc83f
 def bf16_autocast(device: "torch.device | str"):

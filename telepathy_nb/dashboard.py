@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
-from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_jsonl, read_optional_json
+from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_jsonl, read_optional_json, markdown_table
 from .rundir import CONFIG, EVAL_RESULTS, METRICS, SUMMARY, runs_root, find_runs
 
 # %% auto #0
@@ -531,11 +531,6 @@ def accuracy_dips(quick_eval: pd.DataFrame) -> list[tuple[int, int, float]]:
 def _pct(x) -> str: return "n/a" if x is None else f"{100 * x:.1f}%"
 def _num(x) -> str: return "n/a" if x is None else f"{x:g}" if isinstance(x, float) else str(x)
 
-def _md_table(header: list[str], rows: list[list]) -> str:
-    "A markdown table."
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
-
 def _objective(run: dict) -> str:
     c, s = run["config"], run["summary"]
     return (f"## Objective\n\nTeach {c.get('target_model')} to classify `{c.get('task')}` from layer {c.get('source_layer')} "
@@ -551,7 +546,7 @@ TRAIN_KEYS = ["steps", "batch_size", "grad_accum", "lr", "weight_decay", "divers
 
 def _config_tables(c: dict) -> str:
     "Architecture and training tables from the config."
-    table = lambda keys: _md_table(["setting", "value"], [[k, f"`{_num(c.get(k))}`"] for k in keys])
+    table = lambda keys: markdown_table(["setting", "value"], [[k, f"`{_num(c.get(k))}`"] for k in keys])
     eff = c["batch_size"] * c["grad_accum"] if c.get("batch_size") and c.get("grad_accum") else None
     return (f"## Architecture\n\n{table(ARCH_KEYS)}\n\n## Training\n\n{table(TRAIN_KEYS)}\n\n"
             f"Effective batch: {_num(eff)} examples per optimizer step.")
@@ -576,14 +571,14 @@ def _results(run: dict) -> str:
     gen = ev.get("generation")
     gen = f"\n\nGeneration accuracy: {_pct(gen['accuracy'])} ({gen.get('invalid')} invalid of {gen.get('n')})." if gen else ""
     return (f"## Results\n\nAccuracy **{_pct(ev['accuracy'])}** on {ev['n']} `{ev.get('split')}` examples of "
-            f"`{ev.get('task')}`.\n\n" + _md_table(["class", "bridge", *base], rows) + gen + f"\n\n{loss}")
+            f"`{ev.get('task')}`.\n\n" + markdown_table(["class", "bridge", *base], rows) + gen + f"\n\n{loss}")
 
 # %% ../nbs/14_dashboard.ipynb #95bc4d0c
 def _trajectory(quick: pd.DataFrame) -> str:
     "The quick-eval trajectory as a table."
     steps, accs = metric_series(quick, "quick_eval_acc")
     if not steps: return "## Quick-eval trajectory\n\nNo quick evals logged."
-    return "## Quick-eval trajectory\n\n" + _md_table(["step", "quick-eval accuracy"], [[s, _pct(a)] for s, a in zip(steps, accs)])
+    return "## Quick-eval trajectory\n\n" + markdown_table(["step", "quick-eval accuracy"], [[s, _pct(a)] for s, a in zip(steps, accs)])
 
 def _observations(run: dict, margin: float) -> str:
     "First jump above chance, dips, the gap to each baseline, and where the run stopped."

@@ -308,7 +308,8 @@ class BatchStream:
         return bucketed_batches(self.lengths, self.batch_size, seed=self.seed, epoch=e, bucket=self.bucket)
     def epoch(self, e: int) -> list[list[int]]:
         if e not in self._epochs:
-            self._epochs = {k: v for k, v in self._epochs.items() if k == max(self._epochs)}   # keep the latest one
+            latest = max(self._epochs, default=None)
+            self._epochs = {k: v for k, v in self._epochs.items() if k == latest}      # keep the latest one
             self._epochs[e] = self._build(e)
         return self._epochs[e]
     def batch_at(self, g: int) -> list[int]:

@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
 import numpy as np
-from .core import (TelepathyError, atomic_write_json, read_json, read_optional_json, code_revision,
+from .core import (TelepathyError, atomic_write_json, read_json, read_optional_json, code_revision, short_commit,
                                package_versions, device_description, absolute_path)
 from .config import make_config, RunConfig, parse_value
 from .rundir import EVAL_RESULTS, SUMMARY, runs_root
@@ -208,7 +208,7 @@ def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: li
 # %% ../nbs/18_study.ipynb #ae23023f
 def _commit(res: dict) -> str:
     "A result's commit, short (where a machine's git copy was stale, scripts/stamp_code_commit.py corrects it by code sha256)."
-    return (res.get("commit") or "?")[:7]
+    return short_commit(res.get("commit"))
 
 def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
     "Per N and method: accuracy mean/sd over seeds, the bridge-minus-method difference (seeds x rows bootstrap), McNemar p per seed, verdict."
