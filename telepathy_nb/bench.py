@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from .core import (TelepathyError, atomic_write_json, read_json, device_description, seed_everything, bf16_autocast,
+from .core import (TelepathyError, atomic_write_json, read_json, device_description, seed_everything, bf16_autocast, to_device_async,
                             markdown_table, short_commit)
 from .config import RunConfig
 from .data import load_split, data_dir, _pad, bucketed_batches
@@ -23,9 +23,9 @@ from .cache import build_state_cache, cache_key
 
 # %% auto #0
 __all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'BridgeStep', 'FastStep',
-           'LeanStep', 'path_agreement', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call', 'step_breakdown',
-           'compile_target', 'compile_for_latency', 'bench_state_cache', 'run_bench', 'bench_table', 'bench_markdown',
-           'loop_speed_result', 'loop_speed_markdown']
+           'LeanStep', 'path_agreement', 'run_steps', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call',
+           'step_breakdown', 'compile_target', 'compile_for_latency', 'bench_state_cache', 'run_bench', 'bench_table',
+           'bench_markdown', 'loop_speed_result', 'loop_speed_markdown']
 
 # %% ../nbs/16_bench.ipynb #ed9da249
 def prompt_lengths(n: int = 4096, seed: int = 0, extra: int = 6) -> np.ndarray:
@@ -88,18 +88,24 @@ class ReferenceStep:
 
 # %% ../nbs/16_bench.ipynb #4f65036a
 class BridgeStep:
-    "What the timed bridge steps share: their own AdamW over the bridge; one update = `loss(batch)` under bf16 autocast, backward, clip, step."
+    """What the timed bridge steps share, in the training loop's order: their own AdamW over the bridge; one update =
+    `loss(ready)` under bf16 autocast, backward, clip; then the next batch is prepared (`prepare`: host work and copies
+    that overlap the device's work); then the step's one wait (loss and grad norm read together); then the optimizer step."""
     def __init__(self, pipe: Pipeline, cfg: RunConfig):
         self.pipe, self.cfg = pipe, cfg
         self.opt = torch.optim.AdamW(pipe.bridge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
                                      fused=pipe.primer_ids.device.type == "cuda")
-    def loss(self, batch: dict) -> torch.Tensor: raise NotImplementedError
-    def __call__(self, batch: dict) -> float:
-        with bf16_autocast(self.pipe.primer_ids.device): loss = self.loss(batch)
+    def loss(self, ready: dict) -> torch.Tensor: raise NotImplementedError
+    def prepare(self, batch: dict) -> dict: return batch
+    def __call__(self, ready: dict, ahead: dict | None = None) -> dict | None:
+        "One update on a prepared batch; returns `ahead` prepared (None when not given)."
+        with bf16_autocast(self.pipe.primer_ids.device): loss = self.loss(ready)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.pipe.bridge.parameters(), self.cfg.grad_clip)
+        gn = torch.nn.utils.clip_grad_norm_(self.pipe.bridge.parameters(), self.cfg.grad_clip)
+        nxt = self.prepare(ahead) if ahead is not None else None
+        torch.stack([loss.detach().float(), gn.float()]).tolist()          # the loop's divergence check reads both here
         self.opt.step(); self.opt.zero_grad(set_to_none=True)
-        return loss.item()
+        return nxt
     def __enter__(self): return self
     def __exit__(self, *a): pass
 
@@ -107,12 +113,14 @@ class FastStep(BridgeStep):
     "One training step as telepathy_nb's loop runs it; with a state cache, source states are read instead of computed."
     def __init__(self, pipe: Pipeline, cfg: RunConfig, cache=None):
         super().__init__(pipe, cfg); self.cache = cache
-    def loss(self, batch: dict) -> torch.Tensor:
-        states = None
-        if self.cache is not None:
-            states, mask = self.cache.batch(batch["row_ids"].tolist(), self.pipe.primer_ids.device)
-            batch = {**batch, "source_mask": mask}
-        return pipeline_loss(self.pipe, batch, self.cfg.diversity_weight, states=states)["loss"]
+    def prepare(self, batch: dict) -> dict:
+        "The batch on the device without waiting, with its states read from the cache when there is one (as `Pipeline.collate(..., ship=True)`)."
+        dev, ready = self.pipe.primer_ids.device, to_device_async(batch, self.pipe.primer_ids.device)
+        if self.cache is None: return ready
+        states, mask = self.cache.batch(batch["row_ids"].tolist(), dev)
+        return {**ready, "source_mask": mask, "states": states}
+    def loss(self, ready: dict) -> torch.Tensor:
+        return pipeline_loss(self.pipe, ready, self.cfg.diversity_weight, states=ready.get("states"))["loss"]
 
 # %% ../nbs/16_bench.ipynb #165692ce
 class LeanStep(BridgeStep):
@@ -164,16 +172,24 @@ def path_agreement(pipe: Pipeline, cfg: RunConfig, batch: dict) -> dict:
 def _sync(dev):
     if dev.type == "cuda": torch.cuda.synchronize(dev)
 
+def run_steps(step, batches: list) -> None:
+    "`step` over `batches`; a step with `prepare` (a `BridgeStep`) prepares each next batch while the device runs the current one."
+    if not hasattr(step, "prepare"):
+        for b in batches: step(b)
+        return
+    ready = step.prepare(batches[0]) if batches else None
+    for i in range(len(batches)): ready = step(ready, batches[i + 1] if i + 1 < len(batches) else None)
+
 def time_steps(step, batches, warmup: int = 2, iters: int | None = None, repeats: int = 1) -> dict:
     "Samples/s of `step` over `batches` after `warmup` untimed steps, timed `repeats` times over the same batches: the median, and every repeat."
     dev = step.pipe.primer_ids.device
     timed = batches[warmup:warmup + iters] if iters else batches[warmup:]
     n, rates = sum(len(b["labels"]) for b in timed), []
     with step:
-        for b in batches[:warmup]: step(b)
+        run_steps(step, batches[:warmup])
         for _ in range(repeats):
             _sync(dev); t0 = time.perf_counter()
-            for b in timed: step(b)
+            run_steps(step, timed)
             _sync(dev); rates.append(n / (time.perf_counter() - t0))
     return {"samples_per_s": float(np.median(rates)), "samples_per_s_runs": rates, "seconds": n / float(np.median(rates)), "samples": n}
 
@@ -261,11 +277,13 @@ def compile_target(pipe: Pipeline, mode: str = "default") -> Pipeline:
 
 # %% ../nbs/16_bench.ipynb #9c55ae51
 def compile_for_latency(pipe: Pipeline, mode: str = "reduce-overhead") -> Pipeline:
-    "Recompile the truncated source body, the bridge and the target body with CUDA graphs for decisions."
+    """Recompile the truncated source body, the bridge and the target body with CUDA graphs for decisions. The bridge is
+    cast to the target's dtype first (bf16 on a GPU): a decision then reads half the bridge's bytes and casts no weights;
+    `run_bench` records how many decisions this changes (`latency_agreement`)."""
     orig = lambda m: getattr(m, "_orig_mod", m)
     pipe.source.model.model = torch.compile(orig(pipe.source.model.model), mode=mode, dynamic=False)
     pipe.target.model.model = torch.compile(orig(pipe.target.model.model), mode=mode, dynamic=False)
-    pipe.bridge = torch.compile(orig(pipe.bridge), mode=mode, dynamic=False)
+    pipe.bridge = torch.compile(orig(pipe.bridge).to(pipe.target.model.dtype), mode=mode, dynamic=False)
     return pipe
 
 # %% ../nbs/16_bench.ipynb #a1c58b67
@@ -362,9 +380,11 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
                 b = one(bs); lat[f"ours_compiled_b{bs}_ms"] = time_call(lambda: _decide_fast(pipe, b), dev, 3)
     finally: shutil.rmtree(folder, ignore_errors=True)
     if latency_graphs and dev.type == "cuda":
-        pipe.bridge.eval(); compile_for_latency(pipe)
+        pipe.bridge.eval(); check = one(max(latency_batches)); before = _decide_fast(pipe, check)
+        compile_for_latency(pipe)
         for bs in latency_batches:
             b = one(bs); lat[f"ours_graphs_b{bs}_ms"] = time_call(lambda: _decide_fast(pipe, b), dev, 5, 20)
+        res["latency_agreement"] = (_decide_fast(pipe, check) == before).float().mean().item()   # same decisions as before the bf16 bridge
     if reference: res["speedup"] = ours["vs_reference"]
     res["complete"] = True; save("everything")
     return res
@@ -441,7 +461,8 @@ def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_
         out["runs"][name] = {"steps": [r["step"] for r in train], "samples_per_s": rate, "median": _median(steady),
                              "median_first_half": _median(steady[:half]), "median_second_half": _median(steady[half:]),
                              "min": min(steady), "max": max(steady), "first_to_last_s": train[-1]["elapsed_s"] - train[0]["elapsed_s"],
-                             "last_elapsed_s": train[-1]["elapsed_s"], "duration_s": summary.get("duration_s")}
+                             "last_elapsed_s": train[-1]["elapsed_s"], "duration_s": summary.get("duration_s"),
+                             "loop_s": summary.get("loop_s")}
     return out
 
 def loop_speed_markdown(res: dict) -> str:
@@ -449,8 +470,8 @@ def loop_speed_markdown(res: dict) -> str:
     first = next(iter(res["runs"].values()))["median"]
     f1 = lambda v: "" if v is None else f"{v:.1f}"
     rows = [[name, f1(r["median"]), f"{r['min']:.1f}-{r['max']:.1f}", f"{r['median'] / first:.2f}x", f1(r["median_first_half"]),
-             f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r["duration_s"])] for name, r in res["runs"].items()]
-    head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "run s (papermill)"]
+             f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r.get("loop_s")), f1(r["duration_s"])] for name, r in res["runs"].items()]
+    head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "loop s", "run s (papermill)"]
     return "\n".join([f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
                       f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)])
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import TelepathyError, atomic_write_json, read_json
+from .core import TelepathyError, atomic_write_json, read_json, to_device_async
 from .models import source_states, _decoder_layers
 from .data import _pad
 
@@ -96,7 +96,7 @@ class StateCache:
         view = buf.numpy()
         for j, i in enumerate(ids): view[j, :lens[j]] = self.data[self.offsets[i]:self.offsets[i + 1]]
         mask = (torch.arange(buf.shape[1])[None] < torch.as_tensor(lens)[:, None]).long()
-        return buf.view(self.dtype).to(device, non_blocking=pin), mask.to(device)
+        return buf.view(self.dtype).to(device, non_blocking=pin), to_device_async(mask, device)   # neither waits for the device
 
     def verify(self, progress: bool = False) -> None:
         "Raise if states.bin no longer matches its checksum."

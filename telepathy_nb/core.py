@@ -15,7 +15,8 @@ if TYPE_CHECKING: import torch   # annotations only: importing core does not loa
 # %% auto #0
 __all__ = ['REPO', 'TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json',
            'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision', 'package_versions',
-           'device_description', 'short_commit', 'absolute_path', 'markdown_table', 'bf16_autocast', 'batch_starts']
+           'device_description', 'short_commit', 'absolute_path', 'markdown_table', 'bf16_autocast', 'to_device_async',
+           'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -171,6 +172,16 @@ def bf16_autocast(device: "torch.device | str"):
     "bf16 autocast on CUDA, a no-op context on the CPU."
     import torch
     return torch.autocast("cuda", dtype=torch.bfloat16) if torch.device(device).type == "cuda" else nullcontext()
+
+def to_device_async(x, device):
+    """`x` (a tensor, or a dict of them and other values) on `device`. To a GPU the copy goes through pinned memory
+    without waiting, so the host can prepare the next batch while the device still runs the last one; a plain
+    `.to(device)` from ordinary memory waits for the device's queued work to finish first."""
+    import torch
+    if isinstance(x, dict): return {k: to_device_async(v, device) for k, v in x.items()}
+    if not torch.is_tensor(x) or x.device == torch.device(device): return x
+    if torch.device(device).type != "cuda" or x.device.type != "cpu": return x.to(device)
+    return x.pin_memory().to(device, non_blocking=True)
 
 def batch_starts(n: int, batch_size: int, desc: str = "", progress: bool = False):
     "range(0, n, batch_size), shown as a progress bar when `progress`."

@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import pick_device, bf16_autocast, batch_starts
+from .core import pick_device, bf16_autocast, batch_starts, to_device_async
 from .models import LoadedLM, load_model, source_states, embedding_rms
 from .data import PairCollator, get_task, _pad, text_key_mask
 from .bridge import make_bridge, build_target_inputs, BridgeOutput, masked_mean
@@ -41,11 +41,14 @@ class Pipeline(nn.Module):
         dev = self.source.device
         return source_states(self.source.model, batch["source_ids"].to(dev), batch["source_mask"].to(dev), self.layer)
 
-    def collate(self, rows: list[dict], cache=None) -> tuple[dict, torch.Tensor | None]:
-        "A batch for `rows` and, from a state cache (rows carry `state_id`), their source states; else None."
-        if cache is None: return self.collator(rows), None
-        states, mask = cache.batch([r["state_id"] for r in rows], self.primer_ids.device)
-        return {**self.collator.label_batch(rows), "source_mask": mask}, states
+    def collate(self, rows: list[dict], cache=None, ship: bool = False) -> tuple[dict, torch.Tensor | None]:
+        """A batch for `rows` and, from a state cache (rows carry `state_id`), their source states; else None. With `ship`,
+        the batch's tensors go to the device now, without waiting for it (`core.to_device_async`)."""
+        if cache is None: batch, states = self.collator(rows), None
+        else:
+            states, mask = cache.batch([r["state_id"] for r in rows], self.primer_ids.device)
+            batch = {**self.collator.label_batch(rows), "source_mask": mask}
+        return (to_device_async(batch, self.primer_ids.device) if ship else batch), states
 
     def encode(self, batch: dict, states: torch.Tensor | None = None, need_weights: bool = False) -> BridgeOutput:
         "Soft tokens for a batch (source states computed unless given)."

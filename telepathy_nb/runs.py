@@ -126,7 +126,7 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
             "finished": dt.datetime.fromtimestamp(now).isoformat(timespec="seconds") if status != "running" else None,
             "duration_s": round(now - started, 1), "git_revision": code_revision(), "versions": package_versions(),
             "device": device_description(), "error": error, "accuracy": ev.get("accuracy"),
-            "trained_steps": st.get("step"), **{k: cfg.get(k) for k in SUMMARY_KEYS}}
+            "trained_steps": st.get("step"), "loop_s": st.get("loop_seconds"), **{k: cfg.get(k) for k in SUMMARY_KEYS}}
 
 # %% ../nbs/17_runs.ipynb #eb1bc929
 def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress: bool) -> None:

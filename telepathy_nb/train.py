@@ -212,13 +212,18 @@ def _logs_at(cfg: RunConfig, step: int) -> bool:
     "Whether optimizer step `step` writes a metrics line (every log_every steps, and the last)."
     return step % cfg.log_every == 0 or step == cfg.steps
 
-def _backward_step(st: TrainState, step: int) -> dict:
-    """Forward/backward over the grad_accum micro-batches of `step`; returns the summed loss parts as 0-d device tensors (no
-    wait for the device here), with the soft-token monitors added on the steps that write a metrics line."""
+def _collate_step(st: TrainState, step: int) -> list[tuple[dict, torch.Tensor | None]]:
+    "The grad_accum micro-batches of optimizer step `step` as (batch, cached states or None), already sent to the device without waiting."
+    return [st.pipe.collate([st.train_rows[i] for i in _micro_batch_ids(st, step, a)], st.caches.get("train"), ship=True)
+            for a in range(st.cfg.grad_accum)]
+
+def _backward_step(st: TrainState, step: int, micro: list | None = None) -> dict:
+    """Forward/backward over the grad_accum micro-batches of `step` (`micro`: from `_collate_step`, else collated here);
+    returns the summed loss parts as 0-d device tensors (no wait for the device here), with the soft-token monitors
+    added on the steps that write a metrics line."""
     acc, A, parts = st.accelerator, st.cfg.grad_accum, {}
     monitor = _logs_at(st.cfg, step)
-    for a in range(A):
-        batch, states = st.pipe.collate([st.train_rows[i] for i in _micro_batch_ids(st, step, a)], st.caches.get("train"))
+    for a, (batch, states) in enumerate(micro if micro is not None else _collate_step(st, step)):
         sync = acc.no_sync(st.pipe.bridge) if (a < A - 1 and acc.num_processes > 1) else nullcontext()
         with sync:
             with acc.autocast():
@@ -339,7 +344,7 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     train_rows, quick_rows = _load_rows(cfg)
     pipe = pipe or build_pipeline(cfg, acc.device)
     if cfg.bridge_precision == "bf16": pipe.bridge.to(torch.bfloat16)     # the reference: no fp32 master weights
-    if cfg.compile_target and acc.device.type == "cuda": compile_target_body(pipe)
+    if cfg.compile_target and acc.device.type == "cuda": compile_target_body(pipe, cfg.compile_mode)
     params = [p for p in pipe.bridge.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type == "cuda")
     pipe.bridge, opt = acc.prepare(pipe.bridge, opt)
@@ -373,8 +378,11 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
     bar = tqdm(total=cfg.steps, initial=st.step, desc="training", disable=not (progress and acc.is_main_process))
     status, message = "success", f"finished {cfg.steps} steps"
     try:
+        ahead = _collate_step(st, st.step + 1) if st.step < cfg.steps else None
         for step in range(st.step + 1, cfg.steps + 1):
-            parts, gn = _optimizer_step(st, step, _backward_step(st, step))
+            parts = _backward_step(st, step, ahead)                                  # queued on the device
+            ahead = _collate_step(st, step + 1) if step < cfg.steps else None        # host work meanwhile
+            parts, gn = _optimizer_step(st, step, parts)                             # the step's one wait
             st.step = step
             _log_step(st, step, samples, parts, gn, target_rms)
             q = _maybe_quick_eval(st, step, quick_rows)
@@ -389,7 +397,8 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
         if acc.trackers: acc.end_training()
     if cfg.run_dir and acc.is_main_process:
         atomic_write_json(Path(cfg.run_dir) / STATUS, {"status": status, "step": st.step, "steps": cfg.steps,
-                                                              "message": message, "run_dir": cfg.run_dir})
+                                                              "message": message, "run_dir": cfg.run_dir,
+                                                              "loop_seconds": round(time.time() - t0, 3)})
     st.pipe.bridge = _bare_bridge(st).eval()
     return TrainResult(status, st.step, message, st.pipe, time.time() - t0)
 
