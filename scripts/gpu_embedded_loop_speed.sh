@@ -32,5 +32,5 @@ st, sm = (json.load(open(f"{d}/{f}")) for f in ("status.json", "summary.json"))
 print(f"{v}: rc={rc} wall={wall}s status={sm['status']} loop_s={st.get('loop_seconds')} accuracy={sm.get('accuracy')}", flush=True)
 PY
   grep -E "Error|Traceback" "$work/$v.log" | head -3
-done | tee "$work/embedded_loop.log"
-tar -czf "$out/embedded_loop.tar.gz" -C "$work" $(cd "$work" && ls *.metrics.jsonl *.summary.json embedded_loop.log *.log 2>/dev/null | sort -u)
+  tar -czf "$out/embedded_loop.tar.gz" -C "$work" $(cd "$work" && ls *.metrics.jsonl *.summary.json *.log 2>/dev/null)   # after every variant: a stopped call keeps what ran
+done 2>&1 | tee "$work/embedded_loop.log"
