@@ -30,3 +30,16 @@ loops("speed_reference_experiment_before", {
           "cold (2026-11-26)": "../20261126-2xh100/reference-experiment-cold.metrics.jsonl",
           "warm caches (2026-11-26)": "../20261126-2xh100/reference-experiment-warm.metrics.jsonl"},
       "bash scripts/gpu_reference_experiment.sh OUT 2000", "ae2a246 (+ uncommitted edits, as its summary.json says)", "2x NVIDIA H100 80GB HBM3", skip_lines=1)
+
+# Second round (2026-11-27, evening): the host prepares step s+1 while the GPU runs step s (commit b6ca615; the calls ran 393b26a's tree).
+RAW2 = "../20261127-gpu2/"
+bench("speed_bench_compiled_h200", RAW2 + "bench-compiled-h200.json", "telepathy bench --compile --micro-batches 32,64 --latency-graphs",
+      "393b26a", wall_s=373)
+embedded = loop_speed_result({"cache + compiled target": RAW / (RAW2 + "cache_compiled.metrics.jsonl"),
+                              "cache + compiled target, CUDA graphs (compile_mode=reduce-overhead)": RAW / (RAW2 + "cache_graphs.metrics.jsonl")},
+                             "bash scripts/gpu_embedded_loop_speed.sh OUT cache_compiled cache_graphs demo_fast", "393b26a", "1x NVIDIA H200",
+                             skip_lines=2)
+embedded["loop_s_only"] = {"eager, the preset as the demo runs it (quick evals, checkpoints)": 59.412, "eager, steps only": 47.388,
+                           "eager, steps only, cache": 39.137}   # benchmarks/20261127-gpu2/embedded-loop-first-call.txt (b6ca615)
+embedded["loop_s_only_source"] = "benchmarks/20261127-gpu2/embedded-loop-first-call.txt"
+atomic_write_json(OUT / "speed_embedded_loop_h200.json", embedded)

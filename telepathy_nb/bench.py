@@ -277,13 +277,13 @@ def compile_target(pipe: Pipeline, mode: str = "default") -> Pipeline:
 
 # %% ../nbs/16_bench.ipynb #9c55ae51
 def compile_for_latency(pipe: Pipeline, mode: str = "reduce-overhead") -> Pipeline:
-    """Recompile the truncated source body, the bridge and the target body with CUDA graphs for decisions. The bridge is
-    cast to the target's dtype first (bf16 on a GPU): a decision then reads half the bridge's bytes and casts no weights;
-    `run_bench` records how many decisions this changes (`latency_agreement`)."""
+    """Recompile the truncated source body, the bridge and the target body with CUDA graphs for decisions. The bridge keeps
+    its fp32 weights under autocast: a bf16 copy measured no faster at batch 1 on an H100 (14.0 ms against 13.9 ms, two
+    runs on two machines) and changed 8 of 64 decisions of the random-weight pair (`benchmarks/20261127-gpu2/`)."""
     orig = lambda m: getattr(m, "_orig_mod", m)
     pipe.source.model.model = torch.compile(orig(pipe.source.model.model), mode=mode, dynamic=False)
     pipe.target.model.model = torch.compile(orig(pipe.target.model.model), mode=mode, dynamic=False)
-    pipe.bridge = torch.compile(orig(pipe.bridge).to(pipe.target.model.dtype), mode=mode, dynamic=False)
+    pipe.bridge = torch.compile(orig(pipe.bridge), mode=mode, dynamic=False)
     return pipe
 
 def _decide_graphs(pipe: Pipeline, batch: dict) -> torch.Tensor:
@@ -293,7 +293,7 @@ def _decide_graphs(pipe: Pipeline, batch: dict) -> torch.Tensor:
 
 def latency_with_graphs(pipe: Pipeline, one, latency_batches, lat: dict) -> float:
     """Time decisions through `compile_for_latency` at each batch size (`one(bs)` makes a batch) into `lat`; returns the
-    fraction of the largest batch's decisions that match those made before (fp32 bridge, no graphs)."""
+    fraction of the largest batch's decisions that match those made before (no graphs)."""
     dev = pipe.primer_ids.device
     pipe.bridge.eval(); check = one(max(latency_batches)); before = _decide_fast(pipe, check)
     compile_for_latency(pipe)
@@ -477,11 +477,13 @@ def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_
     return out
 
 def loop_speed_markdown(res: dict) -> str:
-    "A loop-speed results JSON as the README shows it: one row per run, ratios to the first run."
+    """A loop-speed results JSON as the README shows it: one row per run, ratios to the first run; then the runs of which
+    only the loop's seconds are known (`loop_s_only`: name -> seconds, as their command printed them)."""
     first = next(iter(res["runs"].values()))["median"]
     f1 = lambda v: "" if v is None else f"{v:.1f}"
     rows = [[name, f1(r["median"]), f"{r['min']:.1f}-{r['max']:.1f}", f"{r['median'] / first:.2f}x", f1(r["median_first_half"]),
              f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r.get("loop_s")), f1(r["duration_s"])] for name, r in res["runs"].items()]
+    rows += [[name, "", "", "", "", "", "", "", f1(s), ""] for name, s in res.get("loop_s_only", {}).items()]   # runs whose files did not come back
     head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "loop s", "run s (papermill)"]
     return "\n".join([f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
                       f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)])

@@ -1,0 +1,25 @@
+"""How many aten operations one eager training step of the embedded pair issues (issue 16, goal 6: the eager loop on a GPU
+is bound by the host issuing operations). Profiles step 3 of the preset `embedded` (live source, batch 16) on this
+machine's CPU with torch.profiler and writes the counts to results/checks/step_ops_cpu.json.
+Usage: TELEPATHY_DATA_DIR=../shared/data python scripts/check_step_ops.py [OUT]"""
+import sys
+from torch.profiler import profile, ProfilerActivity
+from telepathy_nb.config import make_config
+from telepathy_nb.core import atomic_write_json, git_revision, device_description
+from telepathy_nb.train import setup_training, _backward_step, _optimizer_step, _collate_step
+
+def main(out: str = "results/checks/step_ops_cpu.json") -> dict:
+    cfg = make_config("embedded", device="cpu", quick_eval_every=0, steps=20)
+    st, _ = setup_training(cfg)
+    for s in (1, 2): _optimizer_step(st, s, _backward_step(st, s))           # warm-up steps, not counted
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        _optimizer_step(st, 3, _backward_step(st, 3, _collate_step(st, 3)))
+    ev = prof.key_averages()
+    res = {"command": "python scripts/check_step_ops.py", "commit": git_revision(), "machine": device_description(),
+           "preset": "embedded", "batch_size": cfg.batch_size, "step": 3, "aten_ops_per_step": sum(e.count for e in ev),
+           "most_called": {e.key: e.count for e in sorted(ev, key=lambda e: -e.count)[:15]}}
+    atomic_write_json(out, res)
+    print(res)
+    return res
+
+if __name__ == "__main__": main(*sys.argv[1:])
