@@ -1,6 +1,6 @@
 """Runs you can trust: the `telepathy` command driven as a user drives it, with relative paths, from a
 working directory that is not the repository; kills, Ctrl-C, a second writer, crafted checkpoints."""
-import os, pickle, shutil, signal, subprocess, sys, time
+import os, pickle, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 import yaml

@@ -1,7 +1,7 @@
 """`telepathy sweep` for real: a local grid in parallel worker processes, killed mid-way and re-invoked; the SLURM path
 through a recording `sbatch` and submitit's own task runner; submitit's local executor; TensorBoard through accelerate;
 bad input refused before anything is written; the sweep report in Chromium."""
-import json, os, re, signal, subprocess, sys, time
+import os, re, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from telepathy_nb.cli import main
