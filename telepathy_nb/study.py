@@ -172,12 +172,14 @@ def _frozen_pair(source: str, target: str, device: str, trust_remote_code: bool,
     return (load_model(source, device=device, trust_remote_code=trust_remote_code, seed=seed),
             load_model(target, device=device, trust_remote_code=trust_remote_code, seed=seed + 1))
 
-def curve_job(preset: str, overrides: dict, n: int, seed: int, threads: int | None = None, **kw) -> dict:
-    "One point of a learning curve in a worker process: both models (loaded once per process), every method (`baselines.curve_point`)."
+def curve_job(preset: str, overrides: dict, n: int, seed: int, threads: int | None = None, stage_log: bool = False, **kw) -> dict:
+    """One point of a learning curve in a worker process: both models (loaded once per process), every method
+    (`baselines.curve_point`); with `stage_log`, each stage's seconds are printed as it ends."""
     import torch
     from telepathy_nb.data import heldout_rows
     from telepathy_nb.baselines import curve_point
     if threads: torch.set_num_threads(threads)
+    if stage_log: kw["log"] = functools.partial(print, f"  n={n} seed={seed}:", flush=True)
     cfg = make_config(preset, **overrides)
     src, tgt = _frozen_pair(cfg.source_model, cfg.target_model, cfg.device, cfg.trust_remote_code, cfg.seed)
     rows = eval_rows(cfg, "validation")
@@ -202,7 +204,7 @@ def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: li
         res["runs"][curve_key(rec["n"], rec["seed"])] = rec; atomic_write_json(out, res)
         if progress: print(f"  n={rec['n']} seed={rec['seed']}: " + ", ".join(f"{m} {a:.3f}" for m, a in rec["accuracy"].items()), flush=True)
     threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    _run_jobs(curve_job, [(preset, overrides, n, s, threads) for n, s in todo], done, workers, kw)
+    _run_jobs(curve_job, [(preset, overrides, n, s, threads, progress) for n, s in todo], done, workers, kw)
     return res
 
 # %% ../nbs/18_study.ipynb #ae23023f
