@@ -16,7 +16,7 @@ declare -A extra=(
   [cache_graphs]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead"
   [demo_fast]="-p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead"
 )
-variants=("${@:-demo steps cache cache_compiled cache_compiled_bridge cache_graphs demo_fast}"); variants=(${variants[@]})
+variants=("$@"); [ ${#variants[@]} -gt 0 ] || variants=(demo steps cache cache_compiled cache_compiled_bridge cache_graphs demo_fast)
 work=$(mktemp -d); export TELEPATHY_RUNS_DIR=$work/runs
 for v in "${variants[@]}"; do
   t0=$(date +%s)

@@ -32,8 +32,8 @@ __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_r
            'relay_texts', 'text_relay_baseline', 'source_features', 'linear_probe_baseline', 'TextPromptTuner',
            'prompt_tuning_loss', 'tuned_class_scores', 'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement',
            'control_baseline', 'TrainedBridge', 'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'cv_probe',
-           'text_features', 'calibrated_preds', 'choose_prompt_lr', 'StageClock', 'curve_point', 'parse_which',
-           'parse_seeds', 'Stages', 'run_baselines', 'baselines_table', 'baselines_figure']
+           'text_features', 'calibrated_preds', 'choose_prompt_lr', 'Stages', 'curve_point', 'parse_which',
+           'parse_seeds', 'run_baselines', 'baselines_table', 'baselines_figure']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -337,49 +337,64 @@ def choose_prompt_lr(target: LoadedLM, task: Task, train_rows, batches, heldout,
            for lr in lrs}
     return max(lrs, key=lambda lr: (acc[lr], lr)), acc   # a tie goes to the larger lr
 
+# %% ../nbs/13_baselines.ipynb #2196bef0
+class Stages:
+    """One progress bar over named stages, recording each stage's seconds; with `say`, each stage is also reported as it
+    ends (a learning-curve point in a worker process has no bar, and a point stopped by a time limit shows how far it got)."""
+    def __init__(self, total: int, progress: bool = True, say=None):
+        self.bar, self.seconds, self.say = tqdm(total=total, desc="baselines", disable=not progress), {}, say
+
+    @contextmanager
+    def __call__(self, name: str):
+        self.bar.set_description(name); t = time.time()
+        try: yield
+        finally:
+            self.seconds[name] = round(time.time() - t, 2); self.bar.update()
+            if self.say: self.say(f"{name} {self.seconds[name]} s")
+
+    def close(self): self.bar.close()
+
 # %% ../nbs/13_baselines.ipynb #4f01272c
 CURVE_METHODS = ("bridge", "source_probe", "target_probe", "prompt_tuning", "softprompt", "zero_shot", "zero_shot_calibrated", "few_shot")
-
-class StageClock:
-    "Seconds per named stage of a long job; with `say`, each stage is reported as it ends, so a job stopped midway shows how far it got."
-    def __init__(self, say=None): self.seconds, self.say, self.t = {}, say, time.time()
-    def done(self, name: str) -> None:
-        now = time.time(); self.seconds[name] = round(now - self.t, 1); self.t = now
-        if self.say: self.say(f"{name} {self.seconds[name]} s")
 
 def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: LoadedLM, eval_rows, heldout, *,
                 lrs=(3e-4, 1e-3, 3e-3), lr_steps: int | None = 50, few_shot_k: int = 2, batch_size: int | None = None,
                 progress: bool = False, log=None) -> dict:
     "Every method of the learning curve at n training rows and one seed, scored on `eval_rows` (see above); `log(text)` hears each stage end."
-    task, bs, t0, clock = get_task(cfg.task), batch_size or cfg.batch_size * 2, time.time(), StageClock(log)
+    task, bs, t0, st = get_task(cfg.task), batch_size or cfg.batch_size * 2, time.time(), Stages(8, progress=False, say=log)
     c = dataclasses.replace(cfg, train_size=n, run_dir="", num_processes=1)     # train_bridge_seed sets the rest (seed, no evals)
     c = dataclasses.replace(c, steps=curve_steps(c, n))
-    bridge = train_bridge_seed(c, seed, source, target, progress=progress); clock.done("bridge_training")
-    train_rows, batches = seen_rows_and_batches(bridge.cfg, bridge.pipe.collator)
+    with st("bridge_training"):
+        bridge = train_bridge_seed(c, seed, source, target, progress=progress)
+        train_rows, batches = seen_rows_and_batches(bridge.cfg, bridge.pipe.collator)
     y, texts = [r["label"] for r in train_rows], [r["text"] for r in eval_rows]
-    preds = {"bridge": bridge_scores(bridge.pipe, eval_rows, bs).argmax(-1)}; clock.done("bridge_scoring")
-    src_tr, src_ev = (source_features(bridge.pipe, rows, batch_size=bs)["last"] for rows in (train_rows, eval_rows))
-    preds["source_probe"], c_src = cv_probe(src_tr, y, src_ev, seed=seed); clock.done("source_probe")
-    tgt_tr, tgt_ev = (text_features(target, task, rows, batch_size=bs) for rows in (train_rows, eval_rows))
-    preds["target_probe"], c_tgt = cv_probe(tgt_tr, y, tgt_ev, seed=seed); clock.done("target_probe")
+    with st("bridge_scoring"): preds = {"bridge": bridge_scores(bridge.pipe, eval_rows, bs).argmax(-1)}
+    with st("source_probe"):
+        src_tr, src_ev = (source_features(bridge.pipe, rows, batch_size=bs)["last"] for rows in (train_rows, eval_rows))
+        preds["source_probe"], c_src = cv_probe(src_tr, y, src_ev, seed=seed)
+    with st("target_probe"):
+        tgt_tr, tgt_ev = (text_features(target, task, rows, batch_size=bs) for rows in (train_rows, eval_rows))
+        preds["target_probe"], c_tgt = cv_probe(tgt_tr, y, tgt_ev, seed=seed)
     pt = dict(soft_tokens=c.soft_tokens, weight_decay=c.weight_decay, grad_clip=c.grad_clip, max_tokens=c.max_source_tokens,
               label_eos=c.label_eos, batch_size=bs, seed=seed)
-    lr, lr_acc = choose_prompt_lr(target, task, train_rows, batches, heldout, lrs=lrs, steps=lr_steps, **pt); clock.done("prompt_lr_choice")
-    preds["prompt_tuning"] = prompt_tuning_baseline(target, task, train_rows, batches, eval_rows, lr=lr, **pt)["preds"]; clock.done("prompt_tuning")
-    soft = train_bridge_seed(c, seed, source, target, bridge="softprompt")
-    preds["softprompt"] = bridge_scores(soft.pipe, eval_rows, bs).argmax(-1); clock.done("softprompt")
-    zs = text_scores(target, task, texts, batch_size=bs)
-    preds["zero_shot"] = zs.argmax(-1)
-    preds["zero_shot_calibrated"] = calibrated_preds(zs, text_scores(target, task, [r["text"] for r in train_rows[:1000]], batch_size=bs))
-    preds["few_shot"] = text_scores(target, task, texts, prompt=few_shot_prompt(task, train_rows, few_shot_k, seed), batch_size=bs).argmax(-1)
-    clock.done("text_baselines")
+    with st("prompt_lr_choice"): lr, lr_acc = choose_prompt_lr(target, task, train_rows, batches, heldout, lrs=lrs, steps=lr_steps, **pt)
+    with st("prompt_tuning"): preds["prompt_tuning"] = prompt_tuning_baseline(target, task, train_rows, batches, eval_rows, lr=lr, **pt)["preds"]
+    with st("softprompt"):
+        soft = train_bridge_seed(c, seed, source, target, bridge="softprompt")
+        preds["softprompt"] = bridge_scores(soft.pipe, eval_rows, bs).argmax(-1)
+    with st("text_baselines"):
+        zs = text_scores(target, task, texts, batch_size=bs)
+        preds["zero_shot"] = zs.argmax(-1)
+        preds["zero_shot_calibrated"] = calibrated_preds(zs, text_scores(target, task, [r["text"] for r in train_rows[:1000]], batch_size=bs))
+        preds["few_shot"] = text_scores(target, task, texts, prompt=few_shot_prompt(task, train_rows, few_shot_k, seed), batch_size=bs).argmax(-1)
+    st.close()
     labels = np.array([r["label"] for r in eval_rows])
     return {"n": n, "seed": seed, "steps": c.steps, "rows_seen": len(train_rows), "prompt_lr": lr,
             "train_status": {"bridge": bridge.info["train_status"], "softprompt": soft.info["train_status"]},
             "prompt_lr_heldout_accuracy": {f"{k:g}": v for k, v in lr_acc.items()}, "probe_C": {"source": c_src, "target": c_tgt},
             "accuracy": {m: float((np.asarray(p) == labels).mean()) for m, p in preds.items()},
             "preds": {m: np.asarray(p).astype(int).tolist() for m, p in preds.items()}, "seconds": round(time.time() - t0, 1),
-            "stage_seconds": clock.seconds}
+            "stage_seconds": st.seconds}
 
 # %% ../nbs/13_baselines.ipynb #7025ef4b
 BASELINES = ("majority", "random", "source_zero_shot", "target_zero_shot", "target_few_shot", "text_relay", "linear_probe",
@@ -397,20 +412,6 @@ def parse_seeds(seeds) -> tuple[int, ...]:
     out = tuple(int(s) for s in (str(seeds).split(",") if isinstance(seeds, (str, int)) else seeds) if str(s).strip() != "")
     if not out or len(set(out)) != len(out): raise TelepathyError(f"bridge seeds must be distinct integers, got {seeds!r}", "pass e.g. '0,1,2'")
     return out
-
-# %% ../nbs/13_baselines.ipynb #2196bef0
-class Stages:
-    "One progress bar over named stages, recording each stage's seconds."
-    def __init__(self, total: int, progress: bool = True):
-        self.bar, self.seconds = tqdm(total=total, desc="baselines", disable=not progress), {}
-
-    @contextmanager
-    def __call__(self, name: str):
-        self.bar.set_description(name); t = time.time()
-        try: yield
-        finally: self.seconds[name] = round(time.time() - t, 2); self.bar.update()
-
-    def close(self): self.bar.close()
 
 # %% ../nbs/13_baselines.ipynb #99e6ea1a
 def _bridges(cfg, seeds, checkpoints, source, target, eval_rows, batch_size, st, inner):

@@ -115,7 +115,8 @@ class FastStep(BridgeStep):
         super().__init__(pipe, cfg); self.cache = cache
     def prepare(self, batch: dict) -> dict:
         "The batch on the device without waiting, with its states read from the cache when there is one (as `Pipeline.collate(..., ship=True)`)."
-        dev, ready = self.pipe.primer_ids.device, to_device_async(batch, self.pipe.primer_ids.device)
+        dev = self.pipe.primer_ids.device
+        ready = to_device_async(batch, dev)
         if self.cache is None: return ready
         states, mask = self.cache.batch(batch["row_ids"].tolist(), dev)
         return {**ready, "source_mask": mask, "states": states}
@@ -289,7 +290,7 @@ def compile_for_latency(pipe: Pipeline, mode: str = "reduce-overhead") -> Pipeli
 def _decide_graphs(pipe: Pipeline, batch: dict) -> torch.Tensor:
     "One decision through CUDA graphs: a new graph step first, so that the source graph's output may be reused by this call only."
     torch.compiler.cudagraph_mark_step_begin()
-    return _decide_fast(pipe, batch).clone()
+    return _decide_fast(pipe, batch)
 
 def latency_with_graphs(pipe: Pipeline, one, latency_batches, lat: dict) -> float:
     """Time decisions through `compile_for_latency` at each batch size (`one(bs)` makes a batch) into `lat`; returns the

@@ -217,13 +217,13 @@ def _collate_step(st: TrainState, step: int) -> list[tuple[dict, torch.Tensor | 
     return [st.pipe.collate([st.train_rows[i] for i in _micro_batch_ids(st, step, a)], st.caches.get("train"), ship=True)
             for a in range(st.cfg.grad_accum)]
 
-def _backward_step(st: TrainState, step: int, micro: list | None = None) -> dict:
-    """Forward/backward over the grad_accum micro-batches of `step` (`micro`: from `_collate_step`, else collated here);
-    returns the summed loss parts as 0-d device tensors (no wait for the device here), with the soft-token monitors
-    added on the steps that write a metrics line."""
+def _backward_step(st: TrainState, step: int, micro: list) -> dict:
+    """Forward/backward over the grad_accum micro-batches of `step` (`micro`: `_collate_step(st, step)`); returns the summed
+    loss parts as 0-d device tensors (no wait for the device here), with the soft-token monitors added on the steps that
+    write a metrics line."""
     acc, A, parts = st.accelerator, st.cfg.grad_accum, {}
     monitor = _logs_at(st.cfg, step)
-    for a, (batch, states) in enumerate(micro if micro is not None else _collate_step(st, step)):
+    for a, (batch, states) in enumerate(micro):
         sync = acc.no_sync(st.pipe.bridge) if (a < A - 1 and acc.num_processes > 1) else nullcontext()
         with sync:
             with acc.autocast():
@@ -395,12 +395,13 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
         bar.close()
         if st.caches: st.pipe.source.model.to(source_home)
         if acc.trackers: acc.end_training()
+        seconds = time.time() - t0
     if cfg.run_dir and acc.is_main_process:
         atomic_write_json(Path(cfg.run_dir) / STATUS, {"status": status, "step": st.step, "steps": cfg.steps,
                                                               "message": message, "run_dir": cfg.run_dir,
-                                                              "loop_seconds": round(time.time() - t0, 3)})
+                                                              "loop_seconds": round(seconds, 3)})
     st.pipe.bridge = _bare_bridge(st).eval()
-    return TrainResult(status, st.step, message, st.pipe, time.time() - t0)
+    return TrainResult(status, st.step, message, st.pipe, seconds)
 
 def train(cfg: RunConfig, pipe: Pipeline | None = None, progress: bool = True) -> TrainResult:
     "Set up and run training for `cfg` (resuming when cfg.resume)."
