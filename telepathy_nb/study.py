@@ -5,6 +5,7 @@
 # %% ../nbs/18_study.ipynb #312f175b
 from __future__ import annotations
 import functools, itertools, os, shlex, sys, time
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,10 +20,10 @@ from .baselines import CURVE_METHODS
 if TYPE_CHECKING: import pandas as pd   # annotations only
 
 # %% auto #0
-__all__ = ['MONITORS', 'parse_axes', 'expand_grid', 'combo_name', 'run_key', 'final_monitors', 'eval_rows', 'study_run',
-           'code_sha_of', 'code_sha', 'run_study', 'study_table', 'curve_key', 'curve_job', 'run_curves', 'curve_table',
-           'curves_markdown', 'study_markdown', 'baselines_markdown', 'run_result', 'run_markdown', 'result_markdown',
-           'sync_readme']
+__all__ = ['MONITORS', 'THREAD_VARIABLES', 'parse_axes', 'expand_grid', 'combo_name', 'run_key', 'final_monitors', 'eval_rows',
+           'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_thread_limits', 'worker_threads', 'study_table',
+           'curve_key', 'curve_job', 'run_curves', 'curve_table', 'curves_markdown', 'study_markdown',
+           'baselines_markdown', 'run_result', 'run_markdown', 'result_markdown', 'sync_readme']
 
 # %% ../nbs/18_study.ipynb #e8dc121b
 def parse_axes(pairs: list[str]) -> dict[str, list]:
@@ -65,13 +66,11 @@ def eval_rows(cfg: RunConfig, eval_on: str) -> list[dict]:
         return heldout_rows(cfg.task, cfg.holdout_rows)
     raise TelepathyError(f"unknown eval_on {eval_on!r}", "use 'validation' or 'heldout'")
 
-def study_run(preset: str, overrides: dict, seed: int, run_dir: str | Path, eval_on: str = "validation",
-              threads: int | None = None) -> dict:
+def study_run(preset: str, overrides: dict, seed: int, run_dir: str | Path, eval_on: str = "validation") -> dict:
     "Train and evaluate one bridge of a study in `run_dir`; the record is also written there as result.json."
     import torch
     from telepathy_nb.train import train
     from telepathy_nb.evaluate import evaluate
-    if threads: torch.set_num_threads(threads)
     cfg = make_config(preset, **{**overrides, "seed": seed, "run_dir": str(run_dir), "checkpoint_every": 0,
                                  "generation_eval": False, "zero_shot_baseline": False})
     t0 = time.time(); res = train(cfg, progress=False); t_train = time.time() - t0
@@ -123,13 +122,33 @@ def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *
     res.update(axes={**res.get("axes", {}), **axes}, seeds=sorted(set(res.get("seeds", [])) | set(seeds)))
     todo = [(o, s) for o in grid for s in seeds if run_key(o, s) not in res["runs"]]
     if progress: print(f"study {name}: {len(grid) * len(seeds)} runs, {len(todo)} to do, results -> {out}", flush=True)
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
     def done(rec):
         res["runs"][run_key(rec["overrides"], rec["seed"])] = rec; atomic_write_json(out, res)
         if progress: print(f"  [{len(res['runs'])}] {run_key(rec['overrides'], rec['seed'])}: {rec['accuracy']:.4f} "
                            f"(slot rank {rec['monitors'].get('slot_rank', float('nan')):.2f})", flush=True)
-    _run_jobs(study_run, [(preset, o, s, str(base / run_key(o, s)), eval_on, threads) for o, s in todo], done, workers)
+    _run_jobs(study_run, [(preset, o, s, str(base / run_key(o, s)), eval_on) for o, s in todo], done, workers)
     return res
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+@contextmanager
+def worker_thread_limits(workers: int):
+    """Processes started inside share the machine's cores: each gets cpu_count // `workers` threads, for torch and for
+    the BLAS under numpy and scipy (the probes' scikit-learn fits), through the environment they inherit. A variable
+    the caller has set is left as it is. Without this, 3 curve workers on 16 cores each ran BLAS on 16 threads: the
+    source probe's cross-validation took 197-206 s per point on an H200 machine, and 45-52 s with these limits."""
+    n = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    added = [k for k in THREAD_VARIABLES if k not in os.environ]
+    os.environ.update({k: n for k in added})
+    try: yield
+    finally:
+        for k in added: os.environ.pop(k, None)
+
+def worker_threads() -> dict:
+    "The threads this process computes with: torch's intra-op threads and each BLAS library's (threadpoolctl)."
+    import torch
+    from threadpoolctl import threadpool_info
+    return {"torch": torch.get_num_threads(), "blas": sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})}
 
 def _run_jobs(fn, jobs: list[tuple], done, workers: int, kw: dict | None = None) -> None:
     "fn(*job, **kw) for every job, here or in `workers` spawned processes; `done(record)` as each ends. Failed jobs are listed, then raised."
@@ -139,7 +158,7 @@ def _run_jobs(fn, jobs: list[tuple], done, workers: int, kw: dict | None = None)
         return
     import multiprocessing as mp
     failed = []
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+    with worker_thread_limits(workers), ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
         futures = {pool.submit(fn, *j, **kw): j for j in jobs}
         for f in as_completed(futures):
             try: done(f.result())
@@ -172,13 +191,11 @@ def _frozen_pair(source: str, target: str, device: str, trust_remote_code: bool,
     return (load_model(source, device=device, trust_remote_code=trust_remote_code, seed=seed),
             load_model(target, device=device, trust_remote_code=trust_remote_code, seed=seed + 1))
 
-def curve_job(preset: str, overrides: dict, n: int, seed: int, threads: int | None = None, stage_log: bool = False, **kw) -> dict:
+def curve_job(preset: str, overrides: dict, n: int, seed: int, stage_log: bool = False, **kw) -> dict:
     """One point of a learning curve in a worker process: both models (loaded once per process), every method
     (`baselines.curve_point`); with `stage_log`, each stage's seconds are printed as it ends."""
-    import torch
     from telepathy_nb.data import heldout_rows
     from telepathy_nb.baselines import curve_point
-    if threads: torch.set_num_threads(threads)
     if stage_log: kw["log"] = functools.partial(print, f"  n={n} seed={seed}:", flush=True)
     cfg = make_config(preset, **overrides)
     src, tgt = _frozen_pair(cfg.source_model, cfg.target_model, cfg.device, cfg.trust_remote_code, cfg.seed)
@@ -203,8 +220,7 @@ def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: li
     def done(rec):
         res["runs"][curve_key(rec["n"], rec["seed"])] = rec; atomic_write_json(out, res)
         if progress: print(f"  n={rec['n']} seed={rec['seed']}: " + ", ".join(f"{m} {a:.3f}" for m, a in rec["accuracy"].items()), flush=True)
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    _run_jobs(curve_job, [(preset, overrides, n, s, threads, progress) for n, s in todo], done, workers, kw)
+    _run_jobs(curve_job, [(preset, overrides, n, s, progress) for n, s in todo], done, workers, kw)
     return res
 
 # %% ../nbs/18_study.ipynb #ae23023f
@@ -242,6 +258,9 @@ def curves_markdown(res: dict) -> str:
         diff = "" if r["method"] == "bridge" else f"{100 * r['diff']:+.1f} ({100 * r['diff_lo']:+.1f}, {100 * r['diff_hi']:+.1f})"
         ps = "" if r["method"] == "bridge" else ", ".join(f"{p:.2g}" for p in r["mcnemar_p"])
         lines.append(f"| {r['n']} | {r['method']} | {100 * r['acc_mean']:.1f} ± {sd} | {diff} | {ps} | {'' if r['method'] == 'bridge' else r['verdict']} |")
+    stopped = [f"{m} at N = {r['n']}, seed {r['seed']}" for r in sorted(res["runs"].values(), key=lambda r: (r["n"], r["seed"]))
+               for m, s in r.get("train_status", {}).items() if s == "diverged"]
+    if stopped: lines += ["", "Stopped by the divergence check and scored with the weights of their last good step: " + "; ".join(stopped) + "."]
     return "\n".join(lines)
 
 # %% ../nbs/18_study.ipynb #aa11bb02
