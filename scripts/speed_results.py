@@ -1,4 +1,4 @@
-"""Write results/speed_*.json (the README's speed tables) from the raw GPU outputs kept in benchmarks/20261127-gpu/.
+"""Write results/speed_*.json (the README's speed tables) from the raw GPU outputs kept in benchmarks/20261127-gpu*/.
 Each JSON names the command that measured it, the commit of the code that ran, and the machine.
 Usage: python scripts/speed_results.py   (then `telepathy results` fills the README)."""
 from pathlib import Path
@@ -43,3 +43,8 @@ embedded["loop_s_only"] = {"eager, the preset as the demo runs it (quick evals, 
                            "eager, steps only, cache": 39.137}   # benchmarks/20261127-gpu2/embedded-loop-first-call.txt (b6ca615)
 embedded["loop_s_only_source"] = "benchmarks/20261127-gpu2/embedded-loop-first-call.txt"
 atomic_write_json(OUT / "speed_embedded_loop_h200.json", embedded)
+
+# Third round (2026-11-27, night): the H100 again with the prefetch, no latency graphs; the working tree of commit 0e52198
+# (the machine's git copy named a3168e9, stale; no bench code changed between the two).
+bench("speed_bench_compiled_h100_prefetch", "../20261127-gpu3/bench-compiled-h100.json", "telepathy bench --compile --micro-batches 32,64",
+      "0e52198", wall_s=366)
