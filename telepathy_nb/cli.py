@@ -12,7 +12,7 @@ from .config import make_config, parse_value
 from .train import latest_checkpoint
 from .dashboard import runs_table
 from .bench import run_bench, bench_table
-from .study import run_study, parse_axes, study_table, sync_readme, run_curves, curves_markdown
+from .study import run_study, parse_axes, study_table, study_contrast, sync_readme, run_curves, curves_markdown
 from .artefact import export_bridge, push_to_hub, TelepathyPipeline
 from .runs import launch, templates_dir, template_parameters
 from .sweep import sweep, resume_sweep, read_index, sweep_spec, EXECUTORS, FINISHED, REPORT_PAGE
@@ -127,12 +127,17 @@ def add_study_command(sub) -> None:
     s = _experiment_parser(sub, "study", "train and evaluate a grid of bridges (settings x seeds) into one results JSON", _cmd_study,
                            "an axis of the grid, KEY=V1,V2")
     s.add_argument("--eval-on", default="validation", choices=("validation", "heldout")); s.add_argument("--root")
+    s.add_argument("--contrast", metavar="AXIS", help="also compare each configuration with the one at AXIS's first value "
+                                                      "(paired bootstrap over seeds and rows, TOST within ±2 points)")
 
 def _cmd_study(a) -> int:
+    extra = ["--eval-on", a.eval_on] + (["--contrast", a.contrast] if a.contrast else [])
     res = run_study(a.name, a.preset, parse_axes(a.param), _int_list(a.seeds, "--seeds"), out=_results_path(a), eval_on=a.eval_on,
-                    workers=a.workers, root=a.root, command=_command_line(a, "study", "--eval-on", a.eval_on))
+                    workers=a.workers, root=a.root, command=_command_line(a, "study", *extra), contrast=a.contrast)
     import pandas as pd
-    with pd.option_context("display.width", 200, "display.max_columns", 20): print(study_table(res).round(4))
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(study_table(res).round(4))
+        if a.contrast: print(study_contrast(res, a.contrast).round(4))
     return 0
 
 # %% ../nbs/21_cli.ipynb #aa11bb04

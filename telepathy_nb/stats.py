@@ -83,11 +83,12 @@ def paired_bootstrap_difference(labels, runs_a: list, runs_b: list, *, n_resampl
     return {"diff": float(A.mean() - B.mean()), "ci95": [float(x) for x in np.percentile(d, [2.5, 97.5])],
             "ci90": [float(x) for x in np.percentile(d, [5, 95])], "n_resamples": n_resamples, "runs": [len(A), len(B)]}
 
-def equivalence_verdict(diff: dict, margin: float = EQUIVALENCE_MARGIN) -> str:
-    "better / worse when the 95% interval excludes 0; equivalent when the 90% interval is inside ±margin (TOST); else inconclusive."
+def equivalence_verdict(diff: dict, margin: float = EQUIVALENCE_MARGIN, subject: str = "bridge") -> str:
+    """better / worse when the 95% interval excludes 0; equivalent when the 90% interval is inside ±margin (TOST); else
+    inconclusive. `subject` names side A ("bridge better"; "" gives "better")."""
     (lo95, hi95), (lo90, hi90) = diff["ci95"], diff["ci90"]
-    if lo95 > 0: return "bridge better"
-    if hi95 < 0: return "bridge worse"
+    if lo95 > 0: return f"{subject} better".strip()
+    if hi95 < 0: return f"{subject} worse".strip()
     if -margin < lo90 and hi90 < margin: return f"equivalent within ±{100 * margin:g} pp (TOST)"
     return "inconclusive"
 

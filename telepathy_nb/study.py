@@ -22,7 +22,7 @@ if TYPE_CHECKING: import pandas as pd   # annotations only
 # %% auto #0
 __all__ = ['MONITORS', 'THREAD_VARIABLES', 'parse_axes', 'expand_grid', 'combo_name', 'run_key', 'final_monitors', 'eval_rows',
            'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_thread_limits', 'worker_threads', 'study_table',
-           'curve_key', 'curve_job', 'run_curves', 'curve_table', 'curves_markdown', 'study_markdown',
+           'study_contrast', 'curve_key', 'curve_job', 'run_curves', 'curve_table', 'curves_markdown', 'study_markdown',
            'baselines_markdown', 'run_result', 'run_markdown', 'result_markdown', 'sync_readme']
 
 # %% ../nbs/18_study.ipynb #e8dc121b
@@ -81,6 +81,7 @@ def study_run(preset: str, overrides: dict, seed: int, run_dir: str | Path, eval
            "accuracy": ev["accuracy"], "per_class_accuracy": ev["per_class_accuracy"], "decision": cfg.decision,
            **({"accuracy_by_scores": ev["scores"]["accuracy"]} if "scores" in ev else {}),
            "monitors": final_monitors(Path(run_dir)), "train_seconds": round(t_train, 1),
+           "labels": [p["label"] for p in ev["predictions"]], "preds": [p["pred"] for p in ev["predictions"]],   # for study_contrast
            "eval_seconds": round(time.time() - t0 - t_train, 1), "run_dir": str(run_dir)}
     atomic_write_json(Path(run_dir) / "result.json", rec)
     return rec
@@ -110,16 +111,22 @@ def _header(name: str, preset: str, axes: dict, seeds: list[int], eval_on: str, 
 
 def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *, out: str | Path,
               eval_on: str = "validation", workers: int = 1, root: str | Path | None = None,
-              command: str | None = None, progress: bool = True) -> dict:
-    "Run (or continue) study `name`: every grid point x seed trained and evaluated; results in `out` (JSON)."
+              command: str | None = None, progress: bool = True, contrast: str | None = None) -> dict:
+    """Run (or continue) study `name`: every grid point x seed trained and evaluated; results in `out` (JSON). With
+    `contrast` (an axis with two values or more), its table also compares each configuration with the one at that axis'
+    first value (`study_contrast`)."""
     out, grid = absolute_path(out), expand_grid(axes)
     _check_grid(preset, grid, seeds)
+    if contrast and len(axes.get(contrast, [])) < 2:
+        raise TelepathyError(f"--contrast {contrast!r} is not an axis of this study with two values or more (axes: {sorted(axes)})",
+                             f"pass -p {contrast}=A,B (the first value is the one compared against), or another --contrast")
     base = absolute_path(root or runs_root()) / "study" / name
     res = read_optional_json(out) or _header(name, preset, axes, seeds, eval_on, command)
     if (res.get("preset"), res.get("eval_on")) != (preset, eval_on):
         raise TelepathyError(f"{out} holds study {res.get('study')!r} with preset {res.get('preset')!r}, eval_on {res.get('eval_on')!r}",
                              "pass another --out, or the same preset and eval_on to continue it")
     res.update(axes={**res.get("axes", {}), **axes}, seeds=sorted(set(res.get("seeds", [])) | set(seeds)))
+    if contrast: res["contrast"] = contrast
     todo = [(o, s) for o in grid for s in seeds if run_key(o, s) not in res["runs"]]
     if progress: print(f"study {name}: {len(grid) * len(seeds)} runs, {len(todo)} to do, results -> {out}", flush=True)
     def done(rec):
@@ -180,6 +187,33 @@ def study_table(res: dict) -> "pd.DataFrame":
     t = g.agg(seeds=("seed", "count"), diverged=("diverged", "sum"), acc_mean=("accuracy", "mean"), acc_sd=("accuracy", "std"),
               slot_rank=("slot_rank", "mean"), message_rank=("message_rank", "mean"), z_var=("z_var", "mean"))
     return t.reset_index()
+
+# %% ../nbs/18_study.ipynb #c0a1b2d4
+def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
+    """Each configuration against the one that differs only in `axis`, at that axis' first value (say K = 8 and K = 32
+    against K = 1): the accuracy difference bootstrapped over seeds and rows, its 95% interval, and the verdict (better,
+    worse, equivalent within ±margin by TOST, or inconclusive). Needs every run's per-row predictions on the same rows."""
+    import pandas as pd
+    values, runs = res["axes"].get(axis, []), list(res["runs"].values())
+    if len(values) < 2: raise TelepathyError(f"{axis!r} is not an axis of study {res.get('study')!r} with two values or more",
+                                             f"use one of {[k for k, v in res['axes'].items() if len(v) > 1]}")
+    if any("preds" not in r for r in runs): raise TelepathyError(f"study {res.get('study')!r} kept no per-row predictions",
+                                                                 "run it again with this version (studies record them since 2026-11-27)")
+    others = lambda r: tuple(sorted((k, v) for k, v in r["overrides"].items() if k != axis))
+    groups: dict = {}
+    for r in runs: groups.setdefault((others(r), r["overrides"][axis]), []).append(r)
+    rows = []
+    for (rest, v), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], values.index(kv[0][1]))):
+        base = groups.get((rest, values[0]))
+        if v == values[0] or not base: continue
+        labels = base[0]["labels"]
+        if any(r["labels"] != labels for r in rs + base):
+            raise TelepathyError(f"the runs of {dict(rest)} were scored on different rows, so they cannot be paired",
+                                 "score every run on the same rows: all validation rows (eval_size=0) or --eval-on heldout")
+        d = paired_bootstrap_difference(labels, [r["preds"] for r in rs], [r["preds"] for r in base])
+        rows.append({**dict(rest), axis: v, "against": values[0], "diff": d["diff"], "diff_lo": d["ci95"][0], "diff_hi": d["ci95"][1],
+                     "verdict": equivalence_verdict(d, margin, subject="")})
+    return pd.DataFrame(rows)
 
 # %% ../nbs/18_study.ipynb #1faf0e51
 def curve_key(n: int, seed: int) -> str: return f"n={n},seed={seed}"
@@ -289,7 +323,19 @@ def study_markdown(res: dict) -> str:
         counts = [str(int(r["seeds"]))] + [str(int(r["diverged"]))] * any_div
         lines.append("| " + " | ".join([_fmt(r[a]) for a in axes] + counts + [f"{100 * r['acc_mean']:.1f} ± {sd}",
                                                                              f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"]) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + (_contrast_lines(res, res["contrast"]) if res.get("contrast") else []))
+
+def _contrast_lines(res: dict, axis: str) -> list[str]:
+    "The study's contrast (`study_contrast`) as a second markdown table."
+    c, base = study_contrast(res, axis), res["axes"][axis][0]
+    shown = [k for k, v in res["axes"].items() if len(v) > 1 and k != axis] + [axis]
+    lines = ["", f"Against {axis} = {_fmt(base)} with the other settings equal (bootstrap over seeds and rows; equivalent only by TOST "
+                 f"within ±{100 * EQUIVALENCE_MARGIN:g} points):", "",
+             "| " + " | ".join(shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "verdict"]) + " |", "|" + "---|" * (len(shown) + 2)]
+    for r in c.astype(object).to_dict("records"):
+        lines.append("| " + " | ".join([_fmt(r[a]) for a in shown] + [f"{100 * r['diff']:+.1f} ({100 * r['diff_lo']:+.1f}, {100 * r['diff_hi']:+.1f})",
+                                                                     r["verdict"]]) + " |")
+    return lines
 
 def baselines_markdown(res: dict) -> str:
     "A baselines result (kind 'baselines') as markdown: provenance, then one row per classifier with its verdict."
