@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 import numpy as np
 from .core import (TelepathyError, atomic_write_json, read_json, read_optional_json, code_revision, short_commit,
-                               package_versions, device_description, absolute_path)
+                               markdown_table, package_versions, device_description, absolute_path)
 from .config import make_config, RunConfig, parse_value
 from .rundir import EVAL_RESULTS, SUMMARY, runs_root
 from .bench import bench_markdown, loop_speed_markdown
@@ -284,14 +284,15 @@ def curves_markdown(res: dict) -> str:
     t = curve_table(res)
     lines = [f"`{res['command']}`", "",
              f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, all {len(res['labels'])} validation rows, "
-             f"seeds {', '.join(map(str, res['seeds']))}; the bridge and every learned method see the same N training rows.", "",
-             "| N | method | accuracy % (mean ± sd) | bridge − it, pp (95% CI, seeds × rows) | McNemar p per seed | verdict |",
-             "|---|---|---|---|---|---|"]
+             f"seeds {', '.join(map(str, res['seeds']))}; the bridge and every learned method see the same N training rows.", ""]
+    rows = []
     for _, r in t.iterrows():
         sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
         diff = "" if r["method"] == "bridge" else f"{100 * r['diff']:+.1f} ({100 * r['diff_lo']:+.1f}, {100 * r['diff_hi']:+.1f})"
         ps = "" if r["method"] == "bridge" else ", ".join(f"{p:.2g}" for p in r["mcnemar_p"])
-        lines.append(f"| {r['n']} | {r['method']} | {100 * r['acc_mean']:.1f} ± {sd} | {diff} | {ps} | {'' if r['method'] == 'bridge' else r['verdict']} |")
+        rows.append([r["n"], r["method"], f"{100 * r['acc_mean']:.1f} ± {sd}", diff, ps, "" if r["method"] == "bridge" else r["verdict"]])
+    head = ["N", "method", "accuracy % (mean ± sd)", "bridge − it, pp (95% CI, seeds × rows)", "McNemar p per seed", "verdict"]
+    lines.append(markdown_table(head, rows))
     stopped = [f"{m} at N = {r['n']}, seed {r['seed']}" for r in sorted(res["runs"].values(), key=lambda r: (r["n"], r["seed"]))
                for m, s in r.get("train_status", {}).items() if s == "diverged"]
     if stopped: lines += ["", "Stopped by the divergence check and scored with the weights of their last good step: " + "; ".join(stopped) + "."]
@@ -315,27 +316,24 @@ def study_markdown(res: dict) -> str:
     any_div = int(t["diverged"].sum() > 0)
     lines = [f"`{res['command']}`", "",
              f"{res['machine']}, commit `{_commit(res)}`, preset `{res['preset']}`" + (f" with {fixed}" if fixed else "")
-             + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).", "",
-             "| " + " | ".join(axes + ["seeds"] + ["diverged"] * any_div + ["accuracy % (mean ± sd)", "slot rank", "message rank"]) + " |",
-             "|" + "---|" * (len(axes) + 4 + any_div)]
+             + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).", ""]
+    rows = []
     for r in t.astype(object).to_dict("records"):                                # object: an integer axis stays an integer
         sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
         counts = [str(int(r["seeds"]))] + [str(int(r["diverged"]))] * any_div
-        lines.append("| " + " | ".join([_fmt(r[a]) for a in axes] + counts + [f"{100 * r['acc_mean']:.1f} ± {sd}",
-                                                                             f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"]) + " |")
-    return "\n".join(lines + (_contrast_lines(res, res["contrast"]) if res.get("contrast") else []))
+        rows.append([_fmt(r[a]) for a in axes] + counts + [f"{100 * r['acc_mean']:.1f} ± {sd}", f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"])
+    head = axes + ["seeds"] + ["diverged"] * any_div + ["accuracy % (mean ± sd)", "slot rank", "message rank"]
+    return "\n".join(lines + [markdown_table(head, rows)] + (_contrast_lines(res, res["contrast"]) if res.get("contrast") else []))
 
 def _contrast_lines(res: dict, axis: str) -> list[str]:
     "The study's contrast (`study_contrast`) as a second markdown table."
     c, base = study_contrast(res, axis), res["axes"][axis][0]
     shown = [k for k, v in res["axes"].items() if len(v) > 1 and k != axis] + [axis]
     lines = ["", f"Against {axis} = {_fmt(base)} with the other settings equal (bootstrap over seeds and rows; equivalent only by TOST "
-                 f"within ±{100 * EQUIVALENCE_MARGIN:g} points):", "",
-             "| " + " | ".join(shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "verdict"]) + " |", "|" + "---|" * (len(shown) + 2)]
-    for r in c.astype(object).to_dict("records"):
-        lines.append("| " + " | ".join([_fmt(r[a]) for a in shown] + [f"{100 * r['diff']:+.1f} ({100 * r['diff_lo']:+.1f}, {100 * r['diff_hi']:+.1f})",
-                                                                     r["verdict"]]) + " |")
-    return lines
+                 f"within ±{100 * EQUIVALENCE_MARGIN:g} points):", ""]
+    rows = [[_fmt(r[a]) for a in shown] + [f"{100 * r['diff']:+.1f} ({100 * r['diff_lo']:+.1f}, {100 * r['diff_hi']:+.1f})", r["verdict"]]
+            for r in c.astype(object).to_dict("records")]
+    return lines + [markdown_table(shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "verdict"], rows)]
 
 def baselines_markdown(res: dict) -> str:
     "A baselines result (kind 'baselines') as markdown: provenance, then one row per classifier with its verdict."
@@ -344,13 +342,14 @@ def baselines_markdown(res: dict) -> str:
     t = baselines_table(b)
     lines = [f"`{res['command']}`", "",
              f"{res['machine']}, commit `{_commit(res)}`, task {b['task']}, {b['n']} validation rows, bridge seeds "
-             f"{', '.join(map(str, b['bridge_seeds']))}, {b['train_rows_seen']} training rows seen by each bridge.", "",
-             "| classifier | kind | accuracy % | 95% CI | bridge − it, pp (95% CI) | verdict |", "|---|---|---|---|---|---|"]
+             f"{', '.join(map(str, b['bridge_seeds']))}, {b['train_rows_seen']} training rows seen by each bridge.", ""]
+    rows = []
     for name, r in t.iterrows():
         acc = f"{100 * r['accuracy']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["std"] and r["std"] == r["std"] else "")
         diff = "" if r["diff"] is None else f"{100 * r['diff']:+.1f} ({100 * r['diff_ci_low']:+.1f}, {100 * r['diff_ci_high']:+.1f})"
-        lines.append(f"| {name} | {r['kind']} | {acc} | {100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f} | {diff} | {r['verdict']} |")
-    return "\n".join(lines)
+        rows.append([name, r["kind"], acc, f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}", diff, r["verdict"]])
+    head = ["classifier", "kind", "accuracy %", "95% CI", "bridge − it, pp (95% CI)", "verdict"]
+    return "\n".join(lines + [markdown_table(head, rows)])
 
 def run_result(run_dir: str | Path, command: str, wall_s: float | None = None) -> dict:
     "A results JSON (kind 'run') from one finished train_bridge run folder: its summary and evaluation, no per-row data."
