@@ -167,7 +167,10 @@ def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, sou
     return Pipeline(source, target, bridge, collator, cfg.source_layer, target_rms, cfg.mask_template).to(dev)  # the bridge and its buffers
 
 # %% ../nbs/09_pipeline.ipynb #ed83f944
-def compile_target_body(pipe: Pipeline, mode: str = "default") -> Pipeline:
-    "torch.compile the target's body in place (static shapes); returns the pipeline."
-    pipe.target.model.model = torch.compile(pipe.target.model.model, mode=mode, dynamic=False)
+def compile_target_body(pipe: Pipeline, mode: str = "default", backend: str = "inductor") -> Pipeline:
+    """torch.compile the target's body in place (static shapes); returns the pipeline. `backend="eager"` keeps dynamo's
+    graph capture and guards without generating code: it counts compilations and recompilations cheaply on a CPU
+    (`scripts/check_recompiles.py`)."""
+    pipe.target.model.model = torch.compile(pipe.target.model.model, mode=mode if backend == "inductor" else None, dynamic=False,
+                                            backend=backend)
     return pipe
