@@ -21,9 +21,10 @@ if TYPE_CHECKING: import pandas as pd   # annotations only
 
 # %% auto #0
 __all__ = ['MONITORS', 'THREAD_VARIABLES', 'parse_axes', 'expand_grid', 'combo_name', 'run_key', 'final_monitors', 'eval_rows',
-           'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_thread_limits', 'worker_threads', 'study_table',
-           'study_contrast', 'curve_key', 'curve_job', 'run_curves', 'curve_table', 'curves_markdown', 'study_markdown',
-           'baselines_markdown', 'run_result', 'run_markdown', 'result_markdown', 'sync_readme']
+           'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_thread_env', 'worker_thread_limits',
+           'worker_threads', 'study_table', 'study_contrast', 'curve_key', 'curve_job', 'run_curves', 'curve_table',
+           'curves_markdown', 'study_markdown', 'baselines_markdown', 'run_result', 'run_markdown', 'result_markdown',
+           'sync_readme']
 
 # %% ../nbs/18_study.ipynb #e8dc121b
 def parse_axes(pairs: list[str]) -> dict[str, list]:
@@ -138,15 +139,19 @@ def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
+def worker_thread_env(workers: int) -> dict:
+    """The environment that makes `workers` processes share the machine's cores: cpu_count // `workers` threads each, for
+    torch and for the BLAS under numpy and scipy (the probes' scikit-learn fits); a variable already set is left out.
+    Without it, 3 curve workers on 16 cores each ran BLAS on 16 threads: the source probe's cross-validation took
+    197-206 s per point on an H200 machine, and 45-52 s with these limits."""
+    n = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
+    return {k: n for k in THREAD_VARIABLES if k not in os.environ}
+
 @contextmanager
 def worker_thread_limits(workers: int):
-    """Processes started inside share the machine's cores: each gets cpu_count // `workers` threads, for torch and for
-    the BLAS under numpy and scipy (the probes' scikit-learn fits), through the environment they inherit. A variable
-    the caller has set is left as it is. Without this, 3 curve workers on 16 cores each ran BLAS on 16 threads: the
-    source probe's cross-validation took 197-206 s per point on an H200 machine, and 45-52 s with these limits."""
-    n = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
-    added = [k for k in THREAD_VARIABLES if k not in os.environ]
-    os.environ.update({k: n for k in added})
+    "Processes started inside inherit `worker_thread_env(workers)`; the environment is restored after."
+    added = worker_thread_env(workers)
+    os.environ.update(added)
     try: yield
     finally:
         for k in added: os.environ.pop(k, None)

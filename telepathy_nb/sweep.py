@@ -12,7 +12,7 @@ import numpy as np
 import yaml
 from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_optional_json, absolute_path, code_revision
 from .rundir import METRICS, PARAMS, SUMMARY, runs_root, new_run_dir, lock_holder
-from .study import expand_grid, final_monitors, combo_name
+from .study import expand_grid, final_monitors, combo_name, worker_thread_env
 from .runs import template_path, template_parameters, check_parameters, absolute_params, launch
 if TYPE_CHECKING: import pandas as pd, plotly.graph_objects as go   # annotations only: the module imports neither
 
@@ -198,12 +198,11 @@ def refresh_index(sweep_dir: Path) -> dict:
 # %% ../nbs/20_sweep.ipynb #78bc660e
 _WORKER = "import sys; from telepathy_nb.sweep import run_task; print('ended:', run_task(sys.argv[1], sys.argv[2], progress=True))"
 
-def _start_worker(sweep_dir: Path, e: dict, gpus: list[str], threads: int) -> tuple:
-    "Start one worker process on `gpus` (CPU threads: `threads` unless OMP_NUM_THREADS is set); its output goes to logs/<run>.log."
+def _start_worker(sweep_dir: Path, e: dict, gpus: list[str], threads: dict) -> tuple:
+    "Start one worker process on `gpus` with the thread limits `threads` (`study.worker_thread_env`); its output goes to logs/<run>.log."
     (sweep_dir / LOGS).mkdir(exist_ok=True)
     log = open(sweep_dir / LOGS / f"{e['key']}.log", "ab")
-    env = {**os.environ, **({"CUDA_VISIBLE_DEVICES": ",".join(gpus)} if gpus else {})}
-    env.setdefault("OMP_NUM_THREADS", str(threads))       # P workers share the cores instead of each taking all
+    env = {**os.environ, **threads, **({"CUDA_VISIBLE_DEVICES": ",".join(gpus)} if gpus else {})}   # P workers share the cores
     proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(sweep_dir), e["key"]], stdout=log, stderr=subprocess.STDOUT, env=env)
     return proc, e, gpus, log, time.time()
 
@@ -218,7 +217,7 @@ def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: st
     from tqdm.auto import tqdm
     gpus = visible_gpus(); free = list(gpus)
     pending, running = list(todo), []
-    threads = max(1, (os.cpu_count() or 1) // max_parallel)
+    threads = worker_thread_env(max_parallel)
     bar = tqdm(total=len(todo), desc="sweep", disable=not progress)
     try:
         while pending or running:
