@@ -32,8 +32,8 @@ __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_r
            'relay_texts', 'text_relay_baseline', 'source_features', 'linear_probe_baseline', 'TextPromptTuner',
            'prompt_tuning_loss', 'tuned_class_scores', 'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement',
            'control_baseline', 'TrainedBridge', 'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'cv_probe',
-           'text_features', 'calibrated_preds', 'choose_prompt_lr', 'Stages', 'curve_point', 'parse_which',
-           'parse_seeds', 'run_baselines', 'baselines_table', 'baselines_figure']
+           'text_features', 'calibrated_preds', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages', 'curve_point',
+           'parse_which', 'parse_seeds', 'run_baselines', 'baselines_table', 'baselines_figure']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -337,6 +337,19 @@ def choose_prompt_lr(target: LoadedLM, task: Task, train_rows, batches, heldout,
            for lr in lrs}
     return max(lrs, key=lambda lr: (acc[lr], lr)), acc   # a tie goes to the larger lr
 
+# %% ../nbs/13_baselines.ipynb #c0a1b2d8
+def matched_prompt_tuning(lm: LoadedLM, cfg: RunConfig, train_rows, batches, heldout, eval_rows, *, lrs=(3e-4, 1e-3, 3e-3),
+                          lr_steps: int | None = 50, batch_size: int = 32) -> tuple[np.ndarray, float, dict]:
+    """Text-visible prompt tuning of `lm` matched to a bridge run of `cfg`: its K, weight decay, clipping, token limit and
+    batches, the lr chosen on `heldout` after `lr_steps` steps (`choose_prompt_lr`), then all steps; (predictions on
+    `eval_rows`, lr, held-out accuracy per lr). The learning curve runs it on the target; run on the source, it measures
+    what the source can do with the task itself (`scripts/check_source_ceiling.py`)."""
+    pt = dict(soft_tokens=cfg.soft_tokens, weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip, max_tokens=cfg.max_source_tokens,
+              label_eos=cfg.label_eos, batch_size=batch_size, seed=cfg.seed)
+    task = get_task(cfg.task)
+    lr, lr_acc = choose_prompt_lr(lm, task, train_rows, batches, heldout, lrs=lrs, steps=lr_steps, **pt)
+    return np.asarray(prompt_tuning_baseline(lm, task, train_rows, batches, eval_rows, lr=lr, **pt)["preds"]), lr, lr_acc
+
 # %% ../nbs/13_baselines.ipynb #2196bef0
 class Stages:
     """One progress bar over named stages, recording each stage's seconds; with `say`, each stage is also reported as it
@@ -361,7 +374,7 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
                 lrs=(3e-4, 1e-3, 3e-3), lr_steps: int | None = 50, few_shot_k: int = 2, batch_size: int | None = None,
                 progress: bool = False, log=None) -> dict:
     "Every method of the learning curve at n training rows and one seed, scored on `eval_rows` (see above); `log(text)` hears each stage end."
-    task, bs, t0, st = get_task(cfg.task), batch_size or cfg.batch_size * 2, time.time(), Stages(8, progress=False, say=log)
+    task, bs, t0, st = get_task(cfg.task), batch_size or cfg.batch_size * 2, time.time(), Stages(7, progress=False, say=log)
     c = dataclasses.replace(cfg, train_size=n, run_dir="", num_processes=1)     # train_bridge_seed sets the rest (seed, no evals)
     c = dataclasses.replace(c, steps=curve_steps(c, n))
     with st("bridge_training"):
@@ -375,10 +388,9 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
     with st("target_probe"):
         tgt_tr, tgt_ev = (text_features(target, task, rows, batch_size=bs) for rows in (train_rows, eval_rows))
         preds["target_probe"], c_tgt = cv_probe(tgt_tr, y, tgt_ev, seed=seed)
-    pt = dict(soft_tokens=c.soft_tokens, weight_decay=c.weight_decay, grad_clip=c.grad_clip, max_tokens=c.max_source_tokens,
-              label_eos=c.label_eos, batch_size=bs, seed=seed)
-    with st("prompt_lr_choice"): lr, lr_acc = choose_prompt_lr(target, task, train_rows, batches, heldout, lrs=lrs, steps=lr_steps, **pt)
-    with st("prompt_tuning"): preds["prompt_tuning"] = prompt_tuning_baseline(target, task, train_rows, batches, eval_rows, lr=lr, **pt)["preds"]
+    with st("prompt_tuning"):
+        preds["prompt_tuning"], lr, lr_acc = matched_prompt_tuning(target, bridge.cfg, train_rows, batches, heldout, eval_rows, lrs=lrs,
+                                                                   lr_steps=lr_steps, batch_size=bs)
     with st("softprompt"):
         soft = train_bridge_seed(c, seed, source, target, bridge="softprompt")
         preds["softprompt"] = bridge_scores(soft.pipe, eval_rows, bs).argmax(-1)
