@@ -24,31 +24,31 @@ cfg = make_config("embedded", holdout_rows=500)
 pipe = build_pipeline(cfg, "cpu")
 
 @torch.no_grad()
-def layer_features(rows, batch_size=32):
-    "Per layer (1..L): last-token and mean-pooled states (N, d) of the bridge's source prompts."
+def layer_features(rows, layers, batch_size=32):
+    "Per layer in `layers` (1-based): last-token and mean-pooled states (N, d) of the bridge's source prompts."
     last, mean = [], []
     for i in tqdm(range(0, len(rows), batch_size), desc="source states", leave=False):
         b = pipe.collator(rows[i:i + batch_size])
         m = b["source_mask"]
-        hs = pipe.source.model(input_ids=b["source_ids"], attention_mask=m, output_hidden_states=True, use_cache=False).hidden_states[1:]
+        hs = pipe.source.model(input_ids=b["source_ids"], attention_mask=m, output_hidden_states=True, use_cache=False).hidden_states
         idx = torch.arange(m.shape[0]), m.sum(1) - 1
-        last.append(torch.stack([h[idx].float() for h in hs])); mean.append(torch.stack([masked_mean(h.float(), m) for h in hs]))
-    return torch.cat(last, 1).numpy(), torch.cat(mean, 1).numpy()          # (L, N, d) each
+        last.append(torch.stack([hs[l][idx].float() for l in layers])); mean.append(torch.stack([masked_mean(hs[l].float(), m) for l in layers]))
+    return torch.cat(last, 1).numpy(), torch.cat(mean, 1).numpy()          # (layers, N, d) each
 
 t0 = time.time()
 train, held = training_rows("sst2", n=n, seed=0, holdout=500), heldout_rows("sst2", 500)
-(tr_last, tr_mean), (ho_last, ho_mean) = layer_features(train), layer_features(held)
+layers = only or list(range(1, pipe.source.model.config.num_hidden_layers + 1))
+(tr_last, tr_mean), (ho_last, ho_mean) = layer_features(train, layers), layer_features(held, layers)
 y, y_ho = [r["label"] for r in train], np.array([r["label"] for r in held])
 res = {"command": "python scripts/check_source_layers.py " + " ".join(sys.argv[1:]), "commit": code_revision(),
        "machine": device_description(), "source_model": cfg.source_model, "preset_layer": cfg.source_layer, "task": "sst2",
        "train_rows": n, "train_seed": 0, "heldout_rows": len(held), "majority_heldout": float(max(y_ho.mean(), 1 - y_ho.mean())),
        "layers": {}}
-for l in range(tr_last.shape[0]):
-    if only and l + 1 not in only: continue
+for j, layer in enumerate(layers):
     rec = {}
     for pool, tr, ho in (("last", tr_last, ho_last), ("mean", tr_mean, ho_mean)):
-        pred, c = cv_probe(tr[l], y, ho[l], seed=0)
+        pred, c = cv_probe(tr[j], y, ho[j], seed=0)
         rec[pool] = {"heldout_accuracy": float((pred == y_ho).mean()), "C": c}
-    res["layers"][l + 1], res["seconds"] = rec, round(time.time() - t0, 1)
+    res["layers"][layer], res["seconds"] = rec, round(time.time() - t0, 1)
     atomic_write_json(out / "source_layers_cpu.json", res)
-    print(f"layer {l + 1:2d}: last {rec['last']['heldout_accuracy']:.3f}  mean {rec['mean']['heldout_accuracy']:.3f}", flush=True)
+    print(f"layer {layer:2d}: last {rec['last']['heldout_accuracy']:.3f}  mean {rec['mean']['heldout_accuracy']:.3f}", flush=True)

@@ -194,6 +194,13 @@ def study_table(res: dict) -> "pd.DataFrame":
     return t.reset_index()
 
 # %% ../nbs/18_study.ipynb #c0a1b2d4
+def _difference(labels, runs_a: list, runs_b: list, margin: float, subject: str = "bridge") -> dict:
+    "A minus B (per-row predictions, one list per seed) bootstrapped over seeds and rows, as table columns: diff, its 95% interval, verdict."
+    d = paired_bootstrap_difference(labels, runs_a, runs_b)
+    return {"diff": d["diff"], "diff_lo": d["ci95"][0], "diff_hi": d["ci95"][1], "verdict": equivalence_verdict(d, margin, subject)}
+
+def _diff_cell(diff: float, lo: float, hi: float) -> str: return f"{100 * diff:+.1f} ({100 * lo:+.1f}, {100 * hi:+.1f})"
+
 def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
     """Each configuration against the one that differs only in `axis`, at that axis' first value (say K = 8 and K = 32
     against K = 1): the accuracy difference bootstrapped over seeds and rows, its 95% interval, and the verdict (better,
@@ -215,9 +222,8 @@ def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> 
         if any(r["labels"] != labels for r in rs + base):
             raise TelepathyError(f"the runs of {dict(rest)} were scored on different rows, so they cannot be paired",
                                  "score every run on the same rows: all validation rows (eval_size=0) or --eval-on heldout")
-        d = paired_bootstrap_difference(labels, [r["preds"] for r in rs], [r["preds"] for r in base])
-        rows.append({**dict(rest), axis: v, "against": values[0], "diff": d["diff"], "diff_lo": d["ci95"][0], "diff_hi": d["ci95"][1],
-                     "verdict": equivalence_verdict(d, margin, subject="")})
+        rows.append({**dict(rest), axis: v, "against": values[0],
+                     **_difference(labels, [r["preds"] for r in rs], [r["preds"] for r in base], margin, subject="")})
     return pd.DataFrame(rows)
 
 # %% ../nbs/18_study.ipynb #1faf0e51
@@ -278,8 +284,7 @@ def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame"
             accs = np.array([p["accuracy"][m] for p in pts])
             row = {"n": n, "method": m, "seeds": len(pts), "acc_mean": accs.mean(), "acc_sd": accs.std(ddof=1) if len(accs) > 1 else np.nan}
             if m != "bridge":
-                d = paired_bootstrap_difference(labels, bridge, [p["preds"][m] for p in pts])
-                row.update(diff=d["diff"], diff_lo=d["ci95"][0], diff_hi=d["ci95"][1], verdict=equivalence_verdict(d, margin),
+                row.update(**_difference(labels, bridge, [p["preds"][m] for p in pts], margin),
                            mcnemar_p=[mcnemar_exact(labels, p["preds"]["bridge"], p["preds"][m])["p"] for p in pts])
             rows.append(row)
     return pd.DataFrame(rows)
@@ -293,7 +298,7 @@ def curves_markdown(res: dict) -> str:
     rows = []
     for _, r in t.iterrows():
         sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
-        diff = "" if r["method"] == "bridge" else f"{100 * r['diff']:+.1f} ({100 * r['diff_lo']:+.1f}, {100 * r['diff_hi']:+.1f})"
+        diff = "" if r["method"] == "bridge" else _diff_cell(r["diff"], r["diff_lo"], r["diff_hi"])
         ps = "" if r["method"] == "bridge" else ", ".join(f"{p:.2g}" for p in r["mcnemar_p"])
         rows.append([r["n"], r["method"], f"{100 * r['acc_mean']:.1f} ± {sd}", diff, ps, "" if r["method"] == "bridge" else r["verdict"]])
     head = ["N", "method", "accuracy % (mean ± sd)", "bridge − it, pp (95% CI, seeds × rows)", "McNemar p per seed", "verdict"]
@@ -336,7 +341,7 @@ def _contrast_lines(res: dict, axis: str) -> list[str]:
     shown = [k for k, v in res["axes"].items() if len(v) > 1 and k != axis] + [axis]
     lines = ["", f"Against {axis} = {_fmt(base)} with the other settings equal (bootstrap over seeds and rows; equivalent only by TOST "
                  f"within ±{100 * EQUIVALENCE_MARGIN:g} points):", ""]
-    rows = [[_fmt(r[a]) for a in shown] + [f"{100 * r['diff']:+.1f} ({100 * r['diff_lo']:+.1f}, {100 * r['diff_hi']:+.1f})", r["verdict"]]
+    rows = [[_fmt(r[a]) for a in shown] + [_diff_cell(r["diff"], r["diff_lo"], r["diff_hi"]), r["verdict"]]
             for r in c.astype(object).to_dict("records")]
     return lines + [markdown_table(shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "verdict"], rows)]
 
@@ -351,7 +356,7 @@ def baselines_markdown(res: dict) -> str:
     rows = []
     for name, r in t.iterrows():
         acc = f"{100 * r['accuracy']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["std"] and r["std"] == r["std"] else "")
-        diff = "" if r["diff"] is None else f"{100 * r['diff']:+.1f} ({100 * r['diff_ci_low']:+.1f}, {100 * r['diff_ci_high']:+.1f})"
+        diff = "" if r["diff"] is None else _diff_cell(r["diff"], r["diff_ci_low"], r["diff_ci_high"])
         rows.append([name, r["kind"], acc, f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}", diff, r["verdict"]])
     head = ["classifier", "kind", "accuracy %", "95% CI", "bridge − it, pp (95% CI)", "verdict"]
     return "\n".join(lines + [markdown_table(head, rows)])
