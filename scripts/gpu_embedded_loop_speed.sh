@@ -15,13 +15,17 @@ declare -A extra=(
   [cache_compiled_bridge]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_bridge=true"
   [cache_graphs]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead"
   [demo_fast]="-p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead"
+  [cache_graphs_bridge]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead -p compile_bridge=true"
 )
+# "<variant>_warm" runs <variant> again after it: inductor's on-disk caches (FX graphs, AOT autograd) are then warm, as they
+# are for every run on a machine after its first; this measures the loop with compilation costing only tracing.
+export TORCHINDUCTOR_FX_GRAPH_CACHE=1 TORCHINDUCTOR_AUTOGRAD_CACHE=1
 variants=("$@"); [ ${#variants[@]} -gt 0 ] || variants=(demo steps cache cache_compiled cache_compiled_bridge cache_graphs demo_fast)
 work=$(mktemp -d); export TELEPATHY_RUNS_DIR=$work/runs
 for v in "${variants[@]}"; do
   t0=$(date +%s)
   python3 -c "import sys; from telepathy_nb.cli import main; raise SystemExit(main(sys.argv[1:]))" run train_bridge \
-    -p preset=embedded -p device=cuda -p eval_size=64 -p generation_eval=false -p zero_shot_baseline=false ${extra[$v]} \
+    -p preset=embedded -p device=cuda -p eval_size=64 -p generation_eval=false -p zero_shot_baseline=false ${extra[${v%_warm}]} \
     --name "$v" > "$work/$v.log" 2>&1
   rc=$?; d=$(ls -d "$work"/runs/train_bridge/*_"$v" | tail -1)
   cp "$d/metrics.jsonl" "$work/$v.metrics.jsonl"; cp "$d/summary.json" "$work/$v.summary.json" 2>/dev/null

@@ -2,7 +2,7 @@
 
 The lent GPU machines get a copy of the working tree whose .git can lag behind, so the `commit` recorded there may
 name an older commit. Every study and curve also records `code_sha256` (study.code_sha over the package's module
-sources). This script finds the commit, among the last 200, whose telepathy_nb/*.py hash to that value, writes it as
+sources), as does each command that continued a study. This script finds the commit, among the last 200, whose telepathy_nb/*.py hash to that value, writes it as
 `commit` and keeps what was recorded as `commit_recorded`; it refuses when no commit matches.
     python scripts/stamp_code_commit.py results/curves_sst2.json results/curves_trec.json
 """
@@ -17,10 +17,14 @@ def code_sha_at(commit: str) -> str:
     return code_sha_of({p.split("/", 1)[1]: git("show", f"{commit}:{p}") for p in paths})
 
 commits = git("log", "--format=%H", "-200").decode().split()
+def stamp(f: str, rec: dict) -> None:
+    "Correct one record's commit (a result, or one of the commands that continued it) from its code sha256."
+    match = next((c for c in commits if code_sha_at(c) == rec.get("code_sha256")), None)
+    if not match: sys.exit(f"{f}: no commit among the last {len(commits)} has code sha256 {rec.get('code_sha256')}")
+    if match != rec.get("commit"): rec["commit_recorded"], rec["commit"] = rec.get("commit_recorded", rec.get("commit")), match
+    print(f"{f}: commit {match[:7]} (recorded {str(rec.get('commit_recorded', match))[:7]}) for `{rec.get('command')}`")
+
 for f in sys.argv[1:]:
     res = json.load(open(f))
-    match = next((c for c in commits if code_sha_at(c) == res.get("code_sha256")), None)
-    if not match: sys.exit(f"{f}: no commit among the last {len(commits)} has code sha256 {res.get('code_sha256')}")
-    if match != res.get("commit"): res["commit_recorded"], res["commit"] = res.get("commit_recorded", res.get("commit")), match
+    for rec in [res, *res.get("continued", [])]: stamp(f, rec)
     json.dump(res, open(f, "w"), indent=2)
-    print(f"{f}: commit {match[:7]} (recorded {str(res.get('commit_recorded', match))[:7]})")

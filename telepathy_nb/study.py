@@ -104,11 +104,26 @@ def code_sha() -> str:
     import telepathy_nb
     return code_sha_of({f.name: f.read_bytes() for f in Path(telepathy_nb.__file__).parent.glob("*.py")})
 
+def _invocation(command: str | None) -> str:
+    "The command to record: the one given, else this process' `telepathy ...` arguments."
+    return command or "telepathy " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
 def _header(name: str, preset: str, axes: dict, seeds: list[int], eval_on: str, command: str | None) -> dict:
     return {"study": name, "preset": preset, "axes": axes, "seeds": seeds, "eval_on": eval_on,
-            "command": command or "telepathy " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+            "command": _invocation(command),
             "commit": code_revision(),
             "code_sha256": code_sha(), "machine": device_description(), "versions": package_versions(), "runs": {}}
+
+def _merge_axes(old: dict, new: dict) -> dict:
+    "Each axis' values from an earlier call, then any new ones: continuing a study with one task keeps the others listed."
+    return {**old, **{k: list(old.get(k, [])) + [v for v in vs if v not in old.get(k, [])] for k, vs in new.items()}}
+
+def _note_continuation(res: dict, command: str | None) -> None:
+    "A study continued by another command (more seeds, more values) records it, with that call's commit and machine."
+    command = _invocation(command)
+    if command != res.get("command") and command not in [c["command"] for c in res.get("continued", [])]:
+        res.setdefault("continued", []).append({"command": command, "commit": code_revision(), "code_sha256": code_sha(),
+                                                "machine": device_description()})
 
 def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *, out: str | Path,
               eval_on: str = "validation", workers: int = 1, root: str | Path | None = None,
@@ -126,7 +141,8 @@ def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *
     if (res.get("preset"), res.get("eval_on")) != (preset, eval_on):
         raise TelepathyError(f"{out} holds study {res.get('study')!r} with preset {res.get('preset')!r}, eval_on {res.get('eval_on')!r}",
                              "pass another --out, or the same preset and eval_on to continue it")
-    res.update(axes={**res.get("axes", {}), **axes}, seeds=sorted(set(res.get("seeds", [])) | set(seeds)))
+    _note_continuation(res, command)
+    res.update(axes=_merge_axes(res.get("axes", {}), axes), seeds=sorted(set(res.get("seeds", [])) | set(seeds)))
     if contrast: res["contrast"] = contrast
     todo = [(o, s) for o in grid for s in seeds if run_key(o, s) not in res["runs"]]
     if progress: print(f"study {name}: {len(grid) * len(seeds)} runs, {len(todo)} to do, results -> {out}", flush=True)
@@ -324,7 +340,8 @@ def study_markdown(res: dict) -> str:
     fixed = ", ".join(f"{k}={v[0]}" for k, v in res["axes"].items() if len(v) == 1)
     ns = sorted({r["n"] for r in res["runs"].values()})
     any_div = int(t["diverged"].sum() > 0)
-    lines = [f"`{res['command']}`", "",
+    lines = [f"`{res['command']}`", ""] + [f"continued by `{c['command']}` ({c['machine']}, commit `{short_commit(c['commit'])}`)"
+                                         for c in res.get("continued", [])] + ([""] if res.get("continued") else []) + [
              f"{res['machine']}, commit `{_commit(res)}`, preset `{res['preset']}`" + (f" with {fixed}" if fixed else "")
              + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).", ""]
     rows = []
