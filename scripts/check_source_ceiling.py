@@ -49,7 +49,7 @@ def main(argv: list[str]) -> None:
     if bad: raise SystemExit(f"unknown role(s) {bad}: ROLES is a comma list of source and target")
     import torch
     path = out / f"source_ceiling_{task}_{'cuda' if torch.cuda.is_available() else 'cpu'}.json"
-    res = {"command": "python scripts/check_source_ceiling.py " + " ".join(argv), "commit": code_revision(), "machine": device_description(),
+    res = {"kind": "source_ceiling", "command": "python scripts/check_source_ceiling.py " + " ".join(argv), "commit": code_revision(), "machine": device_description(),
            "task": task, "n": n, "lr_steps": 30, "runs": {}}
     def done(r: dict) -> None:
         res["runs"][f"{r['role']},seed={r['seed']}"] = r

@@ -48,3 +48,17 @@ atomic_write_json(OUT / "speed_embedded_loop_h200.json", embedded)
 # (the machine's git copy named a3168e9, stale; no bench code changed between the two).
 bench("speed_bench_compiled_h100_prefetch", "../20261127-gpu3/bench-compiled-h100.json", "telepathy bench --compile --micro-batches 32,64",
       "0e52198", wall_s=366)
+
+# Fourth round (2026-11-28): the embedded pair's loop on 1x H100, each compiled variant cold and then again with inductor's
+# on-disk caches warm (scripts/gpu_embedded_loop_speed.sh's "<variant>_warm"), then the cold graphs run on a second H100
+# machine. Both calls ran the package of 17cc6d9 with the scripts of 3006959 (the machine's git copy named 17cc6d9).
+RAW4 = "../20261128-gpu/"
+warm = loop_speed_result({
+    "graphs, cold (inductor caches empty)": RAW / (RAW4 + "cache_graphs.metrics.jsonl"),
+    "graphs, warm (the same again: inductor caches filled)": RAW / (RAW4 + "cache_graphs_warm.metrics.jsonl"),
+    "graphs + compiled bridge (target's caches warm, bridge's cold)": RAW / (RAW4 + "cache_graphs_bridge.metrics.jsonl"),
+    "graphs + compiled bridge, warm": RAW / (RAW4 + "cache_graphs_bridge_warm.metrics.jsonl"),
+    "graphs, cold, a second H100 machine": RAW / (RAW4 + "cache_graphs-b.metrics.jsonl")},
+    "bash scripts/gpu_embedded_loop_speed.sh OUT cache_graphs cache_graphs_warm cache_graphs_bridge cache_graphs_bridge_warm",
+    "3006959", "1x NVIDIA H100 80GB HBM3", skip_lines=2)
+atomic_write_json(OUT / "speed_embedded_loop_h100_warm.json", warm)

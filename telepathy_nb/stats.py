@@ -72,14 +72,20 @@ def _pred_lists(rec: dict) -> list[tuple[int | None, list]]:
     "(run index or None, preds) for a record from `report` or `multi_report`."
     return [(i, r["preds"]) for i, r in enumerate(rec["runs"])] if "runs" in rec else [(None, rec["preds"])]
 
+def _seed_average(correct: np.ndarray, rng, n_resamples: int) -> np.ndarray:
+    "(S, N): per row, the mean correctness over R runs drawn with replacement from `correct` (R, N), once per resample."
+    r = len(correct)
+    return rng.multinomial(r, np.full(r, 1 / r), size=n_resamples) / r @ correct
+
 def paired_bootstrap_difference(labels, runs_a: list, runs_b: list, *, n_resamples: int = 2000, seed: int = 0) -> dict:
-    "Accuracy of A minus B, bootstrapped over rows (shared by both) and over each side's runs (seeds); 90% and 95% intervals."
+    """Seed-averaged accuracy of A minus B, bootstrapped over rows (the same rows for both, so the pairing is kept) and over
+    each side's runs (as many as it has, drawn with replacement); 90% and 95% intervals. More seeds narrow the interval."""
     y = np.asarray(labels)
     A, B = (np.array([np.asarray(p) == y for p in runs], dtype=float) for runs in (runs_a, runs_b))   # (R, N) each
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, len(y), size=(n_resamples, len(y)))
-    ia, ib = rng.integers(0, len(A), n_resamples), rng.integers(0, len(B), n_resamples)
-    d = A[ia[:, None], rows].mean(1) - B[ib[:, None], rows].mean(1)
+    pick = lambda m: np.take_along_axis(m, rows, axis=1).mean(1)
+    d = pick(_seed_average(A, rng, n_resamples)) - pick(_seed_average(B, rng, n_resamples))
     return {"diff": float(A.mean() - B.mean()), "ci95": [float(x) for x in np.percentile(d, [2.5, 97.5])],
             "ci90": [float(x) for x in np.percentile(d, [5, 95])], "n_resamples": n_resamples, "runs": [len(A), len(B)]}
 

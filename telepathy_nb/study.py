@@ -23,8 +23,8 @@ if TYPE_CHECKING: import pandas as pd   # annotations only
 __all__ = ['MONITORS', 'THREAD_VARIABLES', 'parse_axes', 'expand_grid', 'combo_name', 'run_key', 'final_monitors', 'eval_rows',
            'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_thread_env', 'worker_thread_limits',
            'worker_threads', 'study_table', 'study_contrast', 'curve_key', 'curve_job', 'run_curves', 'curve_table',
-           'curves_markdown', 'study_markdown', 'baselines_markdown', 'run_result', 'run_markdown', 'result_markdown',
-           'sync_readme']
+           'curves_markdown', 'study_markdown', 'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown',
+           'result_markdown', 'sync_readme']
 
 # %% ../nbs/18_study.ipynb #e8dc121b
 def parse_axes(pairs: list[str]) -> dict[str, list]:
@@ -400,10 +400,26 @@ def run_markdown(res: dict) -> str:
     if g: parts[-1] += f" Generation mode (the reference's way): {100 * g['accuracy']:.1f}%, {g['invalid']} invalid answers."
     return "\n".join(parts)
 
+def ceiling_markdown(res: dict) -> str:
+    "A prompt-tuning ceiling (kind 'source_ceiling', `scripts/check_source_ceiling.py`): accuracy per model of the pair and seed."
+    runs = res["runs"].values()
+    seeds = sorted({r["seed"] for r in runs})
+    lines = [f"`{res['command']}`", "", f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, N = {res['n']} training rows, "
+             f"all {next(iter(runs))['eval_rows']} validation rows; lr chosen per run on 300 held-out training rows.", ""]
+    rows = []
+    for role in ("source", "target"):
+        rs = {r["seed"]: r for r in runs if r["role"] == role}
+        if not rs: continue
+        accs = [100 * r["accuracy"] for r in rs.values()]
+        rows.append([f"{role} ({next(iter(rs.values()))['model']})"] + [f"{100 * rs[s]['accuracy']:.1f}" if s in rs else "" for s in seeds]
+                    + [f"{np.mean(accs):.1f}", ", ".join(f"{rs[s]['lr']:g}" if s in rs else "" for s in seeds)])
+    return "\n".join(lines + [markdown_table(["prompt-tuned on the text"] + [f"seed {s} %" for s in seeds] + ["mean %", "lr per seed"], rows)])
+
 def result_markdown(res: dict) -> str:
-    "The README block of one results JSON: one run, a baselines run, a learning curve, a benchmark, training-loop speeds, or a study."
+    """The README block of one results JSON: one run, a baselines run, a learning curve, a benchmark, training-loop speeds,
+    a prompt-tuning ceiling, or a study."""
     kinds = {"run": run_markdown, "baselines": baselines_markdown, "curves": curves_markdown, "bench": bench_markdown,
-             "loop_speed": loop_speed_markdown}
+             "loop_speed": loop_speed_markdown, "source_ceiling": ceiling_markdown}
     return kinds.get(res.get("kind"), study_markdown)(res)
 
 def _marker(name: str) -> tuple[str, str]: return f"<!-- result:{name} -->", f"<!-- /result:{name} -->"

@@ -25,6 +25,10 @@ def test_every_result_says_where_it_came_from():
             else:
                 assert all(r["samples_per_s"] and len(r["steps"]) == len(r["samples_per_s"]) for r in res["runs"].values()), f.name
             continue
+        if res.get("kind") == "source_ceiling":           # a prompt-tuning ceiling: the script, commit, machine; each run's seed and rows
+            assert res["command"].startswith("python scripts/check_source_ceiling.py ") and res["commit"] and res["machine"], f.name
+            assert res["runs"] and all({"seed", "role", "accuracy", "eval_rows", "lr"} <= set(r) for r in res["runs"].values()), f.name
+            continue
         assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
         assert res["command"].startswith(("telepathy study ", "telepathy curves ", "telepathy run baselines ", "make demo")) and len(res["commit"]) >= 7
         if res.get("kind") == "run":
