@@ -14,9 +14,9 @@ from .config import make_config, RunConfig
 from .rundir import CONFIG, EVAL_RESULTS, NOTEBOOK, PAGE, PARAMS, STATUS, SUMMARY, SUMMARY_KEYS, TEMPLATE_RESULTS, run_lock, new_run_dir
 
 # %% auto #0
-__all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'INTERRUPTED', 'KILLED', 'templates_dir', 'template_path',
-           'template_parameters', 'check_parameters', 'check_data', 'absolute_params', 'absolute_env', 'run_outcome',
-           'launch']
+__all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED', 'KILLED',
+           'templates_dir', 'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params',
+           'absolute_env', 'run_outcome', 'launch']
 
 # %% ../nbs/17_runs.ipynb #4bbd3b37
 def templates_dir() -> Path:
@@ -129,10 +129,13 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
             "trained_steps": st.get("step"), "loop_s": st.get("loop_seconds"), **{k: cfg.get(k) for k in SUMMARY_KEYS}}
 
 # %% ../nbs/17_runs.ipynb #eb1bc929
+KERNEL_START_TIMEOUT = 300   # seconds for a kernel to answer (papermill's default, 60, is short for two kernels importing torch on a loaded 2-core machine)
+
 def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress: bool) -> None:
     import papermill as pm
     pm.execute_notebook(str(template), str(run_dir / NOTEBOOK), parameters=params, kernel_name=kernel,
-                        cwd=str(run_dir), progress_bar=progress, request_save_on_cell_execute=True)
+                        cwd=str(run_dir), progress_bar=progress, request_save_on_cell_execute=True,
+                        start_timeout=KERNEL_START_TIMEOUT)
 
 def _error_text(e: BaseException) -> str:
     ename, evalue = getattr(e, "ename", type(e).__name__), getattr(e, "evalue", str(e))

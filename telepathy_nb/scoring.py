@@ -4,6 +4,7 @@
 
 # %% ../nbs/07_scoring.ipynb #6f629463
 from __future__ import annotations
+import copy, inspect
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,7 +14,8 @@ from .data import Task, verbaliser_ids, _pad
 
 # %% auto #0
 __all__ = ['target_hidden', 'logits_at', 'label_lm_loss', 'sequence_log_prob', 'first_token_scores', 'sequence_scores',
-           'label_loss', 'class_scores', 'text_inputs', 'text_class_scores', 'text_scores']
+           'label_loss', 'class_scores', 'shared_prefix_class_scores', 'text_inputs', 'text_class_scores',
+           'text_scores']
 
 # %% ../nbs/07_scoring.ipynb #bd6525e4
 def target_hidden(model, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -63,6 +65,7 @@ def class_scores(model, make_inputs, n: int, class_ids: list[list[int]], *, chun
         embeds, mask, pos = make_inputs(list(range(n)), [[] for _ in range(n)])
         first = torch.tensor([c[0] for c in class_ids], device=embeds.device)
         return first_token_scores(model, embeds, mask, pos[:, :1], first)
+    if fast: return shared_prefix_class_scores(model, make_inputs, n, class_ids, chunk_rows=chunk_rows)
     pairs = [(i, c) for i in range(n) for c in class_ids]      # each (row, class) teacher-forced, in chunks
     out = []
     for s in range(0, len(pairs), chunk_rows):
@@ -71,6 +74,43 @@ def class_scores(model, make_inputs, n: int, class_ids: list[list[int]], *, chun
         lab, lmask = (x.to(embeds.device) for x in _pad(list(conts), 0))
         out.append(sequence_scores(model, embeds, mask, pos, lab, lmask))
     return torch.cat(out).view(n, len(class_ids))
+
+# %% ../nbs/07_scoring.ipynb #8e43320g
+def _cache_keyword(model) -> str:
+    "The keyword a transformers model body takes its KV cache by: `cache` (transformers 5.2x) or `past_key_values` (before)."
+    return "cache" if "cache" in inspect.signature(model.model.forward).parameters else "past_key_values"
+
+def _length_groups(class_ids: list[list[int]], per_group: int) -> list[list[int]]:
+    "Indices of the multi-token classes, grouped by token count (no padding inside a group), at most `per_group` each."
+    by_len: dict[int, list[int]] = {}
+    for i, c in enumerate(class_ids):
+        if len(c) > 1: by_len.setdefault(len(c), []).append(i)
+    return [idx[s:s + per_group] for _, idx in sorted(by_len.items()) for s in range(0, len(idx), per_group)]
+
+def shared_prefix_class_scores(model, make_inputs, n: int, class_ids: list[list[int]], *, chunk_rows: int = 256) -> torch.Tensor:
+    """Log-probability (n, C) of each class's tokens after each row's prefix, reading every prefix once: the first token
+    of every class from the prefix's last position, the rest from the classes' own tokens run after the prefix's KV cache
+    (repeated once per class, at most `chunk_rows` sequences at a time). The same scores as `fast=False`, which re-reads
+    the prefix for every (row, class)."""
+    embeds, mask, pos = make_inputs(list(range(n)), [[] for _ in range(n)])
+    dev, key = embeds.device, _cache_keyword(model)
+    out = model.model(inputs_embeds=embeds, attention_mask=mask, use_cache=True)
+    cache = getattr(out, "cache", None) or out.past_key_values
+    first = logits_at(model, out.last_hidden_state, pos[:, :1])[:, 0].log_softmax(-1)            # (n, V)
+    scores = first[:, torch.tensor([c[0] for c in class_ids], device=dev)].clone()
+    real = mask.sum(1)                                                                           # each prefix's length without padding
+    for group in _length_groups(class_ids, max(1, chunk_rows // n)):
+        c = len(group)
+        ids = torch.tensor([class_ids[i] for i in group], device=dev)                             # (c, L)
+        feed, steps = ids[:, :-1].repeat(n, 1), ids.shape[1] - 1                                   # row r's class j at r*c + j
+        kv = copy.deepcopy(cache); kv.batch_repeat_interleave(c)                                  # row r's cache at r*c ... r*c + c - 1
+        am = torch.cat([mask.repeat_interleave(c, 0), torch.ones_like(feed)], 1)
+        where = real.repeat_interleave(c)[:, None] + torch.arange(steps, device=dev)               # positions right after the real prefix
+        h = model.model(inputs_embeds=model.get_input_embeddings()(feed), attention_mask=am, position_ids=where,
+                        use_cache=True, **{key: kv}).last_hidden_state
+        logits = logits_at(model, h, torch.arange(steps, device=dev).expand(n * c, -1))
+        scores[:, group] += sequence_log_prob(logits, ids[:, 1:].repeat(n, 1), torch.ones_like(feed)).view(n, c)
+    return scores
 
 # %% ../nbs/07_scoring.ipynb #d37c3e76
 def text_inputs(lm: LoadedLM, prefixes: list[list[int]]):
