@@ -15,6 +15,7 @@ declare -A extra=(
   [cache_compiled_bridge]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_bridge=true"
   [cache_graphs]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead"
   [demo_fast]="-p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead"
+  [cache_graphs_layers]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead -p compile_scope=layers"
   [cache_graphs_bridge]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead -p compile_bridge=true"
 )
 # "<variant>_warm" runs <variant> again after it: inductor's on-disk caches (FX graphs, AOT autograd) are then warm, as they

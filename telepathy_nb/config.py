@@ -73,6 +73,7 @@ class RunConfig:
     compile_target: bool = False         # torch.compile the target body (CUDA only)
     compile_bridge: bool = False         # torch.compile the bridge too (CUDA only; dynamic source lengths)
     compile_mode: str = "default"        # torch.compile mode of the target body: default | reduce-overhead (CUDA graphs) | max-autotune-no-cudagraphs
+    compile_scope: str = "body"          # what compile_target wraps: body (one graph) | layers (each decoder layer; one graph reused by all: less to trace)
     state_cache: str = ""                # folder for cached layer-L source states ('' = off; see 04_cache)
     diverge_grad_norm: float = 1e4       # stop as diverged above this grad norm (or on NaN/inf)
     resume: bool = False                 # continue from run_dir's last checkpoint
@@ -149,7 +150,8 @@ _CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPU
             "latent_init": LATENT_INITS, "batch_order": BATCH_ORDERS, "bridge_precision": ("fp32", "bf16"),
             "quick_eval_mode": ("scores", "reference"), "decision": ("scores", "generation"),
             "schedule": ("constant", "cosine"), "preset": tuple(PRESETS), "log_with": ("",) + tuple(TRACKERS),
-            "grad_allreduce": ("fp32", "bf16"), "compile_mode": ("default", "reduce-overhead", "max-autotune-no-cudagraphs")}
+            "grad_allreduce": ("fp32", "bf16"), "compile_mode": ("default", "reduce-overhead", "max-autotune-no-cudagraphs"),
+            "compile_scope": ("body", "layers")}
 
 def _check_ranges(cfg: RunConfig) -> None:
     "Raise on out-of-range numbers and unknown choices."

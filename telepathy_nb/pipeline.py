@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import pick_device, bf16_autocast, batch_starts, to_device_async
+from .core import TelepathyError, pick_device, bf16_autocast, batch_starts, to_device_async
 from .models import LoadedLM, load_model, source_states, embedding_rms
 from .data import PairCollator, get_task, _pad, text_key_mask
 from .bridge import make_bridge, build_target_inputs, BridgeOutput, masked_mean
@@ -167,10 +167,17 @@ def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, sou
     return Pipeline(source, target, bridge, collator, cfg.source_layer, target_rms, cfg.mask_template).to(dev)  # the bridge and its buffers
 
 # %% ../nbs/09_pipeline.ipynb #ed83f944
-def compile_target_body(pipe: Pipeline, mode: str = "default", backend: str = "inductor") -> Pipeline:
-    """torch.compile the target's body in place (static shapes); returns the pipeline. `backend="eager"` keeps dynamo's
-    graph capture and guards without generating code: it counts compilations and recompilations cheaply on a CPU
+def compile_target_body(pipe: Pipeline, mode: str = "default", backend: str = "inductor", scope: str = "body") -> Pipeline:
+    """torch.compile the target's body in place (static shapes); returns the pipeline. `scope="layers"` compiles each decoder
+    layer instead (regional compilation): the layers share one class, so dynamo captures one graph and reuses it for all of
+    them, which cuts the compile time at startup (`scripts/check_compile_scope.py`). `backend="eager"` keeps dynamo's graph
+    capture and guards without generating code: it counts compilations and recompilations cheaply on a CPU
     (`scripts/check_recompiles.py`)."""
-    pipe.target.model.model = torch.compile(pipe.target.model.model, mode=mode if backend == "inductor" else None, dynamic=False,
-                                            backend=backend)
+    kw = dict(mode=mode if backend == "inductor" else None, dynamic=False, backend=backend)
+    body = pipe.target.model.model
+    if scope == "body": pipe.target.model.model = torch.compile(body, **kw)
+    elif scope == "layers":
+        if not hasattr(body, "layers"): raise TelepathyError(f"{type(body).__name__} has no .layers to compile one by one", "use compile_scope=body")
+        for layer in body.layers: layer.compile(**kw)
+    else: raise TelepathyError(f"compile scope {scope!r} is not body or layers", "pass -p compile_scope=body or layers")
     return pipe

@@ -344,7 +344,7 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     train_rows, quick_rows = _load_rows(cfg)
     pipe = pipe or build_pipeline(cfg, acc.device)
     if cfg.bridge_precision == "bf16": pipe.bridge.to(torch.bfloat16)     # the reference: no fp32 master weights
-    if cfg.compile_target and acc.device.type == "cuda": compile_target_body(pipe, cfg.compile_mode)
+    if cfg.compile_target and acc.device.type == "cuda": compile_target_body(pipe, cfg.compile_mode, scope=cfg.compile_scope)
     params = [p for p in pipe.bridge.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type == "cuda")
     pipe.bridge, opt = acc.prepare(pipe.bridge, opt)
