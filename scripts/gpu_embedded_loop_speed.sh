@@ -19,9 +19,12 @@ declare -A extra=(
   [cache_graphs_bridge]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead -p compile_bridge=true"
 )
 # "<variant>_warm" runs <variant> again after it: inductor's on-disk caches (FX graphs, AOT autograd) are then warm, as they
-# are for every run on a machine after its first; this measures the loop with compilation costing only tracing.
+# are for every run on a machine after its first: compilation reads generated code from them instead of generating it.
 export TORCHINDUCTOR_FX_GRAPH_CACHE=1 TORCHINDUCTOR_AUTOGRAD_CACHE=1
 variants=("$@"); [ ${#variants[@]} -gt 0 ] || variants=(demo steps cache cache_compiled cache_compiled_bridge cache_graphs demo_fast)
+for v in "${variants[@]}"; do   # a misspelt variant must not run the demo's settings under its name
+  [ -n "${extra[${v%_warm}]+set}" ] || { echo "unknown variant '$v'; known: ${!extra[*]} (each also as <name>_warm)" >&2; exit 2; }
+done
 work=$(mktemp -d); export TELEPATHY_RUNS_DIR=$work/runs
 for v in "${variants[@]}"; do
   t0=$(date +%s)
