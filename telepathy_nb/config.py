@@ -74,6 +74,7 @@ class RunConfig:
     compile_bridge: bool = False         # torch.compile the bridge too (CUDA only; dynamic source lengths)
     compile_mode: str = "default"        # torch.compile mode of the target body: default | reduce-overhead (CUDA graphs) | max-autotune-no-cudagraphs
     compile_scope: str = "body"          # what compile_target wraps: body (one graph) | layers (each decoder layer; one graph reused by all: less to trace)
+    step_graphs: bool = False            # capture each training step as one CUDA graph (one GPU, state cache, grad_accum 1; see 09a_graphs)
     state_cache: str = ""                # folder for cached layer-L source states ('' = off; see 04_cache)
     diverge_grad_norm: float = 1e4       # stop as diverged above this grad norm (or on NaN/inf)
     resume: bool = False                 # continue from run_dir's last checkpoint
@@ -153,6 +154,17 @@ _CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPU
             "grad_allreduce": ("fp32", "bf16"), "compile_mode": ("default", "reduce-overhead", "max-autotune-no-cudagraphs"),
             "compile_scope": ("body", "layers")}
 
+def _check_step_graphs(cfg: RunConfig) -> None:
+    "step_graphs captures one process's eager step over cached states (`graphs.GraphedTrainStep`): refuse what it cannot hold."
+    if not cfg.step_graphs: return
+    clash = [(cfg.num_processes > 1, f"num_processes={cfg.num_processes} (the all-reduce between processes is not captured)", "num_processes=1"),
+             (cfg.grad_accum > 1, f"grad_accum={cfg.grad_accum} (one micro-batch per captured step)", "grad_accum=1 with a larger batch_size"),
+             (not cfg.state_cache, "no state_cache (the graph reads cached source states)", "state_cache=FOLDER"),
+             (cfg.compile_target or cfg.compile_bridge, "compile_target/compile_bridge (the graph captures the eager step)",
+              "compile_target=false compile_bridge=false")]
+    for bad, why, fix in clash:
+        if bad: raise TelepathyError(f"step_graphs=true cannot run with {why}", f"pass {fix}, or step_graphs=false")
+
 def _check_ranges(cfg: RunConfig) -> None:
     "Raise on out-of-range numbers and unknown choices."
     for f in _POSITIVE:
@@ -168,6 +180,7 @@ def _check_ranges(cfg: RunConfig) -> None:
     if cfg.nce_weight and cfg.bridge != "perceiver":
         raise TelepathyError(f"nce_weight needs the perceiver bridge (it matches the latents against the projected source), not {cfg.bridge!r}",
                              "use bridge=perceiver, or nce_weight=0")
+    _check_step_graphs(cfg)
     if cfg.resume and not cfg.run_dir:
         raise TelepathyError("resume=True needs the run_dir to resume from", "pass run_dir=<the run folder>")
 

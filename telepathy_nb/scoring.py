@@ -20,7 +20,10 @@ __all__ = ['target_hidden', 'logits_at', 'label_lm_loss', 'sequence_log_prob', '
 # %% ../nbs/07_scoring.ipynb #bd6525e4
 def target_hidden(model, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     "Last hidden states of a causal LM's body (no LM head): (B, T, d) embeds -> (B, T, d)."
-    if bool(attention_mask.all()): attention_mask = None  # no padding: plain causal attention, flash kernels allowed
+    # no padding: plain causal attention, flash kernels allowed. Asking waits for the device, which a CUDA graph being
+    # captured cannot do (`graphs`): there the mask stays, and the padded-mask kernels give the same result.
+    capturing = attention_mask.is_cuda and torch.cuda.is_current_stream_capturing()
+    if not capturing and bool(attention_mask.all()): attention_mask = None
     return model.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
 
 def logits_at(model, hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:

@@ -21,6 +21,7 @@ from .data import load_split, training_rows, BatchStream, micro_batch_ids
 from .losses import soft_token_monitors
 from .pipeline import (Pipeline, build_pipeline, pipeline_loss, bridge_scores, compile_target_body,
                                    bridge_answers, substring_match)
+from .graphs import GraphedTrainStep, train_shapes
 from .cache import StateCache, build_state_cache, cache_key, model_fingerprint
 from .rundir import CONFIG, METRICS, STATUS
 
@@ -197,6 +198,7 @@ class TrainState:
     meter: StepMeter = field(default_factory=StepMeter)
     caches: dict = field(default_factory=dict)     # role ('train', 'quick_eval') -> StateCache, when cfg.state_cache
     t_start: float = field(default_factory=time.time)
+    graphed: GraphedTrainStep | None = None        # the step as one CUDA graph, when cfg.step_graphs
 
 def _bare_bridge(st: TrainState) -> torch.nn.Module:
     "The bridge without its data-parallel and torch.compile wrappers (what checkpoints hold)."
@@ -223,6 +225,10 @@ def _backward_step(st: TrainState, step: int, micro: list) -> dict:
     write a metrics line."""
     acc, A, parts = st.accelerator, st.cfg.grad_accum, {}
     monitor = _logs_at(st.cfg, step)
+    if st.graphed is not None:                     # one replay: forward, backward and clipping (grad_accum is 1)
+        (batch, states), = micro
+        parts, gn = st.graphed(batch, states, monitor)
+        return {**parts, "_grad_norm": gn}
     for a, (batch, states) in enumerate(micro):
         sync = acc.no_sync(st.pipe.bridge) if (a < A - 1 and acc.num_processes > 1) else nullcontext()
         with sync:
@@ -244,15 +250,17 @@ def _read_step(parts: dict, grad_norm: torch.Tensor) -> tuple[dict, float]:
 
 def _optimizer_step(st: TrainState, step: int, parts: dict) -> tuple[dict, float]:
     "Clip, check divergence, step the optimizer and the schedule; returns the step's loss parts and grad norm as floats."
-    params = [p for p in st.pipe.bridge.parameters() if p.requires_grad]
-    parts, gn = _read_step(parts, torch.as_tensor(st.accelerator.clip_grad_norm_(params, st.cfg.grad_clip)))
+    gn = parts.pop("_grad_norm", None)            # clipped inside the step graph already
+    if gn is None: gn = st.accelerator.clip_grad_norm_([p for p in st.pipe.bridge.parameters() if p.requires_grad], st.cfg.grad_clip)
+    parts, gn = _read_step(parts, torch.as_tensor(gn))
     if not math.isfinite(parts["loss"]) or not math.isfinite(gn) or gn > st.cfg.diverge_grad_norm:
         st.optimizer.zero_grad(set_to_none=True)
         raise Diverged(f"diverged at step {step}: loss {parts['loss']:.4g}, grad norm {gn:.4g} "
                        f"(limit {st.cfg.diverge_grad_norm:g}); the last good checkpoint is kept")
     factor = lr_factor(step - 1, steps=st.cfg.steps, warmup_steps=st.cfg.warmup_steps, schedule=st.cfg.schedule)
     for g in st.optimizer.param_groups: g["lr"] = st.cfg.lr * factor
-    st.optimizer.step(); st.optimizer.zero_grad(set_to_none=True)
+    st.optimizer.step()
+    if st.graphed is None: st.optimizer.zero_grad(set_to_none=True)   # a step graph's gradients live in its memory: it overwrites them
     return parts, gn
 
 # %% ../nbs/10_train.ipynb #00416eba
@@ -340,6 +348,8 @@ def attach_state_caches(st: TrainState, train_ids: list[list[int]], quick_rows: 
 def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainState, list]:
     "Everything the loop needs, resumed from the last checkpoint when cfg.resume."
     acc = _accelerator(cfg)
+    if cfg.step_graphs and acc.device.type != "cuda":
+        raise TelepathyError(f"step_graphs=true needs a GPU; this run is on {acc.device}", "pass step_graphs=false, or device=cuda")
     seed_everything(cfg.seed)
     train_rows, quick_rows = _load_rows(cfg)
     pipe = pipe or build_pipeline(cfg, acc.device)
@@ -355,6 +365,9 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order), train_rows, log=log)
     if cfg.run_dir and acc.is_main_process: save_config(cfg, Path(cfg.run_dir) / CONFIG)
     if cfg.state_cache: quick_rows = attach_state_caches(st, train_ids, quick_rows)
+    if cfg.step_graphs:
+        c = st.caches["train"]
+        st.graphed = GraphedTrainStep(pipe, cfg, train_shapes(pipe, cfg.batch_size, int(c.lengths.max()), c.dtype), acc.device)
     if cfg.resume: _resume(st)
     return st, quick_rows
 
@@ -376,7 +389,7 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
     source_home = st.pipe.source.device
     if st.caches: st.pipe.source.model.to("cpu")   # training reads the cache: the source leaves the GPU meanwhile
     bar = tqdm(total=cfg.steps, initial=st.step, desc="training", disable=not (progress and acc.is_main_process))
-    status, message = "success", f"finished {cfg.steps} steps"
+    status, message, first = "success", f"finished {cfg.steps} steps", None
     try:
         ahead = _collate_step(st, st.step + 1) if st.step < cfg.steps else None
         for step in range(st.step + 1, cfg.steps + 1):
@@ -384,6 +397,7 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
             ahead = _collate_step(st, step + 1) if step < cfg.steps else None        # host work meanwhile
             parts, gn = _optimizer_step(st, step, parts)                             # the step's one wait
             st.step = step
+            if first is None: first = time.time() - t0                           # one-time costs: allocation, a graph's capture
             _log_step(st, step, samples, parts, gn, target_rms)
             q = _maybe_quick_eval(st, step, quick_rows)
             _maybe_checkpoint(st, step)
@@ -393,13 +407,15 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
         acc.print(message)
     finally:
         bar.close()
+        if st.graphed is not None: st.graphed.release()
         if st.caches: st.pipe.source.model.to(source_home)
         if acc.trackers: acc.end_training()
         seconds = time.time() - t0
     if cfg.run_dir and acc.is_main_process:
         atomic_write_json(Path(cfg.run_dir) / STATUS, {"status": status, "step": st.step, "steps": cfg.steps,
                                                               "message": message, "run_dir": cfg.run_dir,
-                                                              "loop_seconds": round(seconds, 3)})
+                                                              "loop_seconds": round(seconds, 3),
+                                                              "first_step_seconds": None if first is None else round(first, 3)})
     st.pipe.bridge = _bare_bridge(st).eval()
     return TrainResult(status, st.step, message, st.pipe, seconds)
 
