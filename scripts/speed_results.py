@@ -62,3 +62,27 @@ warm = loop_speed_result({
     "bash scripts/gpu_embedded_loop_speed.sh OUT cache_graphs cache_graphs_warm cache_graphs_bridge cache_graphs_bridge_warm",
     "3006959", "1x NVIDIA H100 80GB HBM3", skip_lines=2)
 atomic_write_json(OUT / "speed_embedded_loop_h100_warm.json", warm)
+
+# Fifth round (2026-11-28, session 26): whole-step CUDA graphs (`-p step_graphs=true`, 09a_graphs) on 1x H100, three calls
+# on two machines, the working tree of commit 021f713 (the first two calls before status.json recorded first_step_seconds).
+RAW5 = "../20261128-gpu2/"
+bench("speed_bench_latency_captured_h100", RAW5 + "bench-latency-graphs-h100.json", "telepathy bench --latency-graphs", "021f713",
+      wall_s=215)
+steps = loop_speed_result({
+    "eager, from the cache (the plain step)": RAW / (RAW5 + "cache.metrics.jsonl"),
+    "step graphs, from the cache": RAW / (RAW5 + "cache_step_graphs.metrics.jsonl"),
+    "step graphs, repeat 1 (a second machine: builds its cache)": RAW / (RAW5 + "cache_step_graphs_r1.metrics.jsonl"),
+    "step graphs, repeat 2 (the second machine)": RAW / (RAW5 + "cache_step_graphs_r2.metrics.jsonl"),
+    "step graphs, repeat 3 (the second machine)": RAW / (RAW5 + "cache_step_graphs_r3.metrics.jsonl"),
+    "eager, the demo's quick evals and checkpoints, from the cache": RAW / (RAW5 + "demo_cache.metrics.jsonl"),
+    "step graphs, the demo's quick evals and checkpoints": RAW / (RAW5 + "demo_step_graphs.metrics.jsonl")},
+    "bash scripts/gpu_embedded_loop_speed.sh OUT cache_step_graphs cache; ... demo_step_graphs demo_cache; "
+    "... cache_step_graphs_r1 cache_step_graphs_r2 cache_step_graphs_r3", "021f713", "1x NVIDIA H100 80GB HBM3", skip_lines=1)
+for line in open(RAW / RAW5 / "embedded_loop.txt"):          # the repeats' first steps, as the script printed them
+    name, fields = line.split(":", 1)[0], dict(f.split("=", 1) for f in line.split()[1:])
+    if fields.get("first_step_s"):
+        run = next(k for k in steps["runs"] if k.startswith(f"step graphs, repeat {name[-1]} "))
+        steps["runs"][run]["first_step_s"] = float(fields["first_step_s"])
+steps["first_step_s_source"] = "benchmarks/20261128-gpu2/embedded_loop.txt (printed from each run's status.json)"
+steps["first_steps"] = {v: read_json(RAW / RAW5 / f"first_steps_{v}.json") for v in ("plain", "step_graphs")}
+atomic_write_json(OUT / "speed_embedded_loop_step_graphs_h100.json", steps)

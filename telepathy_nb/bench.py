@@ -489,7 +489,7 @@ def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_
                              "median_first_half": _median(steady[:half]), "median_second_half": _median(steady[half:]),
                              "min": min(steady), "max": max(steady), "first_to_last_s": train[-1]["elapsed_s"] - train[0]["elapsed_s"],
                              "last_elapsed_s": train[-1]["elapsed_s"], "duration_s": summary.get("duration_s"),
-                             "loop_s": summary.get("loop_s")}
+                             "loop_s": summary.get("loop_s"), "first_step_s": summary.get("first_step_s")}
     return out
 
 def loop_speed_markdown(res: dict) -> str:
@@ -501,6 +501,10 @@ def loop_speed_markdown(res: dict) -> str:
              f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r.get("loop_s")), f1(r["duration_s"])] for name, r in res["runs"].items()]
     rows += [[name, "", "", "", "", "", "", "", f1(s), ""] for name, s in res.get("loop_s_only", {}).items()]   # runs whose files did not come back
     head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "loop s", "run s (papermill)"]
+    if any(r.get("first_step_s") is not None for r in res["runs"].values()):   # runs since status.json recorded it
+        head.insert(9, "first step s")
+        rows = [row[:9] + [f1(r.get("first_step_s"))] + row[9:] for row, r in zip(rows, res["runs"].values())] + \
+               [row[:9] + [""] + row[9:] for row in rows[len(res["runs"]):]]
     return "\n".join([f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
                       f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)])
 

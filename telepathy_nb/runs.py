@@ -126,7 +126,7 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
             "finished": dt.datetime.fromtimestamp(now).isoformat(timespec="seconds") if status != "running" else None,
             "duration_s": round(now - started, 1), "git_revision": code_revision(), "versions": package_versions(),
             "device": device_description(), "error": error, "accuracy": ev.get("accuracy"),
-            "trained_steps": st.get("step"), "loop_s": st.get("loop_seconds"), **{k: cfg.get(k) for k in SUMMARY_KEYS}}
+            "trained_steps": st.get("step"), "loop_s": st.get("loop_seconds"), "first_step_s": st.get("first_step_seconds"), **{k: cfg.get(k) for k in SUMMARY_KEYS}}
 
 # %% ../nbs/17_runs.ipynb #eb1bc929
 KERNEL_START_TIMEOUT = 300   # seconds for a kernel to answer (papermill's default, 60, is short for two kernels importing torch on a loaded 2-core machine)
