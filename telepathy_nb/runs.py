@@ -15,8 +15,8 @@ from .rundir import CONFIG, EVAL_RESULTS, NOTEBOOK, PAGE, PARAMS, STATUS, SUMMAR
 
 # %% auto #0
 __all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED', 'KILLED',
-           'templates_dir', 'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params',
-           'absolute_env', 'run_outcome', 'launch']
+           'templates_dir', 'template_path', 'template_parameters', 'check_parameters', 'check_device', 'check_data',
+           'absolute_params', 'absolute_env', 'run_outcome', 'launch']
 
 # %% ../nbs/17_runs.ipynb #4bbd3b37
 def templates_dir() -> Path:
@@ -45,8 +45,9 @@ def template_parameters(name: str) -> dict:
     import papermill as pm
     return pm.inspect_notebook(str(template_path(name)))
 
-def check_parameters(name: str, params: dict) -> dict:
-    "Raise on undeclared parameters and on an invalid run config; returns the parameters."
+def check_parameters(name: str, params: dict, here: bool = False) -> dict:
+    """Raise on undeclared parameters and on an invalid run config; with `here` (the run executes on this machine), also
+    on GPU-only options where torch sees no GPU (`check_device`). Returns the parameters."""
     declared = template_parameters(name)
     unknown = sorted(set(params) - set(declared))
     if unknown:
@@ -56,7 +57,18 @@ def check_parameters(name: str, params: dict) -> dict:
         over = {k: v for k, v in params.items() if k in config_keys and k != "preset"}
         cfg = make_config(params.get("preset", _default(declared["preset"])), **over)
         check_data(cfg)
+        if here: check_device(cfg)
     return params
+
+def check_device(cfg: RunConfig) -> None:
+    "GPU-only options on a machine without a GPU: refused before a kernel starts or a run folder is made."
+    from telepathy_nb.core import pick_device
+    dev = pick_device(cfg.device)[0]              # device=cuda without a GPU is refused here too
+    if dev.type == "cuda": return
+    gpu_only = [o for o, on in (("step_graphs=true", cfg.step_graphs), ("bridge_precision=bf16", cfg.bridge_precision == "bf16")) if on]
+    if gpu_only:
+        raise TelepathyError(f"{' and '.join(gpu_only)} need(s) a GPU; this run would be on {dev}",
+                             f"drop {' and '.join(gpu_only)}, or run it where torch sees a GPU")
 
 def check_data(cfg: RunConfig) -> None:
     "Load and check the run's training and evaluation rows (missing split, corrupt file, empty text, bad label)."
@@ -199,7 +211,7 @@ def launch(template: str, params: dict | None = None, name: str | None = None, *
         if run_dir: params["run_dir"] = str(run_dir)
         name = name or str(params.get("name") or "run")
         if "name" in template_parameters(template): params["name"] = name
-        check_parameters(template, params)
+        check_parameters(template, params, here=True)
         run_dir = run_dir or new_run_dir(path.stem, name, root)
         params["run_dir"] = str(run_dir)
         with run_lock(run_dir):
