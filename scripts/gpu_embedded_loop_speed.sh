@@ -17,6 +17,7 @@ declare -A extra=(
   [demo_fast]="-p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead"
   [cache_graphs_layers]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead -p compile_scope=layers"
   [cache_step_graphs]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p step_graphs=true"   # the eager step captured whole (09a_graphs)
+  [cache_step_graphs_w1]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p step_graphs=true -p graph_warmup=1"   # one warm-up step before the capture
   [demo_cache]="-p state_cache=/tmp/estates"                  # the demo's quick evals and checkpoints, from the cache: the plain curve
   [demo_step_graphs]="-p state_cache=/tmp/estates -p step_graphs=true"   # the same with the step as one graph: the curve to compare
   [cache_graphs_bridge]="-p quick_eval_every=0 -p checkpoint_every=0 -p state_cache=/tmp/estates -p compile_target=true -p compile_mode=reduce-overhead -p compile_bridge=true"

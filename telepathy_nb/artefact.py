@@ -21,7 +21,7 @@ __all__ = ['ARTEFACT_FORMAT', 'artefact_config', 'curve_svg', 'run_curves', 'mod
 
 # %% ../nbs/19_artefact.ipynb #7de53949
 ARTEFACT_FORMAT = 1
-_RUN_ONLY = ("run_dir", "resume", "state_cache", "name", "num_processes", "compile_target", "compile_bridge", "compile_scope", "step_graphs", "device")
+_RUN_ONLY = ("run_dir", "resume", "state_cache", "name", "num_processes", "compile_target", "compile_bridge", "compile_scope", "step_graphs", "graph_warmup", "device")
 
 def _pair_fingerprints(pipe: Pipeline) -> dict:
     "Fingerprints of the source up to its layer and of the whole target (config + a strided sample of the weights)."

@@ -75,6 +75,7 @@ class RunConfig:
     compile_mode: str = "default"        # torch.compile mode of the target body: default | reduce-overhead (CUDA graphs) | max-autotune-no-cudagraphs
     compile_scope: str = "body"          # what compile_target wraps: body (one graph) | layers (each decoder layer; one graph reused by all: less to trace)
     step_graphs: bool = False            # capture each training step as one CUDA graph (one GPU, state cache, grad_accum 1; see 09a_graphs)
+    graph_warmup: int = 2                # eager steps (not applied) before step_graphs captures; they run once, in step 1
     state_cache: str = ""                # folder for cached layer-L source states ('' = off; see 04_cache)
     diverge_grad_norm: float = 1e4       # stop as diverged above this grad norm (or on NaN/inf)
     resume: bool = False                 # continue from run_dir's last checkpoint
@@ -144,7 +145,7 @@ TRACKERS = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",
 "accelerate trackers a run may log to -> the packages (any one) each needs"
 
 _POSITIVE = ("soft_tokens", "depth", "heads", "ffn_mult", "codebook_size", "steps", "batch_size", "grad_accum",
-             "quick_eval_size", "log_every", "max_source_tokens", "num_processes")
+             "quick_eval_size", "log_every", "max_source_tokens", "num_processes", "graph_warmup")
 _NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every", "train_size", "holdout_rows", "eval_size",
                  "weight_decay", "diversity_weight", "slot_weight", "vicreg_weight", "nce_weight", "seed")
 _CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPUT_NORMS, "source_norm": SOURCE_NORMS,

@@ -74,10 +74,10 @@ def train_shapes(pipe: Pipeline, batch_size: int, max_source_len: int, state_dty
 class GraphedTrainStep:
     """Forward, backward and clipping of one micro-batch (from the state cache) as one CUDA graph; call with a collated
     batch and its states, get the loss parts (0-d tensors), the grad norm and the soft tokens, all overwritten next call."""
-    def __init__(self, pipe: Pipeline, cfg, shapes: dict, device):
+    def __init__(self, pipe: Pipeline, cfg, shapes: dict, device, warmup: int = 2):
         self.pipe, self.cfg = pipe, cfg
         self.params = [p for p in pipe.bridge.parameters() if p.requires_grad]
-        self.call = CapturedCall(self._body, shapes, device, after_warmup=self.release, what="the training step (step_graphs)")
+        self.call = CapturedCall(self._body, shapes, device, warmup=warmup, after_warmup=self.release, what="the training step (step_graphs)")
 
     def release(self) -> None:
         "Drop the gradients (after the warm-up; at the end of training): the capture allocates its own."

@@ -367,7 +367,8 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     if cfg.state_cache: quick_rows = attach_state_caches(st, train_ids, quick_rows)
     if cfg.step_graphs:
         c = st.caches["train"]
-        st.graphed = GraphedTrainStep(pipe, cfg, train_shapes(pipe, cfg.batch_size, int(c.lengths.max()), c.dtype), acc.device)
+        st.graphed = GraphedTrainStep(pipe, cfg, train_shapes(pipe, cfg.batch_size, int(c.lengths.max()), c.dtype), acc.device,
+                                      warmup=cfg.graph_warmup)
     if cfg.resume: _resume(st)
     return st, quick_rows
 
