@@ -22,7 +22,7 @@ from .bridge import SoftPromptBridge, build_target_inputs, masked_mean
 from .scoring import label_loss, class_scores, text_scores, text_inputs, target_hidden
 from .pipeline import Pipeline, build_pipeline, bridge_scores
 from .evaluate import zero_shot
-from .stats import report, multi_report, compare_to_bridge
+from .stats import report, multi_report, compare_to_bridge, classification_report
 from .train import train, load_bridge_weights, latest_checkpoint, check_checkpoint_config
 from .rundir import BASELINES_RESULTS, CONFIG
 
@@ -33,7 +33,7 @@ __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_r
            'prompt_tuning_loss', 'tuned_class_scores', 'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement',
            'control_baseline', 'TrainedBridge', 'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'cv_probe',
            'text_features', 'calibrated_preds', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages', 'curve_point',
-           'parse_which', 'parse_seeds', 'run_baselines', 'baselines_table', 'baselines_figure']
+           'parse_which', 'parse_seeds', 'run_baselines', 'baselines_table', 'baselines_figure', 'rescore_comparisons']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -564,3 +564,20 @@ def baselines_figure(res: dict, title: str = ""):
     fig.update_layout(title=title or f"{res['task']}: bridge vs baselines (n={res['n']}, 95% bootstrap CI)",
                       yaxis=dict(title="accuracy", range=[0, 1.05]), template="plotly_white", height=420)
     return fig
+
+# %% ../nbs/13_baselines.ipynb #r3sc0a02
+def _check_labels(rec: dict, labels, label_names) -> None:
+    "Raise unless `labels` reproduce the confusion matrix `rec` (and each of its runs) stored with its predictions."
+    for r in [rec, *rec.get("runs", [])]:
+        if "preds" in r and "confusion_matrix" in r and \
+                classification_report(labels, r["preds"], label_names)["confusion_matrix"] != r["confusion_matrix"]:
+            raise TelepathyError("these labels do not reproduce a stored confusion matrix: the rows are not the ones the result "
+                                 "was scored on (the split or its sampling changed)", "rescore with the data the result was made from")
+
+def rescore_comparisons(res: dict, labels) -> dict:
+    """Recompute every baseline's comparison with the bridge from the stored per-row predictions with the current
+    `stats.compare_to_bridge`; `labels` are checked against every stored confusion matrix first. Changes `res` in place."""
+    recs = [res["bridge"], *res["baselines"].values()]
+    for rec in recs: _check_labels(rec, labels, res["label_names"])
+    for rec in res["baselines"].values(): compare_to_bridge(rec, res["bridge"], labels)
+    return res

@@ -370,6 +370,9 @@ def baselines_markdown(res: dict) -> str:
     lines = [f"`{res['command']}`", "",
              f"{res['machine']}, commit `{_commit(res)}`, task {b['task']}, {b['n']} validation rows, bridge seeds "
              f"{', '.join(map(str, b['bridge_seeds']))}, {b['train_rows_seen']} training rows seen by each bridge.", ""]
+    if res.get("rescored"):                       # comparisons recomputed later from the stored predictions
+        r = res["rescored"]
+        lines[-1:-1] = ["", f"Comparisons rescored by `{r['command']}` ({r['machine']}, commit `{short_commit(r['commit'])}`): {r['what']}."]
     rows = []
     for name, r in t.iterrows():
         acc = f"{100 * r['accuracy']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["std"] and r["std"] == r["std"] else "")
