@@ -14,7 +14,7 @@ labels = [r["label"] for r in load_split(cfg["task"], "eval", n=cfg["eval_size"]
 before = {k: r["verdict"] for k, r in b["baselines"].items()}
 rescore_comparisons(b, labels)
 res["rescored"] = {"command": f"python scripts/rescore_baselines.py {path}", "commit": code_revision(), "machine": device_description(),
-                   "what": "comparisons recomputed from the stored predictions with stats.paired_bootstrap_difference as of this commit "
+                   "what": "recomputed from the stored predictions with stats.paired_bootstrap_difference as of that commit "
                            "(resampling each side's seeds); accuracies, their intervals and the predictions unchanged"}
 atomic_write_json(path, res)
 for k, r in b["baselines"].items():
