@@ -37,6 +37,8 @@ def test_every_result_says_where_it_came_from():
         if res.get("kind") == "baselines":
             b = res["baselines"]
             assert b["bridge_seeds"] == res["seeds"] and all("verdict" in r for r in b["baselines"].values()), f.name
+            r = res.get("rescored")                       # comparisons recomputed later: by the script, at a clean commit
+            assert not r or (r["command"].startswith("python scripts/rescore_baselines.py ") and len(r["commit"]) == 40), f.name
             continue
         if res.get("kind") == "curves":   # every point: every method's prediction for every validation row
             from telepathy_nb.baselines import CURVE_METHODS
