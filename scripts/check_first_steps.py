@@ -29,8 +29,8 @@ with prof:
     for step in range(1, steps + 1):
         t = [time.perf_counter()]
         micro = _collate_step(st, step); sync(); t.append(time.perf_counter())
-        parts = _backward_step(st, step, micro); sync(); t.append(time.perf_counter())
-        parts, gn = _optimizer_step(st, step, parts); sync(); t.append(time.perf_counter())
+        parts, gn = _backward_step(st, step, micro); sync(); t.append(time.perf_counter())
+        parts, gn = _optimizer_step(st, step, parts, gn); sync(); t.append(time.perf_counter())
         rows.append({"step": step, "collate_s": t[1] - t[0], "forward_backward_s": t[2] - t[1], "optimizer_s": t[3] - t[2],
                      "loss": parts["loss"]})
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in rows[-1].items()}), flush=True)

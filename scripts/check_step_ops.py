@@ -29,9 +29,9 @@ def part_ops(st) -> dict:
 def main(out: str = "results/checks/step_ops_cpu.json") -> dict:
     cfg = make_config("embedded", device="cpu", quick_eval_every=0, steps=20)
     st, _ = setup_training(cfg)
-    for s in (1, 2): _optimizer_step(st, s, _backward_step(st, s, _collate_step(st, s)))   # warm-up steps, not counted
+    for s in (1, 2): _optimizer_step(st, s, *_backward_step(st, s, _collate_step(st, s)))   # warm-up steps, not counted
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        _optimizer_step(st, 3, _backward_step(st, 3, _collate_step(st, 3)))
+        _optimizer_step(st, 3, *_backward_step(st, 3, _collate_step(st, 3)))
     ev = prof.key_averages()
     res = {"command": "python scripts/check_step_ops.py", "commit": git_revision(), "machine": device_description(),
            "preset": "embedded", "batch_size": cfg.batch_size, "step": 3, "aten_ops_per_step": sum(e.count for e in ev),

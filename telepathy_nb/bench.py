@@ -278,26 +278,26 @@ def compile_target(pipe: Pipeline, mode: str = "default") -> Pipeline:
     return pipe
 
 # %% ../nbs/16_bench.ipynb #9c55ae51
+def _uncompiled(pipe: Pipeline) -> Pipeline:
+    "The pipeline with torch.compile's wrappers taken off the source body, the target body and the bridge."
+    orig = lambda m: getattr(m, "_orig_mod", m)
+    pipe.source.model.model, pipe.target.model.model, pipe.bridge = (orig(m) for m in (pipe.source.model.model, pipe.target.model.model, pipe.bridge))
+    return pipe
+
 def compile_for_latency(pipe: Pipeline, mode: str = "reduce-overhead") -> Pipeline:
     """Recompile the truncated source body, the bridge and the target body with CUDA graphs for decisions. The bridge keeps
     its fp32 weights under autocast: a bf16 copy measured no faster at batch 1 on an H100 (14.0 ms against 13.9 ms, two
     runs on two machines) and changed 8 of 64 decisions of the random-weight pair (`benchmarks/20261127-gpu2/`)."""
-    orig = lambda m: getattr(m, "_orig_mod", m)
-    pipe.source.model.model = torch.compile(orig(pipe.source.model.model), mode=mode, dynamic=False)
-    pipe.target.model.model = torch.compile(orig(pipe.target.model.model), mode=mode, dynamic=False)
-    pipe.bridge = torch.compile(orig(pipe.bridge), mode=mode, dynamic=False)
+    _uncompiled(pipe)
+    pipe.source.model.model = torch.compile(pipe.source.model.model, mode=mode, dynamic=False)
+    pipe.target.model.model = torch.compile(pipe.target.model.model, mode=mode, dynamic=False)
+    pipe.bridge = torch.compile(pipe.bridge, mode=mode, dynamic=False)
     return pipe
 
 def _decide_graphs(pipe: Pipeline, batch: dict) -> torch.Tensor:
     "One decision through CUDA graphs: a new graph step first, so that the source graph's output may be reused by this call only."
     torch.compiler.cudagraph_mark_step_begin()
     return _decide_fast(pipe, batch)
-
-def _uncompiled(pipe: Pipeline) -> Pipeline:
-    "The pipeline with torch.compile's wrappers taken off the source body, the target body and the bridge."
-    orig = lambda m: getattr(m, "_orig_mod", m)
-    pipe.source.model.model, pipe.target.model.model, pipe.bridge = (orig(m) for m in (pipe.source.model.model, pipe.target.model.model, pipe.bridge))
-    return pipe
 
 def latency_with_graphs(pipe: Pipeline, one, latency_batches, lat: dict) -> dict:
     """Time decisions at each batch size (`one(bs)` makes a batch) into `lat` in two ways: the eager decision captured whole
@@ -497,14 +497,14 @@ def loop_speed_markdown(res: dict) -> str:
     only the loop's seconds are known (`loop_s_only`: name -> seconds, as their command printed them)."""
     first = next(iter(res["runs"].values()))["median"]
     f1 = lambda v: "" if v is None else f"{v:.1f}"
+    firsts = any(r.get("first_step_s") is not None for r in res["runs"].values())   # a column only for runs since status.json records it
+    first_col = (lambda v: [f1(v)]) if firsts else (lambda v: [])
     rows = [[name, f1(r["median"]), f"{r['min']:.1f}-{r['max']:.1f}", f"{r['median'] / first:.2f}x", f1(r["median_first_half"]),
-             f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r.get("loop_s")), f1(r["duration_s"])] for name, r in res["runs"].items()]
-    rows += [[name, "", "", "", "", "", "", "", f1(s), ""] for name, s in res.get("loop_s_only", {}).items()]   # runs whose files did not come back
-    head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "loop s", "run s (papermill)"]
-    if any(r.get("first_step_s") is not None for r in res["runs"].values()):   # runs since status.json recorded it
-        head.insert(9, "first step s")
-        rows = [row[:9] + [f1(r.get("first_step_s"))] + row[9:] for row, r in zip(rows, res["runs"].values())] + \
-               [row[:9] + [""] + row[9:] for row in rows[len(res["runs"]):]]
+             f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r.get("loop_s")), *first_col(r.get("first_step_s")),
+             f1(r["duration_s"])] for name, r in res["runs"].items()]
+    rows += [[name, "", "", "", "", "", "", "", f1(s), *first_col(None), ""] for name, s in res.get("loop_s_only", {}).items()]   # runs whose files did not come back
+    head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "loop s",
+            *(["first step s"] if firsts else []), "run s (papermill)"]
     return "\n".join([f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
                       f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)])
 

@@ -16,7 +16,8 @@ from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS
 from .cache import is_state_cache
 
 # %% auto #0
-__all__ = ['PRESETS', 'TRACKERS', 'RunConfig', 'parse_value', 'make_config', 'save_config', 'config_from_dict', 'load_config']
+__all__ = ['PRESETS', 'TRACKERS', 'RunConfig', 'parse_value', 'check_gpu_options', 'make_config', 'save_config',
+           'config_from_dict', 'load_config']
 
 # %% ../nbs/08_config.ipynb #f38dc7f3
 @dataclass(frozen=True)
@@ -165,6 +166,14 @@ def _check_step_graphs(cfg: RunConfig) -> None:
               "compile_target=false compile_bridge=false")]
     for bad, why, fix in clash:
         if bad: raise TelepathyError(f"step_graphs=true cannot run with {why}", f"pass {fix}, or step_graphs=false")
+
+def check_gpu_options(cfg: RunConfig, device_type: str) -> None:
+    "Refuse the options that need a GPU (step_graphs, the reference's all-bf16 bridge) for a run on a `device_type` device."
+    if device_type == "cuda": return
+    opts = [o for o, on in (("step_graphs=true", cfg.step_graphs), ("bridge_precision=bf16", cfg.bridge_precision == "bf16")) if on]
+    if opts:
+        raise TelepathyError(f"{' and '.join(opts)} {'needs' if len(opts) == 1 else 'need'} a GPU; this run is on {device_type}",
+                             f"drop {' and '.join(opts)}, or run where torch sees a GPU (device=cuda)")
 
 def _check_ranges(cfg: RunConfig) -> None:
     "Raise on out-of-range numbers and unknown choices."

@@ -9,7 +9,7 @@ from .core import TelepathyError, bf16_autocast
 from .bridge import build_target_inputs
 from .losses import soft_token_monitors
 from .scoring import first_token_scores
-from .pipeline import Pipeline, pipeline_loss
+from .pipeline import Pipeline, run_loss, loss_values
 
 # %% auto #0
 __all__ = ['pad_into', 'CapturedCall', 'train_shapes', 'GraphedTrainStep', 'DecisionGraph']
@@ -87,14 +87,10 @@ class GraphedTrainStep:
         cfg, dev = self.cfg, x["states"].device
         batch = {k: x[k] for k in ("source_mask", "label_ids", "label_mask")}
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=dev.type == "cuda", cache_enabled=False):
-            res = pipeline_loss(self.pipe, batch, cfg.diversity_weight, states=x["states"], slot_weight=cfg.slot_weight,
-                                vicreg_weight=cfg.vicreg_weight, nce_weight=cfg.nce_weight)
+            res = run_loss(self.pipe, batch, cfg, x["states"])
         res["loss"].backward()
-        out = res["out"]
-        parts = {k: v.detach().float() for k, v in res.items() if k != "out"}
-        parts.update({k: v.detach().float() for k, v in out.stats.items()})
         gn = torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
-        return {"parts": parts, "grad_norm": gn, "z": out.z.detach(), "soft": out.soft.detach()}
+        return {"parts": loss_values(res), "grad_norm": gn, "z": res["out"].z.detach(), "soft": res["out"].soft.detach()}
 
     def __call__(self, batch: dict, states: torch.Tensor, monitor: bool = False) -> tuple[dict, torch.Tensor]:
         "The step's loss parts (with the collapse monitors when `monitor`) and grad norm, as device tensors."

@@ -17,9 +17,9 @@ from .scoring import label_loss, class_scores
 from .config import RunConfig
 
 # %% auto #0
-__all__ = ['Pipeline', 'target_label_loss', 'pipeline_loss', 'soft_inputs', 'soft_class_scores', 'encoded_batches',
-           'bridge_scores', 'match_verbaliser', 'substring_match', 'generate_answers', 'bridge_answers',
-           'build_pipeline', 'compile_target_body']
+__all__ = ['Pipeline', 'target_label_loss', 'pipeline_loss', 'run_loss', 'loss_values', 'soft_inputs', 'soft_class_scores',
+           'encoded_batches', 'bridge_scores', 'match_verbaliser', 'substring_match', 'generate_answers',
+           'bridge_answers', 'build_pipeline', 'compile_target_body']
 
 # %% ../nbs/09_pipeline.ipynb #cd9408f9
 class Pipeline(nn.Module):
@@ -80,6 +80,15 @@ def pipeline_loss(pipe: Pipeline, batch: dict, diversity_weight: float = 0.1, st
     loss = lm + diversity_weight * div + sum(w * parts[k] for w, k in ((slot_weight, "slot_loss"), (vicreg_weight, "vicreg_loss"),
                                                                       (nce_weight, "nce_loss")) if w)
     return {"loss": loss + out.aux_loss, **parts, "out": out}
+
+def run_loss(pipe: Pipeline, batch: dict, cfg: RunConfig, states=None) -> dict:
+    "`pipeline_loss` with a run's regulariser weights: what a training step descends."
+    return pipeline_loss(pipe, batch, cfg.diversity_weight, states=states, slot_weight=cfg.slot_weight,
+                         vicreg_weight=cfg.vicreg_weight, nce_weight=cfg.nce_weight)
+
+def loss_values(res: dict) -> dict:
+    "A `pipeline_loss` result's parts and its bridge's monitors as detached fp32 0-d tensors (read later, without a wait now)."
+    return {k: torch.as_tensor(v).detach().float() for k, v in {**{k: v for k, v in res.items() if k != "out"}, **res["out"].stats}.items()}
 
 # %% ../nbs/09_pipeline.ipynb #6720773f
 def soft_inputs(pipe: Pipeline, soft: torch.Tensor):

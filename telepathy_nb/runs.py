@@ -10,13 +10,13 @@ from pathlib import Path
 import yaml
 from .core import (TelepathyError, atomic_write_json, atomic_write_bytes, read_optional_json,
                                code_revision, package_versions, device_description, absolute_path, REPO)
-from .config import make_config, RunConfig
+from .config import make_config, RunConfig, check_gpu_options
 from .rundir import CONFIG, EVAL_RESULTS, NOTEBOOK, PAGE, PARAMS, STATUS, SUMMARY, SUMMARY_KEYS, TEMPLATE_RESULTS, run_lock, new_run_dir
 
 # %% auto #0
 __all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED', 'KILLED',
-           'templates_dir', 'template_path', 'template_parameters', 'check_parameters', 'check_device', 'check_data',
-           'absolute_params', 'absolute_env', 'run_outcome', 'launch']
+           'templates_dir', 'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params',
+           'absolute_env', 'run_outcome', 'launch']
 
 # %% ../nbs/17_runs.ipynb #4bbd3b37
 def templates_dir() -> Path:
@@ -47,7 +47,7 @@ def template_parameters(name: str) -> dict:
 
 def check_parameters(name: str, params: dict, here: bool = False) -> dict:
     """Raise on undeclared parameters and on an invalid run config; with `here` (the run executes on this machine), also
-    on GPU-only options where torch sees no GPU (`check_device`). Returns the parameters."""
+    on GPU-only options where torch sees no GPU (`config.check_gpu_options`). Returns the parameters."""
     declared = template_parameters(name)
     unknown = sorted(set(params) - set(declared))
     if unknown:
@@ -57,18 +57,10 @@ def check_parameters(name: str, params: dict, here: bool = False) -> dict:
         over = {k: v for k, v in params.items() if k in config_keys and k != "preset"}
         cfg = make_config(params.get("preset", _default(declared["preset"])), **over)
         check_data(cfg)
-        if here: check_device(cfg)
+        if here:                                  # where the run executes: GPU-only options need a GPU here
+            from telepathy_nb.core import pick_device   # (torch, imported only now; device=cuda without a GPU is refused there)
+            check_gpu_options(cfg, pick_device(cfg.device)[0].type)
     return params
-
-def check_device(cfg: RunConfig) -> None:
-    "GPU-only options on a machine without a GPU: refused before a kernel starts or a run folder is made."
-    from telepathy_nb.core import pick_device
-    dev = pick_device(cfg.device)[0]              # device=cuda without a GPU is refused here too
-    if dev.type == "cuda": return
-    gpu_only = [o for o, on in (("step_graphs=true", cfg.step_graphs), ("bridge_precision=bf16", cfg.bridge_precision == "bf16")) if on]
-    if gpu_only:
-        raise TelepathyError(f"{' and '.join(gpu_only)} need(s) a GPU; this run would be on {dev}",
-                             f"drop {' and '.join(gpu_only)}, or run it where torch sees a GPU")
 
 def check_data(cfg: RunConfig) -> None:
     "Load and check the run's training and evaluation rows (missing split, corrupt file, empty text, bad label)."

@@ -16,10 +16,10 @@ from safetensors import SafetensorError
 from tqdm.auto import tqdm
 from .core import (TelepathyError, seed_everything, atomic_write_json, read_json, JsonlWriter,
                                pick_device)
-from .config import RunConfig, save_config, config_from_dict
+from .config import RunConfig, save_config, config_from_dict, check_gpu_options
 from .data import load_split, training_rows, BatchStream, micro_batch_ids
 from .losses import soft_token_monitors
-from .pipeline import (Pipeline, build_pipeline, pipeline_loss, bridge_scores, compile_target_body,
+from .pipeline import (Pipeline, build_pipeline, run_loss, loss_values, bridge_scores, compile_target_body,
                                    bridge_answers, substring_match)
 from .graphs import GraphedTrainStep, train_shapes
 from .cache import StateCache, build_state_cache, cache_key, model_fingerprint
@@ -219,28 +219,25 @@ def _collate_step(st: TrainState, step: int) -> list[tuple[dict, torch.Tensor | 
     return [st.pipe.collate([st.train_rows[i] for i in _micro_batch_ids(st, step, a)], st.caches.get("train"), ship=True)
             for a in range(st.cfg.grad_accum)]
 
-def _backward_step(st: TrainState, step: int, micro: list) -> dict:
+def _backward_step(st: TrainState, step: int, micro: list) -> tuple[dict, torch.Tensor | None]:
     """Forward/backward over the grad_accum micro-batches of `step` (`micro`: `_collate_step(st, step)`); returns the summed
     loss parts as 0-d device tensors (no wait for the device here), with the soft-token monitors added on the steps that
-    write a metrics line."""
+    write a metrics line, and the grad norm when the step already clipped (a step graph; else None)."""
     acc, A, parts = st.accelerator, st.cfg.grad_accum, {}
     monitor = _logs_at(st.cfg, step)
     if st.graphed is not None:                     # one replay: forward, backward and clipping (grad_accum is 1)
         (batch, states), = micro
-        parts, gn = st.graphed(batch, states, monitor)
-        return {**parts, "_grad_norm": gn}
+        return st.graphed(batch, states, monitor)
     for a, (batch, states) in enumerate(micro):
         sync = acc.no_sync(st.pipe.bridge) if (a < A - 1 and acc.num_processes > 1) else nullcontext()
         with sync:
-            with acc.autocast():
-                res = pipeline_loss(st.pipe, batch, st.cfg.diversity_weight, states=states,
-                                    slot_weight=st.cfg.slot_weight, vicreg_weight=st.cfg.vicreg_weight, nce_weight=st.cfg.nce_weight)
+            with acc.autocast(): res = run_loss(st.pipe, batch, st.cfg, states)
             acc.backward(res["loss"] / A)
-        values = {k: v.detach().float() for k, v in res.items() if k != "out"}        # loss, lm_loss, div_loss, slot_loss, ...
+        values = loss_values(res)                                                      # loss, lm_loss, div_loss, slot_loss, ...
         if monitor: values.update(soft_token_monitors(res["out"].z, res["out"].soft, as_floats=False))
-        for k, v in {**values, **res["out"].stats}.items():
+        for k, v in values.items():
             parts[k] = parts.get(k, 0.0) + torch.as_tensor(v, dtype=torch.float32, device=acc.device) / A
-    return parts
+    return parts, None
 
 def _read_step(parts: dict, grad_norm: torch.Tensor) -> tuple[dict, float]:
     "The step's loss parts and grad norm as floats: the step's one wait for the device."
@@ -248,9 +245,9 @@ def _read_step(parts: dict, grad_norm: torch.Tensor) -> tuple[dict, float]:
     vals = torch.stack([*(parts[k] for k in keys), grad_norm.float()]).tolist()
     return dict(zip(keys, vals[:-1])), vals[-1]
 
-def _optimizer_step(st: TrainState, step: int, parts: dict) -> tuple[dict, float]:
-    "Clip, check divergence, step the optimizer and the schedule; returns the step's loss parts and grad norm as floats."
-    gn = parts.pop("_grad_norm", None)            # clipped inside the step graph already
+def _optimizer_step(st: TrainState, step: int, parts: dict, gn: torch.Tensor | None = None) -> tuple[dict, float]:
+    """Clip (unless the step did: `gn`), check divergence, step the optimizer and the schedule; returns the step's loss
+    parts and grad norm as floats."""
     if gn is None: gn = st.accelerator.clip_grad_norm_([p for p in st.pipe.bridge.parameters() if p.requires_grad], st.cfg.grad_clip)
     parts, gn = _read_step(parts, torch.as_tensor(gn))
     if not math.isfinite(parts["loss"]) or not math.isfinite(gn) or gn > st.cfg.diverge_grad_norm:
@@ -296,9 +293,7 @@ def _maybe_checkpoint(st: TrainState, step: int) -> None:
 # %% ../nbs/10_train.ipynb #6cef3352
 def _accelerator(cfg: RunConfig) -> Accelerator:
     dev = pick_device(cfg.device)[0]
-    if cfg.bridge_precision == "bf16" and dev.type != "cuda":
-        raise TelepathyError("bridge_precision='bf16' (the reference's all-bf16 bridge) needs a GPU",
-                             "use bridge_precision=fp32 on the CPU, or device=cuda")
+    check_gpu_options(cfg, dev.type)
     trackers = dict(log_with=cfg.log_with, project_dir=str(tracker_dir(cfg))) if cfg.log_with else {}
     return Accelerator(cpu=dev.type == "cpu", mixed_precision="bf16" if dev.type == "cuda" else "no",
                        kwargs_handlers=_ddp_kwargs(cfg), **trackers)
@@ -348,8 +343,6 @@ def attach_state_caches(st: TrainState, train_ids: list[list[int]], quick_rows: 
 def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainState, list]:
     "Everything the loop needs, resumed from the last checkpoint when cfg.resume."
     acc = _accelerator(cfg)
-    if cfg.step_graphs and acc.device.type != "cuda":
-        raise TelepathyError(f"step_graphs=true needs a GPU; this run is on {acc.device}", "pass step_graphs=false, or device=cuda")
     seed_everything(cfg.seed)
     train_rows, quick_rows = _load_rows(cfg)
     pipe = pipe or build_pipeline(cfg, acc.device)
@@ -394,9 +387,9 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
     try:
         ahead = _collate_step(st, st.step + 1) if st.step < cfg.steps else None
         for step in range(st.step + 1, cfg.steps + 1):
-            parts = _backward_step(st, step, ahead)                                  # queued on the device
+            parts, gn = _backward_step(st, step, ahead)                              # queued on the device
             ahead = _collate_step(st, step + 1) if step < cfg.steps else None        # host work meanwhile
-            parts, gn = _optimizer_step(st, step, parts)                             # the step's one wait
+            parts, gn = _optimizer_step(st, step, parts, gn)                         # the step's one wait
             st.step = step
             if first is None: first = time.time() - t0                           # one-time costs: allocation, a graph's capture
             _log_step(st, step, samples, parts, gn, target_rms)

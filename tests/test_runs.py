@@ -67,7 +67,7 @@ def test_bad_input_fails_before_any_folder(tmp_path, capsys, param, message):
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks a machine without a GPU")
 def test_gpu_only_options_fail_before_any_folder_without_a_gpu(tmp_path, capsys):
     assert main(["run", "train_bridge", "-p", "step_graphs=true", "-p", f"state_cache={tmp_path / 'sc'}", "--root", str(tmp_path)]) == 2
-    assert "step_graphs=true need(s) a GPU; this run would be on cpu" in capsys.readouterr().err
+    assert "step_graphs=true needs a GPU; this run is on cpu" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
 
 
