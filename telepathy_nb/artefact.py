@@ -21,7 +21,12 @@ __all__ = ['ARTEFACT_FORMAT', 'artefact_config', 'curve_svg', 'run_curves', 'mod
 
 # %% ../nbs/19_artefact.ipynb #7de53949
 ARTEFACT_FORMAT = 1
-_RUN_ONLY = ("run_dir", "resume", "state_cache", "name", "num_processes", "compile_target", "compile_bridge", "compile_scope", "step_graphs", "graph_warmup", "device")
+_RUN_ONLY = ("run_dir", "resume", "state_cache", "name", "num_processes", "compile_target", "compile_bridge", "compile_scope", "step_graphs", "graph_warmup", "cudnn_attention", "device")
+
+def _run_only_defaults() -> dict:
+    """The run-only options at their defaults. An export rebuilds the pipeline with these, wherever it runs: the training run's
+    own (a step graph over a state cache, a compiled target) need not hold there, and the artefact does not keep them."""
+    return {f.name: f.default for f in dataclasses.fields(RunConfig) if f.name in _RUN_ONLY}
 
 def _pair_fingerprints(pipe: Pipeline) -> dict:
     "Fingerprints of the source up to its layer and of the whole target (config + a strided sample of the weights)."
@@ -106,7 +111,7 @@ def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: st
     run_dir = Path(run_dir)
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None: raise TelepathyError(f"{run_dir} has no finished checkpoint to export", "train the run to its end (or resume it) first")
-    cfg = load_config(ckpt / CONFIG, run_dir="", state_cache="", device=device)
+    cfg = load_config(ckpt / CONFIG, **{**_run_only_defaults(), "device": device})
     out = Path(out) if out else run_dir / "artefact"
     pipe = build_pipeline(cfg, device)
     tmp = out.with_name(f".{out.name}.tmp"); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)

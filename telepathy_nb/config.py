@@ -77,6 +77,7 @@ class RunConfig:
     compile_scope: str = "body"          # what compile_target wraps: body (one graph) | layers (each decoder layer; one graph reused by all: less to trace)
     step_graphs: bool = False            # capture each training step as one CUDA graph (one GPU, state cache, grad_accum 1; see 09a_graphs)
     graph_warmup: int = 2                # eager steps (not applied) before step_graphs captures; they run once, in step 1
+    cudnn_attention: bool = False        # let attention use cuDNN's fused kernel on a GPU (it builds a plan per call at first use: seconds; see 09_pipeline)
     state_cache: str = ""                # folder for cached layer-L source states ('' = off; see 04_cache)
     diverge_grad_norm: float = 1e4       # stop as diverged above this grad norm (or on NaN/inf)
     resume: bool = False                 # continue from run_dir's last checkpoint

@@ -19,7 +19,7 @@ from .config import RunConfig
 # %% auto #0
 __all__ = ['Pipeline', 'target_label_loss', 'pipeline_loss', 'run_loss', 'loss_values', 'soft_inputs', 'soft_class_scores',
            'encoded_batches', 'bridge_scores', 'match_verbaliser', 'substring_match', 'generate_answers',
-           'bridge_answers', 'build_pipeline', 'compile_target_body']
+           'bridge_answers', 'set_attention_kernels', 'build_pipeline', 'compile_target_body']
 
 # %% ../nbs/09_pipeline.ipynb #cd9408f9
 class Pipeline(nn.Module):
@@ -156,10 +156,19 @@ def bridge_answers(pipe: Pipeline, rows: list[dict], batch_size: int = 32, cache
     return out
 
 # %% ../nbs/09_pipeline.ipynb #251793e8
+def set_attention_kernels(cudnn: bool) -> None:
+    """Whether scaled-dot-product attention may use cuDNN's fused kernel on a GPU (a process-wide switch; no effect on a CPU).
+    Off by default: cuDNN builds an execution plan when an attention call first runs, and on an H100 (torch 2.11) that took
+    8.9 s of host time in the embedded pair's first two training steps, 44 calls at ≈ 0.1 s each
+    (`scripts/check_first_steps.py OUT plain 12 cuda --profile`); PyTorch's flash and memory-efficient kernels start at once."""
+    torch.backends.cuda.enable_cudnn_sdp(cudnn)
+
 def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, source: LoadedLM | None = None,
                    target: LoadedLM | None = None) -> Pipeline:
-    "Load (or reuse) both frozen models, measure the target's embedding scale, build the bridge (fp32, seeded)."
+    """Load (or reuse) both frozen models, measure the target's embedding scale, build the bridge (fp32, seeded). Sets the
+    attention kernels for the process (`set_attention_kernels(cfg.cudnn_attention)`)."""
     dev = torch.device(device) if device is not None else pick_device(cfg.device)[0]
+    set_attention_kernels(cfg.cudnn_attention)
     source = source or load_model(cfg.source_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed)
     target = target or load_model(cfg.target_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed + 1)
     task = dataclasses.replace(get_task(cfg.task), source_prompt=cfg.source_prompt or get_task(cfg.task).source_prompt,
