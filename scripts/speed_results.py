@@ -86,3 +86,42 @@ for line in open(RAW / RAW5 / "embedded_loop.txt"):          # the repeats' firs
 steps["first_step_s_source"] = "benchmarks/20261128-gpu2/embedded_loop.txt (printed from each run's status.json)"
 steps["first_steps"] = {v: read_json(RAW / RAW5 / f"first_steps_{v}.json") for v in ("plain", "step_graphs")}
 atomic_write_json(OUT / "speed_embedded_loop_step_graphs_h100.json", steps)
+
+# Sixth round (2026-11-28, session 27): the embedded pair's first steps, with and without cuDNN's fused attention, 1x H100.
+# Machine A ran the package of 64853b3 (torch's default: cuDNN attention on); machine B that of 7c22487, where
+# `cudnn_attention` is off by default. Ratios are only meaningful within one JSON (one machine).
+RAW6 = "../20261128-gpu3/"
+GRAPHS = {"step graphs, 2 warm-up steps": "cache_step_graphs", "step graphs, 1 warm-up step (-p graph_warmup=1)": "cache_step_graphs_w1",
+          "step graphs, the demo's quick evals and checkpoints": "demo_step_graphs"}
+
+def attention_round(name: str, prefix: str, runs: dict, command: str, commit: str, machine: str, first_steps: dict) -> None:
+    "results/NAME.json from the runs `prefix-<file>` of one machine, with the first-steps checks made there."
+    res = loop_speed_result({label: RAW / f"{RAW6}{prefix}-{f}.metrics.jsonl" for label, f in runs.items()}, command, commit, machine, skip_lines=1)
+    res["first_steps"] = {label: read_json(RAW / RAW6 / f) for label, f in first_steps.items()}
+    atomic_write_json(OUT / f"{name}.json", res)
+
+attention_round("speed_embedded_loop_cudnn_h100", "cudnn", GRAPHS,
+                "bash scripts/gpu_embedded_loop_speed.sh OUT cache_step_graphs_w1 cache_step_graphs demo_step_graphs", "64853b3",
+                "1x NVIDIA H100 80GB HBM3 (machine A)", {"plain, profiled": "first_steps_plain_cudnn_profile.json"})
+attention_round("speed_embedded_loop_nocudnn_h100", "nocudnn", {"eager, from the cache (the plain step)": "cache", **GRAPHS},
+                "bash scripts/gpu_embedded_loop_speed.sh OUT cache_step_graphs_w1 cache_step_graphs cache; ... demo_step_graphs", "7c22487",
+                "1x NVIDIA H100 80GB HBM3 (machine B)", {"plain": "first_steps_plain_nocudnn.json"})
+
+# The batch-1 decision's GPU time, profiled (scripts/check_decision_latency.py), and FP8 for the frozen models on the
+# embedded pair (scripts/check_fp8_accuracy.py): collected into results/checks/ with the machine and the code that ran.
+runs = {"a": ("machine A, cuDNN attention on (torch's default); the script's first version (no compiled variants, no replay "
+              "profile; its kernel split counted no flash kernels, none ran)", "64853b3"),
+        "b": ("machine B, cuDNN attention off; flash attention's kernels are counted under gemm here (their names say cutlass): "
+              "0.455 ms", "7c22487"),
+        "c-nocudnn": ("machine B, cuDNN attention off (as b)", "7c22487"),
+        "c-cudnn": ("machine B, cuDNN attention on (CUDNN_ATTENTION=1)", "7c22487")}
+atomic_write_json(OUT / "checks" / "decision_latency_h100.json", {
+    "check": "a batch-1 decision at real scale (scale-random) on 1x H100: kernel time by kind, eager and captured as one graph; "
+             "levers: bf16 bridge, fused projections, FP8 weights for the frozen models",
+    "command": "python scripts/check_decision_latency.py OUT [VARIANT ...]", "machine": "1x NVIDIA H100 80GB HBM3",
+    "runs": {k: {"what": what, "commit": commit, **read_json(RAW / RAW6 / f"decision-latency-h100-{k}.json")}
+             for k, (what, commit) in runs.items()}})
+atomic_write_json(OUT / "checks" / "fp8_accuracy_embedded_h100.json",
+                  {"commit": "7c22487", "machine": "1x NVIDIA H100 80GB HBM3 (machine B)",
+                   "bridge": "the demo_step_graphs run of the same machine (step graphs, no cuDNN attention, bf16 models)",
+                   **read_json(RAW / RAW6 / "fp8_accuracy_embedded_h100.json")})
