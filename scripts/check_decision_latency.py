@@ -100,8 +100,9 @@ def swap_linears(model, make, fuse: bool) -> list:
 
 
 def restore(undo: list) -> None:
-    for parent, n, old in undo:
-        setattr(parent, n, old)
+    "Put back the projections `swap_linears` replaced, and drop the fused layers it added."
+    for parent, n, old in undo: setattr(parent, n, old)
+    for parent in {id(p): p for p, _, _ in undo}.values():
         for k in [k for k in parent._modules if k.startswith("_shared_")]: del parent._modules[k]
 
 

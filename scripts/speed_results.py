@@ -111,9 +111,9 @@ attention_round("speed_embedded_loop_nocudnn_h100", "nocudnn", {"eager, from the
 # embedded pair (scripts/check_fp8_accuracy.py): collected into results/checks/ with the machine and the code that ran.
 runs = {"a": ("machine A, cuDNN attention on (torch's default); the script's first version (no compiled variants, no replay "
               "profile; its kernel split counted no flash kernels, none ran)", "64853b3"),
-        "b": ("machine B, cuDNN attention off; flash attention's kernels are counted under gemm here (their names say cutlass): "
-              "0.455 ms", "7c22487"),
-        "c-nocudnn": ("machine B, cuDNN attention off (as b)", "7c22487"),
+        "b": ("machine B, cuDNN attention off; PyTorch's attention kernels are counted under gemm here (their names say cutlass): "
+              "flash_fwd 0.45 ms eager, fmha_cutlassF 0.34 ms in the replay", "7c22487"),
+        "c-nocudnn": ("machine B, cuDNN attention off; attention under gemm as in b", "7c22487"),
         "c-cudnn": ("machine B, cuDNN attention on (CUDNN_ATTENTION=1)", "7c22487")}
 atomic_write_json(OUT / "checks" / "decision_latency_h100.json", {
     "check": "a batch-1 decision at real scale (scale-random) on 1x H100: kernel time by kind, eager and captured as one graph; "
