@@ -13,11 +13,13 @@ t0=$(date +%s)
 python3 -c "import sys; from telepathy_nb.cli import main; raise SystemExit(main(['run','train_bridge','-p','preset=scale-random','-p','steps=$steps','-p','batch_size=32','-p','grad_accum=1','-p','num_processes=2','-p','compile_target=true','-p','state_cache=/tmp/states','-p','quick_eval_every=200','-p','quick_eval_size=256','-p','eval_size=512','-p','checkpoint_every=0','-p','log_every=50', *sys.argv[1:], '--name','ref']))" ${REF_EXTRA:-} > $out/run.log 2>&1
 echo "run rc=$? wall=$(( $(date +%s) - t0 ))s"
 kill $watcher 2>/dev/null   # (not %1: no job control in a script, and a live watcher holds the caller's pipe open)
-d=$(ls -d papermill_runs/train_bridge/*_ref | tail -1); cp $d/metrics.jsonl $d/summary.json $out/
+d=$(ls -d papermill_runs/train_bridge/*_ref | tail -1); cp $d/metrics.jsonl $d/summary.json $d/status.json $out/
 python3 - "$d" <<'PY'
 import json, sys
 d = sys.argv[1]; s = json.load(open(f"{d}/summary.json"))
 print({k: s.get(k) for k in ("status", "error", "duration_s", "accuracy", "device")})
+st = json.load(open(f"{d}/status.json"))   # where the wall time went: setup phases, first step (compilation), quick evals, loop
+print({k: st.get(k) for k in ("loop_seconds", "first_step_seconds", "phase_seconds")})
 m = [json.loads(l) for l in open(f"{d}/metrics.jsonl")]; t = [r for r in m if r["kind"] == "train"]
 print("train elapsed at last step (s):", round(t[-1]["elapsed_s"], 1), "steps:", t[-1]["step"])
 print("samples/s per log line:", [round(r["samples_per_s"]) for r in t][::4])

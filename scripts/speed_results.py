@@ -3,7 +3,7 @@ Each JSON names the command that measured it, the commit of the code that ran, a
 Usage: python scripts/speed_results.py   (then `telepathy results` fills the README)."""
 from pathlib import Path
 from telepathy_nb.core import atomic_write_json, read_json
-from telepathy_nb.bench import loop_speed_result
+from telepathy_nb.bench import loop_speed_result, add_repeats
 
 RAW, OUT = Path("benchmarks/20261127-gpu"), Path("results")
 
@@ -125,3 +125,22 @@ atomic_write_json(OUT / "checks" / "fp8_accuracy_embedded_h100.json",
                   {"commit": "7c22487", "machine": "1x NVIDIA H100 80GB HBM3 (machine B)",
                    "bridge": "the demo_step_graphs run of the same machine (step graphs, no cuDNN attention, bf16 models)",
                    **read_json(RAW / RAW6 / "fp8_accuracy_embedded_h100.json")})
+
+# Seventh round (2026-11-28, session 28): one GPU against two at micro-batch 32 per GPU, three runs each, then DDP's knobs
+# (gradients as bucket views, 100 MB buckets, the bf16 hook with both), on one 2x H200 machine in three calls
+# (bash scripts/gpu_scaling.sh OUT 300 VARIANT ...). The package of 6eb208d with ddp_bucket_mb / ddp_grad_views added.
+RAW7 = "../20261128-gpu4/"
+ONE, TWO = ("1_fp32", "1_fp32_r2", "1_fp32_r3"), ("2_fp32", "2_fp32_r2", "2_fp32_r3")
+knobs = {"2 GPUs, gradients as bucket views (-p ddp_grad_views=true)": "2_views",
+         "2 GPUs, bf16 all-reduce + bucket views + 100 MB buckets": "2_bf16views"}
+runs = {**{f"1 GPU, run {i + 1}": v for i, v in enumerate(ONE)}, **{f"2 GPUs, run {i + 1}": v for i, v in enumerate(TWO)}, **knobs}
+scaling = loop_speed_result({k: RAW / f"{RAW7}scaling_{v}.metrics.jsonl" for k, v in runs.items()},
+                            "bash scripts/gpu_scaling.sh OUT 300 1:fp32 2:fp32 2:views:ddp_grad_views=true ...; "
+                            "... 1:fp32_r2 2:fp32_r2 1:fp32_r3 2:fp32_r3; ... 2:bf16views:grad_allreduce=bf16,ddp_grad_views=true,ddp_bucket_mb=100",
+                            "6eb208d (+ ddp_bucket_mb, ddp_grad_views)", "2x NVIDIA H200", skip_lines=2)
+add_repeats(scaling, {"1 GPU": [f"1 GPU, run {i}" for i in (1, 2, 3)],
+                      "2 GPUs (DDP's defaults: 25 MB buckets, fp32)": [f"2 GPUs, run {i}" for i in (1, 2, 3)],
+                      **{k: [k] for k in knobs}})
+scaling["printed_only"] = {"2 GPUs, bucket views + 100 MB buckets (-p ddp_bucket_mb=100)": {
+    "median": 774.15, "source": "benchmarks/20261128-gpu4/scaling.txt (its metrics file did not come back: 8 files a call)"}}
+atomic_write_json(OUT / "speed_scaling_repeats_h200.json", scaling)

@@ -26,7 +26,8 @@ from .graphs import DecisionGraph
 __all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'BridgeStep', 'FastStep',
            'LeanStep', 'path_agreement', 'run_steps', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call',
            'step_breakdown', 'compile_target', 'compile_for_latency', 'latency_with_graphs', 'bench_state_cache',
-           'run_bench', 'bench_table', 'bench_markdown', 'loop_speed_result', 'loop_speed_markdown']
+           'run_bench', 'bench_table', 'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'add_repeats',
+           'repeats_markdown']
 
 # %% ../nbs/16_bench.ipynb #ed9da249
 def prompt_lengths(n: int = 4096, seed: int = 0, extra: int = 6) -> np.ndarray:
@@ -505,6 +506,25 @@ def loop_speed_markdown(res: dict) -> str:
     rows += [[name, "", "", "", "", "", "", "", f1(s), *first_col(None), ""] for name, s in res.get("loop_s_only", {}).items()]   # runs whose files did not come back
     head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "loop s",
             *(["first step s"] if firsts else []), "run s (papermill)"]
-    return "\n".join([f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
-                      f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)])
+    parts = [f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
+             f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)]
+    if res.get("repeats"): parts += ["", repeats_markdown(res["repeats"])]
+    return "\n".join(parts)
+
+def add_repeats(res: dict, groups: dict) -> dict:
+    """Summarise repeated runs of one setting: `groups` maps a setting to the names of its runs in `res["runs"]`. Per setting:
+    the median of the runs' medians, their lowest and highest, and the ratio to the first setting's median with its range
+    (this setting's slowest run over the first's fastest, up to its fastest over the first's slowest)."""
+    meds = {g: [res["runs"][n]["median"] for n in names] for g, names in groups.items()}
+    base = next(iter(meds.values()))
+    res["repeats"] = {g: {"runs": list(groups[g]), "medians": m, "median": _median(m), "min": min(m), "max": max(m),
+                          "ratio": _median(m) / _median(base), "ratio_min": min(m) / max(base), "ratio_max": max(m) / min(base)}
+                      for g, m in meds.items()}
+    return res
+
+def repeats_markdown(reps: dict) -> str:
+    "The repeats table: one row per setting (`add_repeats`)."
+    rows = [[g, str(len(r["runs"])), f"{r['median']:.1f}", f"{r['min']:.1f}-{r['max']:.1f}", f"{r['ratio']:.3f}x",
+             f"{r['ratio_min']:.3f}-{r['ratio_max']:.3f}x"] for g, r in reps.items()]
+    return markdown_table(["setting", "runs", "median of run medians", "spread", "vs first setting", "ratio range"], rows)
 

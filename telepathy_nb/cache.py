@@ -8,8 +8,7 @@ import hashlib, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
-from tqdm.auto import tqdm
-from .core import TelepathyError, atomic_write_json, read_json, to_device_async
+from .core import TelepathyError, atomic_write_json, read_json, to_device_async, progress_bar
 from .models import source_states, _decoder_layers
 from .data import _pad
 
@@ -56,7 +55,7 @@ def key_changes(old: dict, new: dict) -> str:
 def _file_checksum(path: Path, progress: bool = False, chunk: int = 1 << 26) -> str:
     "BLAKE2b of a file's bytes, read in 64 MiB chunks."
     h, size = hashlib.blake2b(digest_size=16), path.stat().st_size
-    with open(path, "rb") as f, tqdm(total=size, unit="B", unit_scale=True, desc="checksum", disable=not progress, leave=False) as bar:
+    with open(path, "rb") as f, progress_bar(total=size, unit="B", unit_scale=True, desc="checksum", disable=not progress, leave=False) as bar:
         while block := f.read(chunk): h.update(block); bar.update(len(block))
     return h.hexdigest()
 
@@ -163,7 +162,7 @@ def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_
     todo = todo[~done[todo]]
     todo = todo[np.argsort(lengths[todo], kind="stable")]
     last_save = time.monotonic()
-    with tqdm(total=len(todo), desc=f"caching layer-{layer} states", unit="row", disable=not (progress and rank == 0)) as bar:
+    with progress_bar(total=len(todo), desc=f"caching layer-{layer} states", unit="row", disable=not (progress and rank == 0)) as bar:
         for start in range(0, len(todo), batch_size):
             rows = todo[start:start + batch_size]
             ids, mask = _pad([ids_list[i] for i in rows], pad_id)

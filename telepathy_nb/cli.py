@@ -14,7 +14,7 @@ from .dashboard import runs_table
 from .bench import run_bench, bench_table
 from .study import run_study, parse_axes, study_table, study_contrast, sync_readme, run_curves, curves_markdown
 from .artefact import export_bridge, push_to_hub, TelepathyPipeline
-from .runs import launch, templates_dir, template_parameters
+from .runs import launch, templates_dir, template_parameters, TERMINATED
 from .sweep import sweep, resume_sweep, read_index, sweep_spec, EXECUTORS, FINISHED, REPORT_PAGE
 
 # %% auto #0
@@ -52,7 +52,8 @@ def _cmd_run(a) -> int:
     print(f"run folder:   {run_dir}\nexecuted:     {run_dir / NOTEBOOK}\nrendered:     {run_dir / PAGE}")
     if s["status"] == "success": return 0
     print(f"{_last_checkpoint_line(run_dir)}\nresume with:  {resume_command(run_dir, s['template'])}")
-    return 130 if s["status"] == "interrupted" else 1
+    if s["status"] != "interrupted": return 1
+    return 143 if s.get("error") == TERMINATED else 130          # the shell's codes for SIGTERM and SIGINT
 
 LIST_COLUMNS = ("status", "run", "task", "K", "steps", "last_step", "accuracy", "started")   # what a user scans first
 

@@ -71,6 +71,8 @@ class RunConfig:
     device: str = "auto"                 # auto | cpu | cuda | cuda:N
     num_processes: int = 1               # data-parallel processes (GPUs)
     grad_allreduce: str = "fp32"         # fp32 | bf16: data-parallel gradients all-reduced in bf16 (DDP's compression hook; half the bytes)
+    ddp_bucket_mb: int = 25              # data-parallel gradient bucket size in MB (DDP's bucket_cap_mb: fewer, larger all-reduces)
+    ddp_grad_views: bool = False         # gradients live in DDP's buckets (gradient_as_bucket_view: no copies in and out)
     compile_target: bool = False         # torch.compile the target body (CUDA only)
     compile_bridge: bool = False         # torch.compile the bridge too (CUDA only; dynamic source lengths)
     compile_mode: str = "default"        # torch.compile mode of the target body: default | reduce-overhead (CUDA graphs) | max-autotune-no-cudagraphs
@@ -149,7 +151,7 @@ TRACKERS = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",
 "accelerate trackers a run may log to -> the packages (any one) each needs"
 
 _POSITIVE = ("soft_tokens", "depth", "heads", "ffn_mult", "codebook_size", "steps", "batch_size", "grad_accum",
-             "quick_eval_size", "log_every", "max_source_tokens", "num_processes", "graph_warmup")
+             "quick_eval_size", "log_every", "max_source_tokens", "num_processes", "graph_warmup", "ddp_bucket_mb")
 _NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every", "train_size", "holdout_rows", "eval_size",
                  "weight_decay", "diversity_weight", "slot_weight", "vicreg_weight", "nce_weight", "seed")
 _CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPUT_NORMS, "source_norm": SOURCE_NORMS,

@@ -13,10 +13,10 @@ from tqdm.auto import tqdm
 if TYPE_CHECKING: import torch   # annotations only: importing core does not load torch
 
 # %% auto #0
-__all__ = ['REPO', 'TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json',
-           'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision', 'package_versions',
-           'device_description', 'short_commit', 'absolute_path', 'markdown_table', 'bf16_autocast', 'to_device_async',
-           'batch_starts']
+__all__ = ['REPO', 'TEXT_PROGRESS', 'TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json',
+           'read_json', 'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision',
+           'package_versions', 'device_description', 'short_commit', 'absolute_path', 'markdown_table', 'bf16_autocast',
+           'to_device_async', 'progress_bar', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -183,6 +183,17 @@ def to_device_async(x, device):
     if torch.device(device).type != "cuda" or x.device.type != "cpu": return x.to(device)
     return x.pin_memory().to(device, non_blocking=True)
 
+TEXT_PROGRESS = "TELEPATHY_TEXT_PROGRESS"
+"environment variable: when set, progress bars are plain text (data-parallel workers, forked from a kernel, cannot draw widgets)"
+
+def progress_bar(*args, **kwargs):
+    """A tqdm progress bar: a widget in a notebook, plain text where `TELEPATHY_TEXT_PROGRESS` is set. A process forked from
+    the kernel (accelerate's notebook_launcher) cannot send widget messages: each refresh would log a failed message instead."""
+    if os.environ.get(TEXT_PROGRESS):
+        from tqdm.std import tqdm as text_tqdm
+        return text_tqdm(*args, **kwargs)
+    return tqdm(*args, **kwargs)
+
 def batch_starts(n: int, batch_size: int, desc: str = "", progress: bool = False):
     "range(0, n, batch_size), shown as a progress bar when `progress`."
-    return tqdm(range(0, n, batch_size), desc=desc, disable=not progress, leave=False)
+    return progress_bar(range(0, n, batch_size), desc=desc, disable=not progress, leave=False)

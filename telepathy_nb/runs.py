@@ -14,7 +14,7 @@ from .config import make_config, RunConfig, check_gpu_options
 from .rundir import CONFIG, EVAL_RESULTS, NOTEBOOK, PAGE, PARAMS, STATUS, SUMMARY, SUMMARY_KEYS, TEMPLATE_RESULTS, run_lock, new_run_dir
 
 # %% auto #0
-__all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED', 'KILLED',
+__all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED', 'TERMINATED', 'KILLED',
            'templates_dir', 'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params',
            'absolute_env', 'run_outcome', 'launch']
 
@@ -169,7 +169,8 @@ def _kernel_pids() -> list[int]:
 
 @contextmanager
 def _ctrl_c_interrupts_kernel():
-    "While the block runs, the first SIGINT interrupts the kernel (like JupyterLab's stop button); the second stops us."
+    """While the block runs, the first SIGINT interrupts the kernel (like JupyterLab's stop button); the second stops us.
+    SIGTERM stops us at once (`handler.terminated`): papermill then shuts the kernel down on its way out."""
     def handler(signum, frame):
         kernels = _kernel_pids()
         if not kernels or handler.count: raise KeyboardInterrupt
@@ -177,14 +178,18 @@ def _ctrl_c_interrupts_kernel():
         for pid in kernels:
             try: os.killpg(pid, signal.SIGINT)   # the kernel leads its own session
             except ProcessLookupError: pass
-    handler.count = 0
-    try: previous = signal.signal(signal.SIGINT, handler)
+    def on_term(signum, frame):
+        handler.terminated = True
+        raise KeyboardInterrupt
+    handler.count, handler.terminated = 0, False
+    try: previous = signal.signal(signal.SIGINT, handler), signal.signal(signal.SIGTERM, on_term)
     except ValueError: yield None; return      # not the main thread: leave signals alone
     try: yield handler
-    finally: signal.signal(signal.SIGINT, previous)
+    finally: signal.signal(signal.SIGINT, previous[0]); signal.signal(signal.SIGTERM, previous[1])
 
 # %% ../nbs/17_runs.ipynb #eb2f18f6
 INTERRUPTED = "stopped by Ctrl-C (SIGINT)"
+TERMINATED = "stopped by SIGTERM (kill, timeout, or a scheduler's time limit)"
 KILLED = "the kernel died (killed by a signal, or out of memory)"
 
 def _kernel_died(e: BaseException) -> bool:
@@ -225,10 +230,11 @@ def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str,
     try:
         with _ctrl_c_interrupts_kernel() as ctrl_c:
             try: _execute(path, run_dir, params, kernel, progress); status, error = "success", None
-            except KeyboardInterrupt: status, error = "interrupted", INTERRUPTED
+            except KeyboardInterrupt: status, error = "interrupted", TERMINATED if ctrl_c is not None and ctrl_c.terminated else INTERRUPTED
             except Exception as e:
-                stopped = getattr(e, "ename", "") == "KeyboardInterrupt" or (ctrl_c is not None and ctrl_c.count)
-                status, error = (("interrupted", INTERRUPTED) if stopped else ("killed", KILLED) if _kernel_died(e)
+                stopped = getattr(e, "ename", "") == "KeyboardInterrupt" or (ctrl_c is not None and (ctrl_c.count or ctrl_c.terminated))
+                why = TERMINATED if ctrl_c is not None and ctrl_c.terminated else INTERRUPTED
+                status, error = (("interrupted", why) if stopped else ("killed", KILLED) if _kernel_died(e)
                                  else ("failed", _error_text(e)))   # killed: its checkpoints stand, resume it
     finally:
         atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, status, started, error))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_train.ipynb #b1aa7e31
 from __future__ import annotations
-import math, os, shutil, tempfile, time
+import math, os, shutil, signal, socket, sys, tempfile, time
 from contextlib import nullcontext
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
@@ -13,8 +13,7 @@ from accelerate import Accelerator, DistributedDataParallelKwargs
 from accelerate.utils import DDPCommunicationHookType
 from safetensors.torch import save_file, load_file
 from safetensors import SafetensorError
-from tqdm.auto import tqdm
-from .core import (TelepathyError, seed_everything, atomic_write_json, read_json, JsonlWriter,
+from .core import (TelepathyError, seed_everything, atomic_write_json, read_json, JsonlWriter, progress_bar, TEXT_PROGRESS,
                                pick_device)
 from .config import RunConfig, save_config, config_from_dict, check_gpu_options
 from .data import load_split, training_rows, BatchStream, micro_batch_ids
@@ -29,7 +28,7 @@ from .rundir import CONFIG, METRICS, STATUS
 __all__ = ['TRACKER_DIR', 'lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint', 'check_checkpoint_config',
            'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog', 'tracker_dir', 'start_trackers',
            'quick_eval', 'Diverged', 'TrainState', 'attach_state_caches', 'setup_training', 'TrainResult',
-           'run_training', 'train', 'launch_training']
+           'run_training', 'train', 'die_with_parent', 'free_port', 'launch_training']
 
 # %% ../nbs/10_train.ipynb #fc036759
 def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "constant") -> float:
@@ -199,6 +198,7 @@ class TrainState:
     caches: dict = field(default_factory=dict)     # role ('train', 'quick_eval') -> StateCache, when cfg.state_cache
     t_start: float = field(default_factory=time.time)
     graphed: GraphedTrainStep | None = None        # the step as one CUDA graph, when cfg.step_graphs
+    seconds: dict = field(default_factory=dict)    # wall seconds of setup phases and quick evals (status.json's `phase_seconds`)
 
 def _bare_bridge(st: TrainState) -> torch.nn.Module:
     "The bridge without its data-parallel and torch.compile wrappers (what checkpoints hold)."
@@ -278,9 +278,13 @@ def _log_step(st: TrainState, step: int, samples: int, parts: dict, gn: float, t
 def _maybe_quick_eval(st: TrainState, step: int, rows: list) -> float | None:
     every = st.cfg.quick_eval_every
     if not rows or not every or (step % every and step != st.cfg.steps): return None
+    t0 = time.time()
     acc = quick_eval(st.pipe, rows, st.cfg.batch_size * 2, st.accelerator, st.caches.get("quick_eval"), mode=st.cfg.quick_eval_mode)
+    took = time.time() - t0
+    st.seconds.setdefault("first_quick_eval", round(took, 3))          # the first one compiles the no-grad target
+    st.seconds["quick_evals"] = round(st.seconds.get("quick_evals", 0.0) + took, 3)
     if st.log: st.log.write(step=step, kind="quick_eval", quick_eval_acc=acc, quick_eval_n=len(rows),
-                            elapsed_s=time.time() - st.t_start)
+                            elapsed_s=time.time() - st.t_start, quick_eval_s=took)
     return acc
 
 def _maybe_checkpoint(st: TrainState, step: int) -> None:
@@ -299,9 +303,10 @@ def _accelerator(cfg: RunConfig) -> Accelerator:
                        kwargs_handlers=_ddp_kwargs(cfg), **trackers)
 
 def _ddp_kwargs(cfg: RunConfig) -> list:
-    "accelerate's DDP settings: with grad_allreduce='bf16', DDP's bf16 compression hook (the bridge's fp32 gradients travel as bf16)."
-    if cfg.grad_allreduce == "fp32": return []
-    return [DistributedDataParallelKwargs(comm_hook=DDPCommunicationHookType.BF16)]
+    """accelerate's DDP settings: the gradient bucket size, gradients as views of the buckets, and with
+    grad_allreduce='bf16' DDP's bf16 compression hook (the bridge's fp32 gradients travel as bf16)."""
+    hook = dict(comm_hook=DDPCommunicationHookType.BF16) if cfg.grad_allreduce == "bf16" else {}
+    return [DistributedDataParallelKwargs(bucket_cap_mb=cfg.ddp_bucket_mb, gradient_as_bucket_view=cfg.ddp_grad_views, **hook)]
 
 def _load_rows(cfg: RunConfig):
     train = training_rows(cfg.task, n=cfg.train_size or None, seed=cfg.seed, holdout=cfg.holdout_rows)
@@ -342,10 +347,11 @@ def attach_state_caches(st: TrainState, train_ids: list[list[int]], quick_rows: 
 
 def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainState, list]:
     "Everything the loop needs, resumed from the last checkpoint when cfg.resume."
-    acc = _accelerator(cfg)
+    acc, t0 = _accelerator(cfg), time.time()
     seed_everything(cfg.seed)
     train_rows, quick_rows = _load_rows(cfg)
     pipe = pipe or build_pipeline(cfg, acc.device)
+    t_models = time.time() - t0
     if cfg.bridge_precision == "bf16": pipe.bridge.to(torch.bfloat16)     # the reference: no fp32 master weights
     if cfg.compile_target and acc.device.type == "cuda": compile_target_body(pipe, cfg.compile_mode, scope=cfg.compile_scope)
     params = [p for p in pipe.bridge.parameters() if p.requires_grad]
@@ -357,7 +363,11 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     train_ids = pipe.collator.source_ids_many(train_rows)
     st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order), train_rows, log=log)
     if cfg.run_dir and acc.is_main_process: save_config(cfg, Path(cfg.run_dir) / CONFIG)
-    if cfg.state_cache: quick_rows = attach_state_caches(st, train_ids, quick_rows)
+    st.seconds["models"] = round(t_models, 3)
+    t0 = time.time()
+    if cfg.state_cache:
+        quick_rows = attach_state_caches(st, train_ids, quick_rows)
+        st.seconds["state_cache"] = round(time.time() - t0, 3)
     if cfg.step_graphs:
         c = st.caches["train"]
         st.graphed = GraphedTrainStep(pipe, cfg, train_shapes(pipe, cfg.batch_size, int(c.lengths.max()), c.dtype), acc.device,
@@ -382,7 +392,7 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
     st.pipe.bridge.train()
     source_home = st.pipe.source.device
     if st.caches: st.pipe.source.model.to("cpu")   # training reads the cache: the source leaves the GPU meanwhile
-    bar = tqdm(total=cfg.steps, initial=st.step, desc="training", disable=not (progress and acc.is_main_process))
+    bar = progress_bar(total=cfg.steps, initial=st.step, desc="training", disable=not (progress and acc.is_main_process))
     status, message, first = "success", f"finished {cfg.steps} steps", None
     try:
         ahead = _collate_step(st, st.step + 1) if st.step < cfg.steps else None
@@ -409,7 +419,8 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
         atomic_write_json(Path(cfg.run_dir) / STATUS, {"status": status, "step": st.step, "steps": cfg.steps,
                                                               "message": message, "run_dir": cfg.run_dir,
                                                               "loop_seconds": round(seconds, 3),
-                                                              "first_step_seconds": None if first is None else round(first, 3)})
+                                                              "first_step_seconds": None if first is None else round(first, 3),
+                                                              "phase_seconds": st.seconds})
     st.pipe.bridge = _bare_bridge(st).eval()
     return TrainResult(status, st.step, message, st.pipe, seconds)
 
@@ -420,10 +431,29 @@ def train(cfg: RunConfig, pipe: Pipeline | None = None, progress: bool = True) -
 
 # %% ../nbs/10_train.ipynb #f47102b7
 def _train_worker(cfg_dict: dict):
-    "Entry point of each data-parallel process."
+    "Entry point of each data-parallel process (forked from the kernel: its progress bars are plain text, and it ends with the kernel)."
+    die_with_parent()
+    os.environ[TEXT_PROGRESS] = "1"
     cfg = RunConfig(**cfg_dict)
     res = train(cfg)
     return res.status
+
+def die_with_parent(sig: int = signal.SIGTERM) -> bool:
+    """Ask Linux to send `sig` to this process when the process that forked it exits (prctl PR_SET_PDEATHSIG). A data-parallel
+    worker is forked from the kernel; without this, a kernel stopped or killed mid-run leaves its workers training on,
+    unsupervised, holding the GPUs and the rendezvous port. Returns whether the request was made (False off Linux)."""
+    if not sys.platform.startswith("linux"): return False
+    import ctypes
+    try: libc = ctypes.CDLL(None, use_errno=True)
+    except OSError: return False
+    return libc.prctl(1, int(sig), 0, 0, 0) == 0        # 1 = PR_SET_PDEATHSIG
+
+def free_port() -> int:
+    """A TCP port on this host that nothing listens on now: each data-parallel job's rendezvous gets its own, so two jobs
+    on one machine (a sweep over 4 GPUs, or a run beside workers a killed run left behind) never fight over torch's 29500."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 def launch_training(cfg: RunConfig, progress: bool = True) -> dict:
     "Train in-process (CPU / 1 GPU) or as a data-parallel job; returns status.json's content."
@@ -434,7 +464,7 @@ def launch_training(cfg: RunConfig, progress: bool = True) -> dict:
             raise TelepathyError(f"num_processes={cfg.num_processes} but {n_gpu} GPU(s) visible",
                                  f"pass num_processes={max(1, n_gpu)}")
         from accelerate import notebook_launcher
-        notebook_launcher(_train_worker, (asdict(cfg),), num_processes=cfg.num_processes)
+        notebook_launcher(_train_worker, (asdict(cfg),), num_processes=cfg.num_processes, use_port=str(free_port()))
         return read_json(Path(cfg.run_dir) / STATUS)
     res = train(cfg, progress=progress)
     return {"status": res.status, "step": res.step, "message": res.message, "pipe": res.pipe, "seconds": res.seconds}

@@ -180,6 +180,40 @@ def test_sigint_leaves_interrupted_and_prints_the_resume_command(tmp_path):
     assert code == 0 and read_json(run / "summary.json")["status"] == "success", out
 
 
+def _kernels_of(pid: int) -> list[int]:
+    "The ipykernel children of process `pid`, read from /proc."
+    kids = [int(x) for t in Path(f"/proc/{pid}/task").glob("*") for x in (t / "children").read_text().split()]
+    return [k for k in kids if b"ipykernel" in Path(f"/proc/{k}/cmdline").read_bytes()]
+
+
+def _alive(pid: int) -> bool:
+    try: return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError: return False
+
+
+def test_sigterm_stops_the_kernel_records_interrupted_and_resumes(tmp_path):
+    "`kill PID`, `timeout`, a scheduler's time limit: SIGTERM to the launcher alone. The kernel must not train on, unseen."
+    cwd = tmp_path / "work"; cwd.mkdir()
+    proc = _cli(["run", "train_bridge", *LONG, "--name", "term"], cwd)
+    base = cwd / "papermill_runs" / "train_bridge"
+    _wait_for(lambda: base.is_dir() and any(base.iterdir()) and latest_checkpoint(_only_run(cwd)) is not None, proc)
+    kernels = _kernels_of(proc.pid)
+    assert kernels, "no kernel found under the launcher"
+    proc.send_signal(signal.SIGTERM)     # the launcher only: the kernel leads a session of its own
+    code, out = _finish(proc, timeout=120)
+    run = _only_run(cwd)
+    s = read_json(run / "summary.json")
+    assert (s["status"], s["error"]) == ("interrupted", "stopped by SIGTERM (kill, timeout, or a scheduler's time limit)"), (s, out)
+    assert code == 143, out
+    assert f"telepathy run train_bridge --resume {os.path.relpath(run, cwd)}" in out, out
+    assert not any(_alive(k) for k in kernels), "the kernel outlived its launcher"
+    steps = len(read_jsonl(run / "metrics.jsonl"))
+    time.sleep(2)
+    assert len(read_jsonl(run / "metrics.jsonl")) == steps, "training went on after the launcher stopped"
+    code, out = _finish(_cli(["run", "train_bridge", "--resume", os.path.relpath(run, cwd)], cwd))
+    assert code == 0 and read_json(run / "summary.json")["status"] == "success", out
+
+
 def test_second_writer_gets_a_named_error(tmp_path):
     run = tmp_path / "train_bridge" / "20260101-000000_x"; run.mkdir(parents=True)
     holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from pathlib import Path; "
