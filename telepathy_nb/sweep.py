@@ -4,7 +4,8 @@
 
 # %% ../nbs/20_sweep.ipynb #07819f52
 from __future__ import annotations
-import datetime as dt, importlib, os, shutil, subprocess, sys, time
+import datetime as dt, importlib, os, shutil, signal, subprocess, sys, time
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,30 +213,48 @@ def _ended_line(sweep_dir: Path, e: dict, t0: float) -> str:
     why = f"  ({s['error']})" if s.get("error") else ""
     return f"  {e['key']}: {s.get('status', 'no summary: see ' + str(sweep_dir / LOGS / (e['key'] + '.log')))}{acc}{why}  [{time.time() - t0:.0f} s]"
 
+class _Terminated(KeyboardInterrupt):
+    "SIGTERM reached the sweep: stop like Ctrl-C, but pass it on to the workers, which a terminal's Ctrl-C reaches by itself."
+
+@contextmanager
+def _sigterm_raises():
+    "While the block runs (in the main thread), SIGTERM raises `_Terminated`."
+    def on_term(signum, frame): raise _Terminated
+    try: previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError: yield; return          # not the main thread: leave signals alone
+    try: yield
+    finally: signal.signal(signal.SIGTERM, previous)
+
 def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: str, progress: bool = True) -> None:
-    "Run `todo` in worker processes, at most `max_parallel` at once, GPUs shared out; returns when all have ended."
+    """Run `todo` in worker processes, at most `max_parallel` at once, GPUs shared out; returns when all have ended.
+    Ctrl-C reaches the workers through the terminal; SIGTERM (kill, timeout, a time limit) is passed on to them. Either way
+    each records its run as interrupted, and the sweep exits (130 or 143) once they have."""
     from tqdm.auto import tqdm
     gpus = visible_gpus(); free = list(gpus)
     pending, running = list(todo), []
     threads = worker_thread_env(max_parallel)
     bar = tqdm(total=len(todo), desc="sweep", disable=not progress)
     try:
-        while pending or running:
-            for e in list(pending):
-                if len(running) >= max_parallel: break
-                state = run_state(template, e)
-                if state == "running": continue                        # an earlier worker still writes it: wait
-                if state == "done": pending.remove(e); bar.update(); continue
-                need = gpus_needed(e["params"], bool(gpus))
-                if need > len(free): continue
-                running.append(_start_worker(sweep_dir, e, free[:need], threads)); free = free[need:]; pending.remove(e)
-            for w in [w for w in running if w[0].poll() is not None]:
-                running.remove(w); w[3].close(); free += w[2]
-                bar.write(_ended_line(sweep_dir, w[1], w[4])); bar.update()
-            time.sleep(0.2)
-    except KeyboardInterrupt:
+        with _sigterm_raises():
+            while pending or running:
+                for e in list(pending):
+                    if len(running) >= max_parallel: break
+                    state = run_state(template, e)
+                    if state == "running": continue                        # an earlier worker still writes it: wait
+                    if state == "done": pending.remove(e); bar.update(); continue
+                    need = gpus_needed(e["params"], bool(gpus))
+                    if need > len(free): continue
+                    running.append(_start_worker(sweep_dir, e, free[:need], threads)); free = free[need:]; pending.remove(e)
+                for w in [w for w in running if w[0].poll() is not None]:
+                    running.remove(w); w[3].close(); free += w[2]
+                    bar.write(_ended_line(sweep_dir, w[1], w[4])); bar.update()
+                time.sleep(0.2)
+    except KeyboardInterrupt as stop:
         bar.write("stopping: the workers record their runs as interrupted ...")
+        for w in running:
+            if isinstance(stop, _Terminated) and w[0].poll() is None: w[0].terminate()   # SIGTERM: their launchers stop their kernels
         for w in running: w[0].wait(timeout=120)
+        if isinstance(stop, _Terminated): raise SystemExit(143) from None
         raise
     finally: bar.close()
 

@@ -110,6 +110,28 @@ def test_local_sweep_runs_in_parallel_survives_a_kill_and_resumes(tmp_path):
     assert "soft_tokens=1" in page and "soft_tokens=2" in page
 
 
+def test_sigterm_to_a_local_sweep_interrupts_every_run_and_leaves_no_kernel(tmp_path):
+    "`kill PID` or a time limit on the sweep alone: its workers are told, each records `interrupted`, no kernel trains on."
+    root = tmp_path / "runs"
+    proc = _cli("sweep", "train_bridge", *TINY, "-p", "steps=400", "-p", "checkpoint_every=20", "-p", "log_every=5",
+                "-p", "seed=0,1", "--max-parallel", "2", "--name", "term", root=root)
+    deadline = time.time() + 400
+    while time.time() < deadline:
+        runs = sorted((root / "train_bridge").glob("*")) if (root / "train_bridge").exists() else []
+        if len(runs) == 2 and all(latest_checkpoint(d) is not None for d in runs): break
+        assert proc.poll() is None, proc.communicate()[0][-2000:]
+        time.sleep(0.05)
+    tree = _tree(proc.pid)
+    proc.send_signal(signal.SIGTERM)                      # the sweep only, not its process group
+    out = proc.communicate(timeout=300)[0]
+    assert proc.returncode == 143, out
+    for d in runs:
+        s = read_json(d / "summary.json")
+        assert (s["status"], s["error"]) == ("interrupted", "stopped by SIGTERM (kill, timeout, or a scheduler's time limit)"), (d, s)
+    alive = [p for p in tree if Path(f"/proc/{p}").exists() and "\nState:\tZ" not in Path(f"/proc/{p}/status").read_text()]
+    assert not alive, f"processes of the sweep outlived it: {alive}"
+
+
 FAKE_SBATCH = """#!/bin/bash
 n=$(ls {log} | grep -c '^script' || true)
 cp "$1" {log}/script$n.sh
