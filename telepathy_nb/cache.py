@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_cache.ipynb #ea3297d3
 from __future__ import annotations
-import hashlib, os, shutil, tempfile, time
+import hashlib, mmap, os, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
@@ -13,8 +13,8 @@ from .models import source_states, _decoder_layers
 from .data import _pad
 
 # %% auto #0
-__all__ = ['CACHE_FORMAT', 'model_fingerprint', 'ids_fingerprint', 'cache_key', 'key_changes', 'StateCache', 'is_state_cache',
-           'build_state_cache']
+__all__ = ['CACHE_FORMAT', 'CHECKSUM_ALGO', 'model_fingerprint', 'ids_fingerprint', 'cache_key', 'key_changes', 'StateCache',
+           'is_state_cache', 'build_state_cache']
 
 # %% ../nbs/04_cache.ipynb #92c0fec1
 CACHE_FORMAT = 1
@@ -52,12 +52,34 @@ def key_changes(old: dict, new: dict) -> str:
     return "; ".join(f"{k} changed ({show(old.get(k))} -> {show(new.get(k))})" for k in diff) or "nothing"
 
 # %% ../nbs/04_cache.ipynb #175a4cf7
-def _file_checksum(path: Path, progress: bool = False, chunk: int = 1 << 26) -> str:
-    "BLAKE2b of a file's bytes, read in 64 MiB chunks."
-    h, size = hashlib.blake2b(digest_size=16), path.stat().st_size
-    with open(path, "rb") as f, progress_bar(total=size, unit="B", unit_scale=True, desc="checksum", disable=not progress, leave=False) as bar:
-        while block := f.read(chunk): h.update(block); bar.update(len(block))
+CHECKSUM_ALGO = "xxh3_128"
+"how new caches checksum states.bin: a non-cryptographic 128-bit hash (it guards against a changed file, not an attacker)"
+
+def _hasher(algo: str):
+    "A fresh hash object for `algo`: 'xxh3_128' (xxhash, which `datasets` needs too) or 'blake2b' (caches built before it)."
+    if algo == "xxh3_128":
+        import xxhash
+        return xxhash.xxh3_128()
+    if algo == "blake2b": return hashlib.blake2b(digest_size=16)
+    raise TelepathyError(f"unknown checksum algorithm {algo!r} in a cache's meta.json", "delete the cache folder: it is rebuilt")
+
+def _file_checksum(path: Path, progress: bool = False, chunk: int = 1 << 26, algo: str = CHECKSUM_ALGO) -> str:
+    """The `algo` hash of a file's bytes, 64 MiB at a time through a read-only memory map: no copy out of the page cache
+    (reading into a buffer instead ran at 1.2-1.3 GB/s on the 2-core CPU, the map at 10; `scripts/check_cache_checksum.py`)."""
+    h, size = _hasher(algo), path.stat().st_size
+    if size == 0: return h.hexdigest()
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m, \
+         progress_bar(total=size, unit="B", unit_scale=True, desc="checksum", disable=not progress, leave=False) as bar:
+        view = memoryview(m)
+        try:
+            for start in range(0, size, chunk):
+                h.update(view[start:start + chunk]); bar.update(min(chunk, size - start))
+        finally: view.release()                                      # before the map closes
     return h.hexdigest()
+
+def _algo(meta: dict) -> str:
+    "The checksum algorithm of a cache's meta.json (caches from before `checksum_algo` used BLAKE2b)."
+    return meta.get("checksum_algo", "blake2b")
 
 def _save_npy_atomic(path: Path, arr: np.ndarray) -> None:
     "np.save to a temporary file, then rename over `path`."
@@ -99,7 +121,7 @@ class StateCache:
 
     def verify(self, progress: bool = False) -> None:
         "Raise if states.bin no longer matches its checksum."
-        if _file_checksum(self.path / "states.bin", progress) != self.meta["checksum"]:
+        if _file_checksum(self.path / "states.bin", progress, algo=_algo(self.meta)) != self.meta["checksum"]:
             raise TelepathyError(f"state cache {self.path} is corrupt (checksum mismatch)",
                                  "delete the folder; the next run rebuilds it")
 
@@ -137,7 +159,7 @@ def _prepare(path: Path, key: dict, lengths: np.ndarray, width: int, storage: to
     meta = _open_meta(path)
     if meta is not None and meta["key"] == key:
         if not meta["complete"]: return "resumed"
-        if not verify or _file_checksum(path / "states.bin", progress) == meta["checksum"]: return "reused"
+        if not verify or _file_checksum(path / "states.bin", progress, algo=_algo(meta)) == meta["checksum"]: return "reused"
         reason = "checksum mismatch (the file changed on disk)"
     else: reason = "new" if meta is None else key_changes(meta["key"], key)
     if meta is not None: shutil.rmtree(path)
@@ -179,7 +201,8 @@ def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_
 def _finish(path: Path, seconds: float, progress: bool) -> None:
     "Rank 0: checksum, mark complete, drop the progress records."
     meta = read_json(path / "meta.json")
-    meta.update(checksum=_file_checksum(path / "states.bin", progress), complete=True, build_seconds=round(seconds, 2))
+    meta.update(checksum=_file_checksum(path / "states.bin", progress), checksum_algo=CHECKSUM_ALGO, complete=True,
+                build_seconds=round(seconds, 2))
     atomic_write_json(path / "meta.json", meta)
     for f in path.glob("done-*.npy"): f.unlink()
 
