@@ -65,7 +65,8 @@ def _hasher(algo: str):
 
 def _file_checksum(path: Path, progress: bool = False, chunk: int = 1 << 26, algo: str = CHECKSUM_ALGO) -> str:
     """The `algo` hash of a file's bytes, 64 MiB at a time through a read-only memory map: no copy out of the page cache
-    (reading into a buffer instead ran at 1.2-1.3 GB/s on the 2-core CPU, the map at 10; `scripts/check_cache_checksum.py`)."""
+    (reading into a buffer copies every byte, and ran several times slower in an ad-hoc try on the 2-core CPU; the map's rate is in
+    `results/checks/cache_checksum_cpu.json`, from `scripts/check_cache_checksum.py`)."""
     h, size = _hasher(algo), path.stat().st_size
     if size == 0: return h.hexdigest()
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m, \
