@@ -21,7 +21,7 @@ __all__ = ['ARTEFACT_FORMAT', 'artefact_config', 'curve_svg', 'run_curves', 'mod
 
 # %% ../nbs/19_artefact.ipynb #7de53949
 ARTEFACT_FORMAT = 1
-_RUN_ONLY = ("run_dir", "resume", "state_cache", "name", "num_processes", "compile_target", "compile_bridge", "compile_scope", "step_graphs", "graph_warmup", "cudnn_attention", "ddp_bucket_mb", "ddp_grad_views", "device")
+_RUN_ONLY = ("run_dir", "resume", "state_cache", "name", "num_processes", "compile_target", "compile_bridge", "compile_scope", "step_graphs", "graph_warmup", "cudnn_attention", "ddp_bucket_mb", "ddp_grad_views", "quick_eval_compiled", "device")
 
 def _run_only_defaults() -> dict:
     """The run-only options at their defaults. An export rebuilds the pipeline with these, wherever it runs: the training run's

@@ -88,6 +88,7 @@ class RunConfig:
     batch_order: str = "bucketed"        # bucketed (ours: similar lengths together) | shuffled (the reference)
     bridge_precision: str = "fp32"       # fp32 (ours: fp32 master weights, bf16 autocast on GPU) | bf16 (the reference; GPU only)
     quick_eval_mode: str = "scores"      # scores (ours: quick_eval_size seeded rows, class scores) | reference (the first rows, greedy generation + substring match)
+    quick_eval_compiled: bool = False    # quick evals through the compiled target too (false: eager, so the no-grad graph is never compiled)
     decision: str = "scores"             # scores (ours: class-score argmax) | generation (the reference: greedy generation + substring match)
     log_with: str = ""                   # also send metrics to this tracker through accelerate ("" = none; metrics.jsonl stays the record)
 
