@@ -285,7 +285,7 @@ def _maybe_quick_eval(st: TrainState, step: int, rows: list) -> float | None:
     with nullcontext() if st.cfg.quick_eval_compiled else torch.compiler.set_stance("force_eager"):
         acc = quick_eval(st.pipe, rows, st.cfg.batch_size * 2, st.accelerator, st.caches.get("quick_eval"), mode=st.cfg.quick_eval_mode)
     took = time.time() - t0
-    st.seconds.setdefault("first_quick_eval", round(took, 3))          # the first one compiles the no-grad target
+    st.seconds.setdefault("first_quick_eval", round(took, 3))          # with quick_eval_compiled, the one that compiles
     st.seconds["quick_evals"] = round(st.seconds.get("quick_evals", 0.0) + took, 3)
     if st.log: st.log.write(step=step, kind="quick_eval", quick_eval_acc=acc, quick_eval_n=len(rows),
                             elapsed_s=time.time() - st.t_start, quick_eval_s=took)
