@@ -4,8 +4,9 @@
 
 # %% ../nbs/00_core.ipynb #b8ff70cc
 from __future__ import annotations
-import json, os, random, subprocess, sys, tempfile
-from contextlib import nullcontext
+import json, os, random, signal, subprocess, sys, tempfile
+from contextlib import contextmanager, nullcontext
+from types import SimpleNamespace
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
 import numpy as np
@@ -16,7 +17,7 @@ if TYPE_CHECKING: import torch   # annotations only: importing core does not loa
 __all__ = ['REPO', 'TEXT_PROGRESS', 'TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json',
            'read_json', 'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision',
            'package_versions', 'device_description', 'short_commit', 'absolute_path', 'markdown_table', 'bf16_autocast',
-           'to_device_async', 'progress_bar', 'batch_starts']
+           'to_device_async', 'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -182,6 +183,22 @@ def to_device_async(x, device):
     if not torch.is_tensor(x) or x.device == torch.device(device): return x
     if torch.device(device).type != "cuda" or x.device.type != "cpu": return x.to(device)
     return x.pin_memory().to(device, non_blocking=True)
+
+class Terminated(KeyboardInterrupt):
+    "SIGTERM arrived while `sigterm_raises` was active: stop as Ctrl-C stops (kill, timeout, a scheduler's time limit)."
+
+@contextmanager
+def sigterm_raises():
+    """While the block runs in the main thread, SIGTERM raises `Terminated`; yields a namespace whose `hit` says whether
+    it came (the exception may reach the caller wrapped by other code). Elsewhere signals are left alone."""
+    state = SimpleNamespace(hit=False)
+    def on_term(signum, frame):
+        state.hit = True
+        raise Terminated
+    try: previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError: yield state; return          # not the main thread
+    try: yield state
+    finally: signal.signal(signal.SIGTERM, previous)
 
 TEXT_PROGRESS = "TELEPATHY_TEXT_PROGRESS"
 "environment variable: when set, progress bars are plain text (data-parallel workers, forked from a kernel, cannot draw widgets)"

@@ -8,7 +8,7 @@ import datetime as dt, os, signal, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 import yaml
-from .core import (TelepathyError, atomic_write_json, atomic_write_bytes, read_optional_json,
+from .core import (TelepathyError, atomic_write_json, atomic_write_bytes, read_optional_json, sigterm_raises,
                                code_revision, package_versions, device_description, absolute_path, REPO)
 from .config import make_config, RunConfig, check_gpu_options
 from .rundir import CONFIG, EVAL_RESULTS, NOTEBOOK, PAGE, PARAMS, STATUS, SUMMARY, SUMMARY_KEYS, TEMPLATE_RESULTS, run_lock, new_run_dir
@@ -169,8 +169,7 @@ def _kernel_pids() -> list[int]:
 
 @contextmanager
 def _ctrl_c_interrupts_kernel():
-    """While the block runs, the first SIGINT interrupts the kernel (like JupyterLab's stop button); the second stops us.
-    SIGTERM stops us at once (`handler.terminated`): papermill then shuts the kernel down on its way out."""
+    "While the block runs, the first SIGINT interrupts the kernel (like JupyterLab's stop button); the second stops us."
     def handler(signum, frame):
         kernels = _kernel_pids()
         if not kernels or handler.count: raise KeyboardInterrupt
@@ -178,14 +177,11 @@ def _ctrl_c_interrupts_kernel():
         for pid in kernels:
             try: os.killpg(pid, signal.SIGINT)   # the kernel leads its own session
             except ProcessLookupError: pass
-    def on_term(signum, frame):
-        handler.terminated = True
-        raise KeyboardInterrupt
-    handler.count, handler.terminated = 0, False
-    try: previous = signal.signal(signal.SIGINT, handler), signal.signal(signal.SIGTERM, on_term)
+    handler.count = 0
+    try: previous = signal.signal(signal.SIGINT, handler)
     except ValueError: yield None; return      # not the main thread: leave signals alone
     try: yield handler
-    finally: signal.signal(signal.SIGINT, previous[0]); signal.signal(signal.SIGTERM, previous[1])
+    finally: signal.signal(signal.SIGINT, previous)
 
 # %% ../nbs/17_runs.ipynb #eb2f18f6
 INTERRUPTED = "stopped by Ctrl-C (SIGINT)"
@@ -228,13 +224,13 @@ def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str,
     started, status, error = time.time(), "failed", "the launcher stopped before the notebook ended"
     atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, "running", started))
     try:
-        with _ctrl_c_interrupts_kernel() as ctrl_c:
+        with sigterm_raises() as term, _ctrl_c_interrupts_kernel() as ctrl_c:   # SIGTERM: papermill shuts the kernel down on its way out
+            why = lambda: TERMINATED if term.hit else INTERRUPTED
             try: _execute(path, run_dir, params, kernel, progress); status, error = "success", None
-            except KeyboardInterrupt: status, error = "interrupted", TERMINATED if ctrl_c is not None and ctrl_c.terminated else INTERRUPTED
+            except KeyboardInterrupt: status, error = "interrupted", why()
             except Exception as e:
-                stopped = getattr(e, "ename", "") == "KeyboardInterrupt" or (ctrl_c is not None and (ctrl_c.count or ctrl_c.terminated))
-                why = TERMINATED if ctrl_c is not None and ctrl_c.terminated else INTERRUPTED
-                status, error = (("interrupted", why) if stopped else ("killed", KILLED) if _kernel_died(e)
+                stopped = getattr(e, "ename", "") == "KeyboardInterrupt" or term.hit or (ctrl_c is not None and ctrl_c.count)
+                status, error = (("interrupted", why()) if stopped else ("killed", KILLED) if _kernel_died(e)
                                  else ("failed", _error_text(e)))   # killed: its checkpoints stand, resume it
     finally:
         atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, status, started, error))

@@ -4,14 +4,14 @@
 
 # %% ../nbs/20_sweep.ipynb #07819f52
 from __future__ import annotations
-import datetime as dt, importlib, os, shutil, signal, subprocess, sys, time
-from contextlib import contextmanager
+import datetime as dt, importlib, os, shutil, subprocess, sys, time
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 import numpy as np
 import yaml
-from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_optional_json, absolute_path, code_revision
+from .core import (TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_optional_json, absolute_path, code_revision,
+                               sigterm_raises)
 from .rundir import METRICS, PARAMS, SUMMARY, runs_root, new_run_dir, lock_holder
 from .study import expand_grid, final_monitors, combo_name, worker_thread_env
 from .runs import template_path, template_parameters, check_parameters, absolute_params, launch
@@ -213,18 +213,6 @@ def _ended_line(sweep_dir: Path, e: dict, t0: float) -> str:
     why = f"  ({s['error']})" if s.get("error") else ""
     return f"  {e['key']}: {s.get('status', 'no summary: see ' + str(sweep_dir / LOGS / (e['key'] + '.log')))}{acc}{why}  [{time.time() - t0:.0f} s]"
 
-class _Terminated(KeyboardInterrupt):
-    "SIGTERM reached the sweep: stop like Ctrl-C, but pass it on to the workers, which a terminal's Ctrl-C reaches by itself."
-
-@contextmanager
-def _sigterm_raises():
-    "While the block runs (in the main thread), SIGTERM raises `_Terminated`."
-    def on_term(signum, frame): raise _Terminated
-    try: previous = signal.signal(signal.SIGTERM, on_term)
-    except ValueError: yield; return          # not the main thread: leave signals alone
-    try: yield
-    finally: signal.signal(signal.SIGTERM, previous)
-
 def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: str, progress: bool = True) -> None:
     """Run `todo` in worker processes, at most `max_parallel` at once, GPUs shared out; returns when all have ended.
     Ctrl-C reaches the workers through the terminal; SIGTERM (kill, timeout, a time limit) is passed on to them. Either way
@@ -235,7 +223,7 @@ def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: st
     threads = worker_thread_env(max_parallel)
     bar = tqdm(total=len(todo), desc="sweep", disable=not progress)
     try:
-        with _sigterm_raises():
+        with sigterm_raises() as term:
             while pending or running:
                 for e in list(pending):
                     if len(running) >= max_parallel: break
@@ -249,12 +237,12 @@ def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: st
                     running.remove(w); w[3].close(); free += w[2]
                     bar.write(_ended_line(sweep_dir, w[1], w[4])); bar.update()
                 time.sleep(0.2)
-    except KeyboardInterrupt as stop:
+    except KeyboardInterrupt:
         bar.write("stopping: the workers record their runs as interrupted ...")
-        for w in running:
-            if isinstance(stop, _Terminated) and w[0].poll() is None: w[0].terminate()   # SIGTERM: their launchers stop their kernels
+        for w in running:       # a terminal's Ctrl-C reached them already; SIGTERM came to us alone: pass it on
+            if term.hit and w[0].poll() is None: w[0].terminate()
         for w in running: w[0].wait(timeout=120)
-        if isinstance(stop, _Terminated): raise SystemExit(143) from None
+        if term.hit: raise SystemExit(143) from None
         raise
     finally: bar.close()
 
