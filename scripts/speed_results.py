@@ -144,3 +144,23 @@ add_repeats(scaling, {"1 GPU": [f"1 GPU, run {i}" for i in (1, 2, 3)],
 scaling["printed_only"] = {"2 GPUs, bucket views + 100 MB buckets (-p ddp_bucket_mb=100)": {
     "median": 774.15, "source": "benchmarks/20261128-gpu4/scaling.txt (its metrics file did not come back: 8 files a call)"}}
 atomic_write_json(OUT / "speed_scaling_repeats_h200.json", scaling)
+
+# Eighth round (2026-11-28, session 29): the bridge in bf16 (`-p bridge_precision=bf16`, the reference's own precision: no
+# fp32 master weights, half the gradient bytes to all-reduce), one GPU against two, three runs each, on one 2x H200
+# machine in two calls; then the reference experiment with it, once on that machine (inductor's caches warm from the
+# scaling runs, the state cache built in the run) and once cold on a fresh 2x H200 machine. The package of 0e3a61b.
+RAW8 = "../20261128-gpu5/"
+BF16 = {"1 GPU, bf16 bridge": ("1_bf16b", "1_bf16b_r2", "1_bf16b_r3"), "2 GPUs, bf16 bridge": ("2_bf16b", "2_bf16b_r2", "2_bf16b_r3")}
+runs = {f"{group}, run {i + 1}": v for group, files in BF16.items() for i, v in enumerate(files)}
+runs["1 GPU, fp32 bridge (the default), one run"] = "1_fp32"
+bf16 = loop_speed_result({k: RAW / f"{RAW8}scaling_{v}.metrics.jsonl" for k, v in runs.items()},
+                         "bash scripts/gpu_scaling.sh OUT 300 1:fp32 1:bf16b:bridge_precision=bf16 2:bf16b:bridge_precision=bf16; "
+                         "... 2:bf16b_r2:bridge_precision=bf16 1:bf16b_r2:... 2:bf16b_r3:... 1:bf16b_r3:...",
+                         "0e3a61b", "2x NVIDIA H200", skip_lines=2)
+add_repeats(bf16, {**{g: [f"{g}, run {i}" for i in (1, 2, 3)] for g in BF16},
+                   "1 GPU, fp32 bridge (one run)": ["1 GPU, fp32 bridge (the default), one run"]})
+atomic_write_json(OUT / "speed_scaling_bf16_bridge_h200.json", bf16)
+loops("speed_reference_experiment_bf16_h200", {
+          "bf16 bridge, cold (a fresh machine: inductor's caches empty, state cache built)": RAW8 + "ref-bf16-cold.metrics.jsonl",
+          "bf16 bridge, inductor's caches warm (state cache built)": RAW8 + "ref-bf16-warm-inductor.metrics.jsonl"},
+      'REF_EXTRA="-p bridge_precision=bf16" bash scripts/gpu_reference_experiment.sh OUT 2000', "0e3a61b", "2x NVIDIA H200", skip_lines=1)
