@@ -16,8 +16,8 @@ if TYPE_CHECKING: import torch   # annotations only: importing core does not loa
 # %% auto #0
 __all__ = ['REPO', 'TEXT_PROGRESS', 'TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json',
            'read_json', 'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision',
-           'package_versions', 'device_description', 'short_commit', 'absolute_path', 'markdown_table', 'bf16_autocast',
-           'to_device_async', 'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
+           'package_versions', 'cpu_model', 'device_description', 'short_commit', 'absolute_path', 'markdown_table',
+           'bf16_autocast', 'to_device_async', 'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -144,13 +144,22 @@ def package_versions(names=("torch", "transformers", "accelerate", "datasets", "
         except PackageNotFoundError: out[n] = None
     return out
 
+def cpu_model() -> str | None:
+    "The CPU's model name as Linux reports it (None where /proc/cpuinfo is missing or names none)."
+    try: lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError: return None
+    return next((l.split(":", 1)[1].strip() for l in lines if l.startswith("model name") and ":" in l), None)
+
 def device_description() -> str:
-    "A human-readable description of the compute this process sees."
+    """A human-readable description of the compute this process sees. On a CPU it names the model and the vector
+    instruction set torch's kernels use (AVX2, AVX512, ...): kernels for different sets round differently, and the
+    demo's training losses part by its first logged step (see the README's quick start)."""
     import torch
     if torch.cuda.is_available():
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         return f"{len(names)}x " + ", ".join(sorted(set(names)))
-    return f"cpu ({os.cpu_count()} cores)"
+    parts = [f"{os.cpu_count()} cores", cpu_model(), f"{torch.backends.cpu.get_cpu_capability()} kernels"]
+    return "cpu (" + ", ".join(p for p in parts if p) + ")"
 
 def short_commit(commit: str | None) -> str:
     "A commit for a table: a full hash (with or without '+dirty') as its first 7 characters; anything else (several commits, a note) as given; '?' when missing."
