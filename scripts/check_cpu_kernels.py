@@ -25,6 +25,7 @@ def child(steps: int, log: int) -> None:
 
 def variant(spec: str, steps: int, log: int) -> tuple[str, dict]:
     "Run one NAME=TREE:CAPABILITY variant in a fresh interpreter; its losses, commit and kernels."
+    from telepathy_nb.core import git_revision
     name, rest = spec.split("=", 1)
     tree, cap = rest.rsplit(":", 1)
     tree = str(Path(tree).resolve())
@@ -36,7 +37,7 @@ def variant(spec: str, steps: int, log: int) -> tuple[str, dict]:
                          capture_output=True, text=True)
     if out.returncode: raise SystemExit(f"variant {name} failed:\n{out.stderr[-3000:]}")
     res = json.loads(out.stdout.strip().splitlines()[-1])
-    commit = subprocess.run(["git", "-C", tree, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() or None
+    commit = git_revision(tree)
     print(f"{name}: {res['capability']} kernels, commit {commit}, {time.time() - t0:.0f} s, lm_loss {res['lm_loss']}", flush=True)
     return name, {"tree": tree, "commit": commit, "requested": cap, "seconds": round(time.time() - t0, 1), **res}
 
