@@ -173,9 +173,19 @@ def _done_rows(path: Path, n: int) -> np.ndarray:
     for f in path.glob("done-*.npy"): done |= np.load(f)
     return done
 
+def _to_host_async(h: torch.Tensor) -> tuple[torch.Tensor, torch.cuda.Event | None]:
+    """`h` copied to pinned host memory without waiting, and the event that marks the copy done (None on a CPU: `h` is
+    already on the host). The device can then run the next batch while the host writes this one."""
+    if h.device.type != "cuda": return h, None
+    host = torch.empty(h.shape, dtype=h.dtype, pin_memory=True)
+    host.copy_(h, non_blocking=True)
+    done = torch.cuda.Event(); done.record()
+    return host, done
+
 def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_size: int, pad_id: int,
           progress: bool, on_batch, save_every: float) -> int:
-    "Compute and write this rank's missing rows; returns how many it computed."
+    """Compute and write this rank's missing rows; returns how many it computed. One batch is in flight: the device
+    computes batch b+1 while the host writes batch b, and a row counts as done (in `done-{rank}.npy`) only once written."""
     meta, offsets = read_json(path / "meta.json"), np.load(path / "offsets.npy")
     dtype = getattr(torch, meta["key"]["dtype"])
     out = _open_states(path, meta, offsets, "r+")
@@ -184,26 +194,35 @@ def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_
     todo = np.arange(rank, n, world)
     todo = todo[~done[todo]]
     todo = todo[np.argsort(lengths[todo], kind="stable")]
+    batches = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
     last_save = time.monotonic()
     with progress_bar(total=len(todo), desc=f"caching layer-{layer} states", unit="row", disable=not (progress and rank == 0)) as bar:
-        for start in range(0, len(todo), batch_size):
-            rows = todo[start:start + batch_size]
-            ids, mask = _pad([ids_list[i] for i in rows], pad_id)
-            with torch.no_grad(): h = source_states(model, ids.to(dev), mask.to(dev), layer)
-            h = h.to(dtype).cpu().view(_STORAGE[dtype]).numpy()
+        def write(b, rows, host, ready):
+            nonlocal last_save
+            if ready is not None: ready.synchronize()
+            h = host.numpy()
             for j, i in enumerate(rows): out[offsets[i]:offsets[i + 1]] = h[j, :lengths[i]]
             done[rows] = True
-            if time.monotonic() - last_save >= save_every or start + batch_size >= len(todo):
+            if time.monotonic() - last_save >= save_every or b == len(batches) - 1:
                 out.flush(); _save_npy_atomic(done_file, done); last_save = time.monotonic()  # data first, then the record
             bar.update(len(rows))
-            if on_batch: on_batch(start // batch_size)
+            if on_batch: on_batch(b)
+        pending = None                                   # the batch computed last, its copy to the host queued
+        for b, rows in enumerate(batches):
+            ids, mask = _pad([ids_list[i] for i in rows], pad_id)
+            with torch.no_grad(): h = source_states(model, ids.to(dev), mask.to(dev), layer)
+            ahead = (b, rows, *_to_host_async(h.to(dtype).view(_STORAGE[dtype])))
+            if pending: write(*pending)
+            pending = ahead
+        if pending: write(*pending)
     return len(todo)
 
 def _finish(path: Path, seconds: float, progress: bool) -> None:
     "Rank 0: checksum, mark complete, drop the progress records."
-    meta = read_json(path / "meta.json")
-    meta.update(checksum=_file_checksum(path / "states.bin", progress), checksum_algo=CHECKSUM_ALGO, complete=True,
-                build_seconds=round(seconds, 2))
+    meta, t0 = read_json(path / "meta.json"), time.perf_counter()
+    checksum = _file_checksum(path / "states.bin", progress)
+    meta.update(checksum=checksum, checksum_algo=CHECKSUM_ALGO, complete=True,
+                build_seconds=round(seconds, 2), checksum_seconds=round(time.perf_counter() - t0, 2))
     atomic_write_json(path / "meta.json", meta)
     for f in path.glob("done-*.npy"): f.unlink()
 

@@ -199,6 +199,7 @@ class TrainState:
     t_start: float = field(default_factory=time.time)
     graphed: GraphedTrainStep | None = None        # the step as one CUDA graph, when cfg.step_graphs
     seconds: dict = field(default_factory=dict)    # wall seconds of setup phases and quick evals (status.json's `phase_seconds`)
+    started_at: float = 0.0                        # epoch seconds when setup began (status.json's `setup_started_at`: what came before it is launch)
 
 def _bare_bridge(st: TrainState) -> torch.nn.Module:
     "The bridge without its data-parallel and torch.compile wrappers (what checkpoints hold)."
@@ -365,7 +366,8 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     log = TrackedLog(Path(cfg.run_dir) / METRICS, acc) if cfg.run_dir and acc.is_main_process else None
     start_trackers(acc, cfg)
     train_ids = pipe.collator.source_ids_many(train_rows)
-    st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order), train_rows, log=log)
+    st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order), train_rows,
+                    log=log, started_at=t0)
     if cfg.run_dir and acc.is_main_process: save_config(cfg, Path(cfg.run_dir) / CONFIG)
     st.seconds["models"] = round(t_models, 3)
     t0 = time.time()
@@ -424,7 +426,7 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
                                                               "message": message, "run_dir": cfg.run_dir,
                                                               "loop_seconds": round(seconds, 3),
                                                               "first_step_seconds": None if first is None else round(first, 3),
-                                                              "phase_seconds": st.seconds})
+                                                              "phase_seconds": st.seconds, "setup_started_at": round(st.started_at, 3)})
     st.pipe.bridge = _bare_bridge(st).eval()
     return TrainResult(status, st.step, message, st.pipe, seconds)
 
