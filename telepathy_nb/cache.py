@@ -13,8 +13,8 @@ from .models import source_states, _decoder_layers
 from .data import _pad
 
 # %% auto #0
-__all__ = ['CACHE_FORMAT', 'CHECKSUM_ALGO', 'model_fingerprint', 'ids_fingerprint', 'cache_key', 'key_changes', 'StateCache',
-           'is_state_cache', 'build_state_cache']
+__all__ = ['CACHE_FORMAT', 'BUILD_BATCH_TOKENS', 'CHECKSUM_ALGO', 'model_fingerprint', 'ids_fingerprint', 'cache_key',
+           'key_changes', 'StateCache', 'is_state_cache', 'build_state_cache']
 
 # %% ../nbs/04_cache.ipynb #92c0fec1
 CACHE_FORMAT = 1
@@ -52,6 +52,9 @@ def key_changes(old: dict, new: dict) -> str:
     return "; ".join(f"{k} changed ({show(old.get(k))} -> {show(new.get(k))})" for k in diff) or "nothing"
 
 # %% ../nbs/04_cache.ipynb #175a4cf7
+BUILD_BATCH_TOKENS = 16384
+"training builds its caches in batches of 64 length-sorted rows, or more while rows x longest row stays within this many tokens"
+
 CHECKSUM_ALGO = "xxh3_128"
 "how new caches checksum states.bin: a non-cryptographic 128-bit hash (it guards against a changed file, not an attacker)"
 
@@ -173,6 +176,17 @@ def _done_rows(path: Path, n: int) -> np.ndarray:
     for f in path.glob("done-*.npy"): done |= np.load(f)
     return done
 
+def _length_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int, batch_tokens: int = 0) -> list[np.ndarray]:
+    """Consecutive slices of `order` (rows sorted by length, shortest first): `batch_size` rows each, or more while the
+    padded batch (rows x its longest row) stays within `batch_tokens`. Short rows then travel in large batches, whose
+    matrix products keep the device busy, and long rows in batches no larger than `batch_size` rows would be."""
+    out, start = [], 0
+    while start < len(order):
+        end = min(start + batch_size, len(order))
+        while batch_tokens and end < len(order) and (end + 1 - start) * lengths[order[end]] <= batch_tokens: end += 1
+        out.append(order[start:end]); start = end
+    return out
+
 def _to_host_async(h: torch.Tensor) -> tuple[torch.Tensor, torch.cuda.Event | None]:
     """`h` copied to pinned host memory without waiting, and the event that marks the copy done (None on a CPU: `h` is
     already on the host). The device can then run the next batch while the host writes this one."""
@@ -183,7 +197,7 @@ def _to_host_async(h: torch.Tensor) -> tuple[torch.Tensor, torch.cuda.Event | No
     return host, done
 
 def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_size: int, pad_id: int,
-          progress: bool, on_batch, save_every: float) -> int:
+          progress: bool, on_batch, save_every: float, batch_tokens: int = 0) -> int:
     """Compute and write this rank's missing rows; returns how many it computed. One batch is in flight: the device
     computes batch b+1 while the host writes batch b, and a row counts as done (in `done-{rank}.npy`) only once written."""
     meta, offsets = read_json(path / "meta.json"), np.load(path / "offsets.npy")
@@ -194,7 +208,7 @@ def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_
     todo = np.arange(rank, n, world)
     todo = todo[~done[todo]]
     todo = todo[np.argsort(lengths[todo], kind="stable")]
-    batches = [todo[s:s + batch_size] for s in range(0, len(todo), batch_size)]
+    batches = _length_batches(todo, lengths, batch_size, batch_tokens)
     last_save = time.monotonic()
     with progress_bar(total=len(todo), desc=f"caching layer-{layer} states", unit="row", disable=not (progress and rank == 0)) as bar:
         def write(b, rows, host, ready):
@@ -229,8 +243,9 @@ def _finish(path: Path, seconds: float, progress: bool) -> None:
 # %% ../nbs/04_cache.ipynb #eca78464
 def build_state_cache(path: str | Path, model, ids_list: list[list[int]], layer: int, key: dict, *, batch_size: int = 64,
                       pad_id: int = 0, rank: int = 0, world: int = 1, barrier=None, verify: bool = True,
-                      progress: bool = True, on_batch=None, save_every: float = 5.0, log=print) -> StateCache:
-    "Open the cache at `path` for `key`, building (or finishing) it first when needed; every rank calls this."
+                      progress: bool = True, on_batch=None, save_every: float = 5.0, log=print, batch_tokens: int = 0) -> StateCache:
+    """Open the cache at `path` for `key`, building (or finishing) it first when needed; every rank calls this. Batches hold
+    `batch_size` length-sorted rows, or more while rows x longest row stays within `batch_tokens` (0: never more)."""
     path, barrier = Path(path), barrier or (lambda: None)
     lengths = np.asarray([len(x) for x in ids_list], dtype=np.int64)
     if len(ids_list) == 0 or lengths.min() == 0:
@@ -241,7 +256,7 @@ def build_state_cache(path: str | Path, model, ids_list: list[list[int]], layer:
         if status != "reused": log(f"state cache {path}: {'building' if status == 'new' else status if status == 'resumed' else 'rebuilding: ' + status}")
     barrier()
     if not read_json(path / "meta.json")["complete"]:
-        _fill(path, model, ids_list, layer, rank, world, batch_size, pad_id, progress, on_batch, save_every)
+        _fill(path, model, ids_list, layer, rank, world, batch_size, pad_id, progress, on_batch, save_every, batch_tokens)
         barrier()
         if rank == 0: _finish(path, time.perf_counter() - t0, progress)
         barrier()

@@ -21,14 +21,14 @@ from .losses import soft_token_monitors
 from .pipeline import (Pipeline, build_pipeline, run_loss, loss_values, bridge_scores, compile_target_body,
                                    bridge_answers, substring_match)
 from .graphs import GraphedTrainStep, train_shapes
-from .cache import StateCache, build_state_cache, cache_key, model_fingerprint
+from .cache import BUILD_BATCH_TOKENS, StateCache, build_state_cache, cache_key, model_fingerprint
 from .rundir import CONFIG, METRICS, STATUS
 
 # %% auto #0
-__all__ = ['TRACKER_DIR', 'lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint', 'check_checkpoint_config',
-           'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog', 'tracker_dir', 'start_trackers',
-           'quick_eval', 'Diverged', 'TrainState', 'attach_state_caches', 'setup_training', 'TrainResult',
-           'run_training', 'train', 'die_with_parent', 'free_port', 'launch_training']
+__all__ = ['TRACKER_DIR', 'MARKS', 'lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint',
+           'check_checkpoint_config', 'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog',
+           'tracker_dir', 'start_trackers', 'quick_eval', 'Diverged', 'TrainState', 'mark', 'attach_state_caches',
+           'setup_training', 'TrainResult', 'run_training', 'train', 'die_with_parent', 'free_port', 'launch_training']
 
 # %% ../nbs/10_train.ipynb #fc036759
 def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "constant") -> float:
@@ -199,7 +199,6 @@ class TrainState:
     t_start: float = field(default_factory=time.time)
     graphed: GraphedTrainStep | None = None        # the step as one CUDA graph, when cfg.step_graphs
     seconds: dict = field(default_factory=dict)    # wall seconds of setup phases and quick evals (status.json's `phase_seconds`)
-    started_at: float = 0.0                        # epoch seconds when setup began (status.json's `setup_started_at`: what came before it is launch)
 
 def _bare_bridge(st: TrainState) -> torch.nn.Module:
     "The bridge without its data-parallel and torch.compile wrappers (what checkpoints hold)."
@@ -300,6 +299,16 @@ def _maybe_checkpoint(st: TrainState, step: int) -> None:
     st.accelerator.wait_for_everyone()
 
 # %% ../nbs/10_train.ipynb #6cef3352
+MARKS: dict[str, float] = {}
+"""Epoch seconds at which this process reached each stage of a run's start (status.json's `marks`): 'launch' (the kernel
+called launch_training, its imports done), 'worker' (a data-parallel worker began; it inherits the kernel's marks), 'setup'
+(train began), 'accelerator' (the process group and device ready), 'first_step' and 'last_step'. Minus the time the command
+started, they say where a cold start goes."""
+
+def mark(stage: str) -> None:
+    "Record that this process reached `stage` now (see MARKS)."
+    MARKS[stage] = time.time()
+
 def _accelerator(cfg: RunConfig) -> Accelerator:
     dev = pick_device(cfg.device)[0]
     check_gpu_options(cfg, dev.type)
@@ -337,7 +346,7 @@ def _role_cache(st: TrainState, role: str, ids: list[list[int]], fingerprint: st
     key = cache_key(cfg.source_model, pipe.source.model, cfg.source_layer, ids, fingerprint=fingerprint, task=cfg.task, split=role,
                     source_prompt=pipe.collator.task.source_prompt, max_source_tokens=cfg.max_source_tokens, seed=cfg.seed)
     return build_state_cache(Path(cfg.state_cache) / role, pipe.source.model, ids, cfg.source_layer, key,
-                             batch_size=max(64, cfg.batch_size), pad_id=pipe.source.tokenizer.pad_token_id,
+                             batch_size=max(64, cfg.batch_size), batch_tokens=BUILD_BATCH_TOKENS, pad_id=pipe.source.tokenizer.pad_token_id,
                              rank=acc.process_index, world=acc.num_processes, barrier=acc.wait_for_everyone,
                              progress=acc.is_main_process, log=acc.print)
 
@@ -352,7 +361,9 @@ def attach_state_caches(st: TrainState, train_ids: list[list[int]], quick_rows: 
 
 def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainState, list]:
     "Everything the loop needs, resumed from the last checkpoint when cfg.resume."
+    mark("setup")
     acc, t0 = _accelerator(cfg), time.time()
+    mark("accelerator")
     seed_everything(cfg.seed)
     train_rows, quick_rows = _load_rows(cfg)
     pipe = pipe or build_pipeline(cfg, acc.device)
@@ -366,8 +377,7 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     log = TrackedLog(Path(cfg.run_dir) / METRICS, acc) if cfg.run_dir and acc.is_main_process else None
     start_trackers(acc, cfg)
     train_ids = pipe.collator.source_ids_many(train_rows)
-    st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order), train_rows,
-                    log=log, started_at=t0)
+    st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order), train_rows, log=log)
     if cfg.run_dir and acc.is_main_process: save_config(cfg, Path(cfg.run_dir) / CONFIG)
     st.seconds["models"] = round(t_models, 3)
     t0 = time.time()
@@ -407,7 +417,7 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
             ahead = _collate_step(st, step + 1) if step < cfg.steps else None        # host work meanwhile
             parts, gn = _optimizer_step(st, step, parts, gn)                         # the step's one wait
             st.step = step
-            if first is None: first = time.time() - t0                           # one-time costs: allocation, a graph's capture
+            if first is None: first = time.time() - t0; mark("first_step")       # one-time costs: allocation, a graph's capture
             _log_step(st, step, samples, parts, gn, target_rms)
             q = _maybe_quick_eval(st, step, quick_rows)
             _maybe_checkpoint(st, step)
@@ -416,6 +426,7 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
         status, message = "diverged", str(e)
         acc.print(message)
     finally:
+        mark("last_step")
         bar.close()
         if st.graphed is not None: st.graphed.release()
         if st.caches: st.pipe.source.model.to(source_home)
@@ -426,7 +437,7 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
                                                               "message": message, "run_dir": cfg.run_dir,
                                                               "loop_seconds": round(seconds, 3),
                                                               "first_step_seconds": None if first is None else round(first, 3),
-                                                              "phase_seconds": st.seconds, "setup_started_at": round(st.started_at, 3)})
+                                                              "phase_seconds": st.seconds, "marks": dict(MARKS)})
     st.pipe.bridge = _bare_bridge(st).eval()
     return TrainResult(status, st.step, message, st.pipe, seconds)
 
@@ -438,6 +449,7 @@ def train(cfg: RunConfig, pipe: Pipeline | None = None, progress: bool = True) -
 # %% ../nbs/10_train.ipynb #f47102b7
 def _train_worker(cfg_dict: dict):
     "Entry point of each data-parallel process (forked from the kernel: its progress bars are plain text, and it ends with the kernel)."
+    mark("worker")
     die_with_parent()
     os.environ[TEXT_PROGRESS] = "1"
     cfg = RunConfig(**cfg_dict)
@@ -463,6 +475,7 @@ def free_port() -> int:
 
 def launch_training(cfg: RunConfig, progress: bool = True) -> dict:
     "Train in-process (CPU / 1 GPU) or as a data-parallel job; returns status.json's content."
+    MARKS.clear(); mark("launch")
     if cfg.num_processes > 1:
         if not cfg.run_dir: raise TelepathyError("data-parallel training needs a run_dir", "pass run_dir=...")
         n_gpu = torch.cuda.device_count()
