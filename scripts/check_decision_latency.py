@@ -13,6 +13,8 @@ call and checked on a batch of 64. The scale-random preset, as `telepathy bench`
 Usage: [CUDNN_ATTENTION=0|1] python scripts/check_decision_latency.py OUT_DIR [VARIANT ...]   (default: every variant but the compiled
 ones, whose capture failed on an H100 with torch 2.11: "operation failed due to a previous error during capture";
 CUDNN_ATTENTION=0 or 1 overrides the preset's `cudnn_attention` (scale-random: on))
+A capture that fails is recorded (each error in the chain, per capture mode) and retried with capture_error_mode
+'thread_local'; the script then goes on to the next variant.
 Writes OUT_DIR/decision_latency.json after every variant and OUT_DIR/decision_profile.txt."""
 import json, os, sys, time
 from pathlib import Path
@@ -130,6 +132,29 @@ VARIANTS = {                              # name: (bridge in bf16, fuse, FP8 fro
     "compiled": (False, False, False, True), "compiled_bf16": (True, False, False, True), "compiled_bf16_fused": (True, True, False, True)}
 
 
+def error_chain(e: BaseException) -> list[str]:
+    "Each exception's first line, following __cause__ / __context__ back to the first error."
+    out = []
+    while e is not None and len(out) < 6:
+        out.append(f"{type(e).__name__}: {str(e).splitlines()[0][:300] if str(e) else ''}")
+        e = e.__cause__ or e.__context__
+    return out
+
+def capture(pipe, width: int, dev, b1: dict, r: dict):
+    """The decision captured as one graph, or None. Capture mode 'global' first (the library's default); if that fails, the
+    errors are kept and 'thread_local' is tried: a CUDA call from another thread (a compiler's worker, say) fails a global
+    capture but not a thread-local one. r gets capture_mode, or capture_errors per mode."""
+    for mode in ("global", "thread_local"):
+        try:
+            graph = DecisionGraph(pipe, 1, width, dev, capture_error_mode=mode); graph(b1); torch.cuda.synchronize(dev)
+            r["capture_mode"] = mode
+            return graph
+        except Exception as e:                                 # noqa: BLE001 -- recorded, then the next mode
+            r.setdefault("capture_errors", {})[mode] = error_chain(e)
+            try: torch.cuda.synchronize(dev)
+            except Exception as e2: r["capture_errors"][mode].append(f"after: {type(e2).__name__}: {str(e2)[:200]}"); return None
+    return None
+
 def main(out: Path, names: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     cudnn = {"1": {"cudnn_attention": True}, "0": {"cudnn_attention": False}}.get(os.environ.get("CUDNN_ATTENTION", ""), {})
@@ -164,8 +189,15 @@ def main(out: Path, names: list[str]) -> None:
             with open(out / "decision_profile.txt", "a") as f:
                 f.write(f"== {name} (eager): {prof['gpu_ms']:.2f} ms of kernels, {prof['kernels']} kernels\n")
                 for t in prof["top"]: f.write(f"{t['ms']:8.3f} ms {t['calls']:5d}x  {t['name']}\n")
-        t0 = time.perf_counter(); graph = DecisionGraph(pipe, 1, width, dev); graph(b1); torch.cuda.synchronize(dev)
+        t0 = time.perf_counter(); graph = capture(pipe, width, dev, b1, r)
         r["capture_s"] = time.perf_counter() - t0                # compilation included for the compiled variants
+        if graph is None:
+            res["variants"][name] = r; atomic_write_json(out / "decision_latency.json", res)
+            print(name, "could not be captured:", json.dumps(r["capture_errors"]), flush=True)
+            if compiled: _uncompiled(pipe); torch._dynamo.reset()
+            restore(undo)
+            if bridge_bf16: pipe.bridge.float(); pipe.bridge.load_state_dict(fp32_bridge)
+            continue
         r["captured_b1_ms"] = time_call(lambda: graph(b1), dev, 3, 20)
         r["agreement_16_singles"] = sum(int((graph(b) == d).all()) for b, d in zip(singles, before16)) / len(singles)
         replay = kernel_times(lambda: graph(b1), dev)

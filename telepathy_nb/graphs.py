@@ -28,9 +28,13 @@ def pad_into(dst: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
 # %% ../nbs/09a_graphs.ipynb #136e8518
 class CapturedCall:
     """`fn(inputs)` over a dict of fixed-shape tensors (`shapes`: name -> (shape, dtype)), captured as one CUDA graph at the
-    first call and replayed at every later one; on a CPU it runs `fn` on the same padded buffers."""
-    def __init__(self, fn, shapes: dict, device, *, warmup: int = 2, after_warmup=None, what: str = "this call"):
+    first call and replayed at every later one; on a CPU it runs `fn` on the same padded buffers. `capture_error_mode` is
+    torch.cuda.graph's: 'global' (CUDA calls from any thread that are unsafe during a capture fail it), 'thread_local'
+    (only this thread's) or 'relaxed'."""
+    def __init__(self, fn, shapes: dict, device, *, warmup: int = 2, after_warmup=None, what: str = "this call",
+                 capture_error_mode: str = "global"):
         self.fn, self.warmup, self.after_warmup, self.what = fn, warmup, after_warmup, what
+        self.capture_error_mode = capture_error_mode
         self.device = torch.device(device)
         self.inputs = {k: torch.zeros(shape, dtype=dtype, device=self.device) for k, (shape, dtype) in shapes.items()}
         self.captures = self.device.type == "cuda"
@@ -51,7 +55,7 @@ class CapturedCall:
         if self.after_warmup: self.after_warmup()
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph): self.outputs = self.fn(self.inputs)
+            with torch.cuda.graph(graph, capture_error_mode=self.capture_error_mode): self.outputs = self.fn(self.inputs)
         except RuntimeError as e:
             raise TelepathyError(f"{self.what} could not be captured as a CUDA graph: {str(e).splitlines()[0][:200]}",
                                  "turn the graph option off (e.g. -p step_graphs=false) and report the message") from e
@@ -103,7 +107,7 @@ class GraphedTrainStep:
 # %% ../nbs/09a_graphs.ipynb #7a014d75
 class DecisionGraph:
     "Decisions (argmax over single-token classes) for batches of `batch_size` rows padded to `max_source_len` tokens, as one CUDA graph."
-    def __init__(self, pipe: Pipeline, batch_size: int, max_source_len: int, device):
+    def __init__(self, pipe: Pipeline, batch_size: int, max_source_len: int, device, capture_error_mode: str = "global"):
         class_ids = pipe.collator.class_ids
         if any(len(c) != 1 for c in class_ids):
             raise TelepathyError("a decision graph scores single-token classes only; this task has multi-token labels",
@@ -111,7 +115,7 @@ class DecisionGraph:
         self.pipe, dev = pipe, torch.device(device)
         self.first = torch.tensor([c[0] for c in class_ids], device=dev)     # made here: no host copy inside the capture
         shapes = {k: ((batch_size, max_source_len), torch.long) for k in ("source_ids", "source_mask")}
-        self.call = CapturedCall(self._decide, shapes, dev, what="the decision (decision graph)")
+        self.call = CapturedCall(self._decide, shapes, dev, what="the decision (decision graph)", capture_error_mode=capture_error_mode)
 
     @torch.no_grad()
     def _decide(self, x: dict) -> torch.Tensor:
