@@ -8,7 +8,7 @@ import torch
 from .core import TelepathyError, bf16_autocast
 from .bridge import build_target_inputs
 from .losses import soft_token_monitors
-from .scoring import first_token_scores
+from .scoring import first_token_scores, mask_kept
 from .pipeline import Pipeline, run_loss, loss_values
 
 # %% auto #0
@@ -49,13 +49,13 @@ class CapturedCall:
     def _capture(self) -> None:
         side, main = torch.cuda.Stream(self.device), torch.cuda.current_stream(self.device)
         side.wait_stream(main)
-        with torch.cuda.stream(side):
+        with torch.cuda.stream(side), mask_kept():                  # the warm-up runs what the capture will run
             for _ in range(self.warmup): self.fn(self.inputs)
         main.wait_stream(side)
         if self.after_warmup: self.after_warmup()
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph, capture_error_mode=self.capture_error_mode): self.outputs = self.fn(self.inputs)
+            with torch.cuda.graph(graph, capture_error_mode=self.capture_error_mode), mask_kept(): self.outputs = self.fn(self.inputs)
         except RuntimeError as e:
             raise TelepathyError(f"{self.what} could not be captured as a CUDA graph: {str(e).splitlines()[0][:200]}",
                                  "turn the graph option off (e.g. -p step_graphs=false) and report the message") from e

@@ -4,7 +4,8 @@
 
 # %% ../nbs/07_scoring.ipynb #6f629463
 from __future__ import annotations
-import copy, inspect
+import copy, inspect, threading
+from contextlib import contextmanager
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,17 +14,29 @@ from .models import LoadedLM
 from .data import Task, verbaliser_ids, _pad
 
 # %% auto #0
-__all__ = ['target_hidden', 'logits_at', 'label_lm_loss', 'sequence_log_prob', 'first_token_scores', 'sequence_scores',
-           'label_loss', 'class_scores', 'shared_prefix_class_scores', 'text_inputs', 'text_class_scores',
-           'text_scores']
+__all__ = ['mask_kept', 'target_hidden', 'logits_at', 'label_lm_loss', 'sequence_log_prob', 'first_token_scores',
+           'sequence_scores', 'label_loss', 'class_scores', 'shared_prefix_class_scores', 'text_inputs',
+           'text_class_scores', 'text_scores']
 
 # %% ../nbs/07_scoring.ipynb #bd6525e4
+_MASK_KEPT = threading.local()
+
+@contextmanager
+def mask_kept():
+    """Inside, `target_hidden` always hands the body its attention mask, as it must while a CUDA graph is captured. A graph's
+    warm-up runs under it too (`graphs.CapturedCall`), so warm-up and capture run the same code: a compiled body then
+    compiles its graph for the mask in the warm-up, not again inside the capture, where compiling fails."""
+    before = getattr(_MASK_KEPT, "on", False)
+    _MASK_KEPT.on = True
+    try: yield
+    finally: _MASK_KEPT.on = before
+
 def target_hidden(model, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     "Last hidden states of a causal LM's body (no LM head): (B, T, d) embeds -> (B, T, d)."
     # no padding: plain causal attention, flash kernels allowed. Asking waits for the device, which a CUDA graph being
     # captured cannot do (`graphs`): there the mask stays, and the padded-mask kernels give the same result.
-    capturing = attention_mask.is_cuda and torch.cuda.is_current_stream_capturing()
-    if not capturing and bool(attention_mask.all()): attention_mask = None
+    keep = getattr(_MASK_KEPT, "on", False) or (attention_mask.is_cuda and torch.cuda.is_current_stream_capturing())
+    if not keep and bool(attention_mask.all()): attention_mask = None
     return model.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
 
 def logits_at(model, hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
