@@ -164,3 +164,43 @@ loops("speed_reference_experiment_bf16_h200", {
           "bf16 bridge, cold (a fresh machine: inductor's caches empty, state cache built)": RAW8 + "ref-bf16-cold.metrics.jsonl",
           "bf16 bridge, inductor's caches warm (state cache built)": RAW8 + "ref-bf16-warm-inductor.metrics.jsonl"},
       'REF_EXTRA="-p bridge_precision=bf16" bash scripts/gpu_reference_experiment.sh OUT 2000', "0e3a61b", "2x NVIDIA H200", skip_lines=1)
+
+# Ninth round (2026-11-28, session 30): where a cold start of the reference experiment goes, and the batch-1 decision
+# compiled and captured whole. Two 2x H200 machines (A: commit c0fa4f2's tree, B: fc14ceb's), each run cold (COLD=1: state
+# cache deleted, inductor's and Triton's caches in fresh folders); then two 1x H200 machines for the decision.
+RAW9 = RAW / "../20261128-gpu6/"
+COLD_RUNS = {"A: target compiled layer by layer (-p compile_scope=layers), 64-row cache batches": "ref-layers-cold",
+             "A: target compiled whole (the default), 64-row cache batches, 300 steps": "ref-body-cold-300",
+             "B: target compiled whole, cache batches of up to 16,384 tokens (BUILD_BATCH_TOKENS)": "ref-body-cold-tokcache"}
+
+def startup(stem: str) -> dict:
+    """Where a run's start went, from its status.json and the lines gpu_reference_experiment.sh printed: seconds from the
+    command's start to each stage (the script's print; `train.MARKS` since fc14ceb, setup and last step before), the
+    setup phases, the first step, and the state cache's build and checksum seconds (its meta.json, printed)."""
+    import ast
+    status, text = read_json(RAW9 / f"{stem}.status.json"), (RAW9 / f"{stem}.txt").read_text().splitlines()
+    line = lambda start: next(l for l in text if l.startswith(start))
+    if "marks" in status: since = ast.literal_eval(line("seconds from the command's start:").split(":", 1)[1].strip().split("   #")[0])
+    else:
+        words = line("from the command's start (s):").split()
+        since = {"setup": float(words[words.index("setup") + 1]), "last_step": float(words[-1])}
+    cache = ast.literal_eval(line("state cache train:").split(":", 1)[1].strip())
+    return {"seconds_from_command": since, "phase_seconds": status["phase_seconds"], "first_step_s": status["first_step_seconds"],
+            "loop_s": status["loop_seconds"], "cache_build_s": cache["build_seconds"], "cache_checksum_s": cache["checksum_seconds"],
+            "cache_bytes": cache["bytes"]}
+
+cold = loop_speed_result({k: RAW9 / f"{v}.metrics.jsonl" for k, v in COLD_RUNS.items()},
+                         'COLD=1 REF_EXTRA="-p bridge_precision=bf16 [-p compile_scope=layers]" bash scripts/gpu_reference_experiment.sh OUT 2000|300',
+                         "c0fa4f2 (A) / fc14ceb (B)", "2x NVIDIA H200 (two machines, A and B)", skip_lines=1)
+cold["startup"] = {k: startup(v) for k, v in COLD_RUNS.items()}
+atomic_write_json(OUT / "speed_reference_experiment_cold_h200.json", cold)
+atomic_write_json(OUT / "checks" / "cache_build_h200.json", {**read_json(RAW9 / "cache_build_h200.json"), "machine": "1x NVIDIA H200 (GPU 0 of machine B)"})
+atomic_write_json(OUT / "checks" / "decision_latency_h200.json", {
+    "check": "a batch-1 decision at real scale (scale-random) on 1x H200: eager, captured as one graph, and compiled (inductor, "
+             "no CUDA graphs of its own) then captured whole as one graph",
+    "command": "python scripts/check_decision_latency.py OUT [VARIANT ...]", "machine": "1x NVIDIA H200",
+    "runs": {"base": {"what": "the eager decision; the same call's compiled_bf16 could not be captured (its error chain: the "
+                              "body recompiled inside the capture, since fixed by scoring.mask_kept)", "commit": "f7f7e93",
+                      **read_json(RAW9 / "decision_latency_base_h200.json")},
+             "compiled": {"what": "another 1x H200 machine, after the fix", "commit": "bf4dce7",
+                          **read_json(RAW9 / "decision_latency_compiled_h200.json")}}})

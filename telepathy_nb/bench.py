@@ -26,8 +26,8 @@ from .graphs import DecisionGraph
 __all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'BridgeStep', 'FastStep',
            'LeanStep', 'path_agreement', 'run_steps', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call',
            'step_breakdown', 'compile_target', 'compile_for_latency', 'latency_with_graphs', 'bench_state_cache',
-           'run_bench', 'bench_table', 'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'add_repeats',
-           'repeats_markdown']
+           'run_bench', 'bench_table', 'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'startup_markdown',
+           'add_repeats', 'repeats_markdown']
 
 # %% ../nbs/16_bench.ipynb #ed9da249
 def prompt_lengths(n: int = 4096, seed: int = 0, extra: int = 6) -> np.ndarray:
@@ -300,19 +300,29 @@ def _decide_graphs(pipe: Pipeline, batch: dict) -> torch.Tensor:
     torch.compiler.cudagraph_mark_step_begin()
     return _decide_fast(pipe, batch)
 
+def _captured_rows(pipe: Pipeline, one, latency_batches, lat: dict, check: dict, before: torch.Tensor, kind: str) -> float:
+    "Time `DecisionGraph`s of the pipeline as it is into `lat` (rows 'ours {kind} b{bs}'); the largest batch's agreement with `before`."
+    dev, agree = pipe.primer_ids.device, None
+    for bs in latency_batches:
+        b = one(bs); captured = DecisionGraph(pipe, bs, b["source_ids"].shape[1], dev)
+        lat[f"ours_{kind}_b{bs}_ms"] = time_call(lambda: captured(b), dev, 3, 20)
+        if bs == max(latency_batches): agree = (captured(check) == before).float().mean().item()
+    return agree
+
 def latency_with_graphs(pipe: Pipeline, one, latency_batches, lat: dict) -> dict:
-    """Time decisions at each batch size (`one(bs)` makes a batch) into `lat` in two ways: the eager decision captured whole
-    as one CUDA graph (`graphs.DecisionGraph`, rows "captured"), then `compile_for_latency` (rows "graphs"). Returns, for
-    each, the fraction of the largest batch's decisions that match those made before (no graphs)."""
+    """Time decisions at each batch size (`one(bs)` makes a batch) into `lat` in three ways: the eager decision captured
+    whole as one CUDA graph (`graphs.DecisionGraph`, rows "captured"); the source body, bridge and target body compiled by
+    inductor without CUDA graphs of their own, the decision then captured whole (rows "compiled captured": fused kernels
+    and no launches; 8.8 ms at batch 1 on an H200 with a bf16 bridge, `results/checks/decision_latency_h200.json`); and
+    `compile_for_latency`'s own CUDA graphs (rows "graphs"). Returns, for each, the fraction of the largest batch's
+    decisions that match those made before (no graphs)."""
     dev = pipe.primer_ids.device
     pipe.bridge.eval(); check = one(max(latency_batches)); before = _decide_fast(pipe, check)
     _uncompiled(pipe)
-    agree = {}
-    for bs in latency_batches:
-        b = one(bs); captured = DecisionGraph(pipe, bs, b["source_ids"].shape[1], dev)
-        lat[f"ours_captured_b{bs}_ms"] = time_call(lambda: captured(b), dev, 3, 20)
-        if bs == max(latency_batches): agree["latency_agreement_captured"] = (captured(check) == before).float().mean().item()
-    captured = None                                    # the last graph and its buffers go before compiling
+    agree = {"latency_agreement_captured": _captured_rows(pipe, one, latency_batches, lat, check, before, "captured")}
+    compile_for_latency(pipe, mode="default")
+    agree["latency_agreement_compiled_captured"] = _captured_rows(pipe, one, latency_batches, lat, check, before, "compiled_captured")
+    torch.cuda.synchronize(dev); torch._dynamo.reset()   # the graphs and their buffers go before compiling again
     compile_for_latency(pipe)
     for bs in latency_batches:
         b = one(bs); lat[f"ours_graphs_b{bs}_ms"] = time_call(lambda: _decide_graphs(pipe, b), dev, 5, 20)
@@ -509,7 +519,19 @@ def loop_speed_markdown(res: dict) -> str:
     parts = [f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
              f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)]
     if res.get("repeats"): parts += ["", repeats_markdown(res["repeats"])]
+    if res.get("startup"): parts += ["", startup_markdown(res["startup"])]
     return "\n".join(parts)
+
+def startup_markdown(startup: dict) -> str:
+    """Where each run's start went (a loop-speed JSON's `startup`: run -> seconds from the command to each stage, setup
+    phases, first step, the state cache's build and checksum), one row per run."""
+    f1 = lambda v: "" if v is None else f"{v:.1f}"
+    rows = [[name, f1(s["seconds_from_command"].get("setup")), f1(s["phase_seconds"].get("models")),
+             f1(s["phase_seconds"].get("state_cache")), f"{s['cache_build_s']:.1f} / {s['cache_checksum_s']:.1f}",
+             f1(s["first_step_s"]), f1(s["seconds_from_command"].get("first_step")), f1(s["seconds_from_command"].get("last_step"))]
+            for name, s in startup.items()]
+    return markdown_table(["run", "command to setup s", "models s", "state cache s", "cache build / checksum s",
+                           "first step s (compilation)", "command to first step s", "command to last step s"], rows)
 
 def add_repeats(res: dict, groups: dict) -> dict:
     """Summarise repeated runs of one setting: `groups` maps a setting to the names of its runs in `res["runs"]`. Per setting:
