@@ -222,6 +222,7 @@ def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: st
     pending, running = list(todo), []
     threads = worker_thread_env(max_parallel)
     bar = tqdm(total=len(todo), desc="sweep", disable=not progress)
+    term = None                          # the SIGTERM record, once its handler is in place (a Ctrl-C can come first)
     try:
         with sigterm_raises() as term:
             while pending or running:
@@ -239,10 +240,11 @@ def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: st
                 time.sleep(0.2)
     except KeyboardInterrupt:
         bar.write("stopping: the workers record their runs as interrupted ...")
+        by_term = term is not None and term.hit
         for w in running:       # a terminal's Ctrl-C reached them already; SIGTERM came to us alone: pass it on
-            if term.hit and w[0].poll() is None: w[0].terminate()
+            if by_term and w[0].poll() is None: w[0].terminate()
         for w in running: w[0].wait(timeout=120)
-        if term.hit: raise SystemExit(143) from None
+        if by_term: raise SystemExit(143) from None
         raise
     finally: bar.close()
 
