@@ -1,6 +1,7 @@
 """Write results/speed_*.json (the README's speed tables) from the raw GPU outputs kept in benchmarks/20261127-gpu*/.
 Each JSON names the command that measured it, the commit of the code that ran, and the machine.
 Usage: python scripts/speed_results.py   (then `telepathy results` fills the README)."""
+import json
 from pathlib import Path
 from telepathy_nb.core import atomic_write_json, read_json
 from telepathy_nb.bench import loop_speed_result, add_repeats
@@ -192,7 +193,16 @@ def startup(stem: str) -> dict:
 cold = loop_speed_result({k: RAW9 / f"{v}.metrics.jsonl" for k, v in COLD_RUNS.items()},
                          'COLD=1 REF_EXTRA="-p bridge_precision=bf16 [-p compile_scope=layers]" bash scripts/gpu_reference_experiment.sh OUT 2000|300',
                          "c0fa4f2 (A) / fc14ceb (B)", "2x NVIDIA H200 (two machines, A and B)", skip_lines=1)
+def training(stem: str) -> dict:
+    "What the run learned (random weights: a check that a speed change leaves training alone, not an accuracy)."
+    lines = [json.loads(l) for l in open(RAW9 / f"{stem}.metrics.jsonl")]
+    late = [r["lm_loss"] for r in lines if r["kind"] == "train" and r["step"] > 1000]
+    return {"lm_loss_mean_steps_1001_on": sum(late) / len(late) if late else None,
+            "quick_eval_acc": [r["quick_eval_acc"] for r in lines if r["kind"] == "quick_eval"],
+            "final_accuracy": read_json(RAW9 / f"{stem}.summary.json").get("accuracy")}
+
 cold["startup"] = {k: startup(v) for k, v in COLD_RUNS.items()}
+cold["training"] = {k: training(v) for k, v in COLD_RUNS.items()}
 atomic_write_json(OUT / "speed_reference_experiment_cold_h200.json", cold)
 atomic_write_json(OUT / "checks" / "cache_build_h200.json", {**read_json(RAW9 / "cache_build_h200.json"), "machine": "1x NVIDIA H200 (GPU 0 of machine B)"})
 atomic_write_json(OUT / "checks" / "decision_latency_h200.json", {
