@@ -43,7 +43,7 @@ def main(out: str, n: int, variants: list[str]) -> dict:
     dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     cfg = make_config(os.environ.get("PRESET", "scale-random"), device=dev.type)
     seed_everything(cfg.seed)
-    pipe = build_pipeline(cfg, dev)
+    pipe = build_pipeline(cfg, dev)      # the source (and the ids) exactly as training builds them; the target sits unused
     model, pad_id = pipe.source.model, pipe.source.tokenizer.pad_token_id
     ids_list = pipe.collator.source_ids_many(_load_rows(cfg)[0][:n])
     lengths = np.asarray([len(x) for x in ids_list])

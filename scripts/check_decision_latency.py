@@ -14,7 +14,8 @@ Usage: [CUDNN_ATTENTION=0|1] python scripts/check_decision_latency.py OUT_DIR [V
 ones, whose capture failed on an H100 with torch 2.11: "operation failed due to a previous error during capture";
 CUDNN_ATTENTION=0 or 1 overrides the preset's `cudnn_attention` (scale-random: on))
 A capture that fails is recorded (each error in the chain, per capture mode) and retried with capture_error_mode
-'thread_local'; the script then goes on to the next variant.
+'thread_local'; the script then goes on to the next variant (a capture that left the device's state broken can
+still stop it there: one did, on the RNG's offset).
 Writes OUT_DIR/decision_latency.json after every variant and OUT_DIR/decision_profile.txt."""
 import json, os, sys, time
 from pathlib import Path
@@ -132,6 +133,12 @@ VARIANTS = {                              # name: (bridge in bf16, fuse, FP8 fro
     "compiled": (False, False, False, True), "compiled_bf16": (True, False, False, True), "compiled_bf16_fused": (True, True, False, True)}
 
 
+def write_profile(out: Path, label: str, prof: dict) -> None:
+    "Append a kernel_times profile's total and top kernels to OUT/decision_profile.txt."
+    with open(out / "decision_profile.txt", "a") as f:
+        f.write(f"== {label}: {prof['gpu_ms']:.2f} ms of kernels, {prof['kernels']} kernels\n")
+        for t in prof["top"]: f.write(f"{t['ms']:8.3f} ms {t['calls']:5d}x  {t['name']}\n")
+
 def error_chain(e: BaseException) -> list[str]:
     "Each exception's first line, following __cause__ / __context__ back to the first error."
     out = []
@@ -186,25 +193,15 @@ def main(out: Path, names: list[str]) -> None:
             r["eager_b1_ms"] = time_call(lambda: _decide_fast(pipe, b1), dev, 3, 20)
             prof = kernel_times(lambda: _decide_fast(pipe, b1), dev)
             r.update(gpu_b1_ms=prof["gpu_ms"], gpu_by_kind_ms=prof["by_kind_ms"], kernels_b1=prof["kernels"])
-            with open(out / "decision_profile.txt", "a") as f:
-                f.write(f"== {name} (eager): {prof['gpu_ms']:.2f} ms of kernels, {prof['kernels']} kernels\n")
-                for t in prof["top"]: f.write(f"{t['ms']:8.3f} ms {t['calls']:5d}x  {t['name']}\n")
+            write_profile(out, f"{name} (eager)", prof)
         t0 = time.perf_counter(); graph = capture(pipe, width, dev, b1, r)
         r["capture_s"] = time.perf_counter() - t0                # compilation included for the compiled variants
-        if graph is None:
-            res["variants"][name] = r; atomic_write_json(out / "decision_latency.json", res)
-            print(name, "could not be captured:", json.dumps(r["capture_errors"]), flush=True)
-            if compiled: _uncompiled(pipe); torch._dynamo.reset()
-            restore(undo)
-            if bridge_bf16: pipe.bridge.float(); pipe.bridge.load_state_dict(fp32_bridge)
-            continue
-        r["captured_b1_ms"] = time_call(lambda: graph(b1), dev, 3, 20)
-        r["agreement_16_singles"] = sum(int((graph(b) == d).all()) for b, d in zip(singles, before16)) / len(singles)
-        replay = kernel_times(lambda: graph(b1), dev)
-        r.update(replay_gpu_ms=replay["gpu_ms"], replay_by_kind_ms=replay["by_kind_ms"], replay_kernels=replay["kernels"])
-        with open(out / "decision_profile.txt", "a") as f:
-            f.write(f"== {name} (captured replay): {replay['gpu_ms']:.2f} ms of kernels, {replay['kernels']} kernels\n")
-            for t in replay["top"]: f.write(f"{t['ms']:8.3f} ms {t['calls']:5d}x  {t['name']}\n")
+        if graph is not None:                                    # else r holds the capture's errors
+            r["captured_b1_ms"] = time_call(lambda: graph(b1), dev, 3, 20)
+            r["agreement_16_singles"] = sum(int((graph(b) == d).all()) for b, d in zip(singles, before16)) / len(singles)
+            replay = kernel_times(lambda: graph(b1), dev)
+            r.update(replay_gpu_ms=replay["gpu_ms"], replay_by_kind_ms=replay["by_kind_ms"], replay_kernels=replay["kernels"])
+            write_profile(out, f"{name} (captured replay)", replay)
         graph = None                                             # its buffers go before the next variant
         res["variants"][name] = r
         print(name, json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}), flush=True)

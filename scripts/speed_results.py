@@ -1,7 +1,7 @@
 """Write results/speed_*.json (the README's speed tables) from the raw GPU outputs kept in benchmarks/20261127-gpu*/.
 Each JSON names the command that measured it, the commit of the code that ran, and the machine.
 Usage: python scripts/speed_results.py   (then `telepathy results` fills the README)."""
-import json
+import ast, json
 from pathlib import Path
 from telepathy_nb.core import atomic_write_json, read_json
 from telepathy_nb.bench import loop_speed_result, add_repeats
@@ -178,7 +178,6 @@ def startup(stem: str) -> dict:
     """Where a run's start went, from its status.json and the lines gpu_reference_experiment.sh printed: seconds from the
     command's start to each stage (the script's print; `train.MARKS` since fc14ceb, setup and last step before), the
     setup phases, the first step, and the state cache's build and checksum seconds (its meta.json, printed)."""
-    import ast
     status, text = read_json(RAW9 / f"{stem}.status.json"), (RAW9 / f"{stem}.txt").read_text().splitlines()
     line = lambda start: next(l for l in text if l.startswith(start))
     if "marks" in status: since = ast.literal_eval(line("seconds from the command's start:").split(":", 1)[1].strip().split("   #")[0])
@@ -190,9 +189,6 @@ def startup(stem: str) -> dict:
             "loop_s": status["loop_seconds"], "cache_build_s": cache["build_seconds"], "cache_checksum_s": cache["checksum_seconds"],
             "cache_bytes": cache["bytes"]}
 
-cold = loop_speed_result({k: RAW9 / f"{v}.metrics.jsonl" for k, v in COLD_RUNS.items()},
-                         'COLD=1 REF_EXTRA="-p bridge_precision=bf16 [-p compile_scope=layers]" bash scripts/gpu_reference_experiment.sh OUT 2000|300',
-                         "c0fa4f2 (A) / fc14ceb (B)", "2x NVIDIA H200 (two machines, A and B)", skip_lines=1)
 def training(stem: str) -> dict:
     "What the run learned (random weights: a check that a speed change leaves training alone, not an accuracy)."
     lines = [json.loads(l) for l in open(RAW9 / f"{stem}.metrics.jsonl")]
@@ -201,6 +197,9 @@ def training(stem: str) -> dict:
             "quick_eval_acc": [r["quick_eval_acc"] for r in lines if r["kind"] == "quick_eval"],
             "final_accuracy": read_json(RAW9 / f"{stem}.summary.json").get("accuracy")}
 
+cold = loop_speed_result({k: RAW9 / f"{v}.metrics.jsonl" for k, v in COLD_RUNS.items()},
+                         'COLD=1 REF_EXTRA="-p bridge_precision=bf16 [-p compile_scope=layers]" bash scripts/gpu_reference_experiment.sh OUT 2000|300',
+                         "c0fa4f2 (A) / fc14ceb (B)", "2x NVIDIA H200 (two machines, A and B)", skip_lines=1)
 cold["startup"] = {k: startup(v) for k, v in COLD_RUNS.items()}
 cold["training"] = {k: training(v) for k, v in COLD_RUNS.items()}
 atomic_write_json(OUT / "speed_reference_experiment_cold_h200.json", cold)

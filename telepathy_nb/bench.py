@@ -300,7 +300,7 @@ def _decide_graphs(pipe: Pipeline, batch: dict) -> torch.Tensor:
     torch.compiler.cudagraph_mark_step_begin()
     return _decide_fast(pipe, batch)
 
-def _captured_rows(pipe: Pipeline, one, latency_batches, lat: dict, check: dict, before: torch.Tensor, kind: str) -> float:
+def _captured_rows(pipe: Pipeline, one, latency_batches, lat: dict, check: dict, before: torch.Tensor, kind: str) -> float | None:
     "Time `DecisionGraph`s of the pipeline as it is into `lat` (rows 'ours {kind} b{bs}'); the largest batch's agreement with `before`."
     dev, agree = pipe.primer_ids.device, None
     for bs in latency_batches:

@@ -34,7 +34,8 @@ def mask_kept():
 def target_hidden(model, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     "Last hidden states of a causal LM's body (no LM head): (B, T, d) embeds -> (B, T, d)."
     # no padding: plain causal attention, flash kernels allowed. Asking waits for the device, which a CUDA graph being
-    # captured cannot do (`graphs`): there the mask stays, and the padded-mask kernels give the same result.
+    # captured cannot do (`graphs`): there the mask stays, and the padded-mask kernels give the same result. Under
+    # mask_kept (a graph's warm-up and capture) it stays too, so the two run the same code.
     keep = getattr(_MASK_KEPT, "on", False) or (attention_mask.is_cuda and torch.cuda.is_current_stream_capturing())
     if not keep and bool(attention_mask.all()): attention_mask = None
     return model.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state

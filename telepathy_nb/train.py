@@ -476,14 +476,16 @@ def free_port() -> int:
 def launch_training(cfg: RunConfig, progress: bool = True) -> dict:
     "Train in-process (CPU / 1 GPU) or as a data-parallel job; returns status.json's content."
     MARKS.clear(); mark("launch")
-    if cfg.num_processes > 1:
-        if not cfg.run_dir: raise TelepathyError("data-parallel training needs a run_dir", "pass run_dir=...")
-        n_gpu = torch.cuda.device_count()
-        if n_gpu < cfg.num_processes:
-            raise TelepathyError(f"num_processes={cfg.num_processes} but {n_gpu} GPU(s) visible",
-                                 f"pass num_processes={max(1, n_gpu)}")
-        from accelerate import notebook_launcher
-        notebook_launcher(_train_worker, (asdict(cfg),), num_processes=cfg.num_processes, use_port=str(free_port()))
-        return read_json(Path(cfg.run_dir) / STATUS)
-    res = train(cfg, progress=progress)
-    return {"status": res.status, "step": res.step, "message": res.message, "pipe": res.pipe, "seconds": res.seconds}
+    try:
+        if cfg.num_processes > 1:
+            if not cfg.run_dir: raise TelepathyError("data-parallel training needs a run_dir", "pass run_dir=...")
+            n_gpu = torch.cuda.device_count()
+            if n_gpu < cfg.num_processes:
+                raise TelepathyError(f"num_processes={cfg.num_processes} but {n_gpu} GPU(s) visible",
+                                     f"pass num_processes={max(1, n_gpu)}")
+            from accelerate import notebook_launcher
+            notebook_launcher(_train_worker, (asdict(cfg),), num_processes=cfg.num_processes, use_port=str(free_port()))
+            return read_json(Path(cfg.run_dir) / STATUS)
+        res = train(cfg, progress=progress)
+        return {"status": res.status, "step": res.step, "message": res.message, "pipe": res.pipe, "seconds": res.seconds}
+    finally: MARKS.clear()           # a later train() in this process records no stale 'launch'
