@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b8ff70cc
 from __future__ import annotations
-import json, os, random, signal, subprocess, sys, tempfile
+import functools, json, os, random, signal, subprocess, sys, tempfile, time
 from contextlib import contextmanager, nullcontext
 from types import SimpleNamespace
 from pathlib import Path
@@ -14,10 +14,11 @@ from tqdm.auto import tqdm
 if TYPE_CHECKING: import torch   # annotations only: importing core does not load torch
 
 # %% auto #0
-__all__ = ['REPO', 'TEXT_PROGRESS', 'TelepathyError', 'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json',
-           'read_json', 'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision',
-           'package_versions', 'cpu_model', 'device_description', 'short_commit', 'absolute_path', 'markdown_table',
-           'bf16_autocast', 'to_device_async', 'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
+__all__ = ['REPO', 'PROGRESS_FILE', 'MIRROR_INTERVAL', 'CLOSED_BARS', 'TEXT_PROGRESS', 'TelepathyError', 'seed_everything',
+           'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json', 'read_optional_json', 'JsonlWriter',
+           'read_jsonl', 'git_revision', 'code_revision', 'package_versions', 'cpu_model', 'device_description',
+           'short_commit', 'absolute_path', 'markdown_table', 'phase', 'mirrored', 'bf16_autocast', 'to_device_async',
+           'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -177,6 +178,55 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
 
+# %% ../nbs/00_core.ipynb #a7abfc7c
+PROGRESS_FILE = "TELEPATHY_PROGRESS"
+"environment variable: a JSON file where this process's progress bars mirror their state (the launcher's terminal reads it)"
+MIRROR_INTERVAL = 0.5   # seconds between two mirrored states of one bar (a GPU step takes ~10 ms: not a write per step)
+
+CLOSED_BARS: list[dict] = []
+"""the final state of each bar this process closed, numbered by `seq`: a reader that polls sees every bar's end, even one
+that started and finished between two of its reads"""
+
+def _write_progress(phase: str, **rec) -> None:
+    "Write one progress record (and the last 10 closed bars) to $TELEPATHY_PROGRESS, if set; a failed write stops nothing."
+    path = os.environ.get(PROGRESS_FILE)
+    if not path: return
+    rec = {"phase": phase, "time": time.time(), "pid": os.getpid(), **rec}
+    if rec.get("done"): CLOSED_BARS.append({**rec, "seq": len(CLOSED_BARS) + 1})
+    try: atomic_write_json(path, {**rec, "closed": CLOSED_BARS[-10:]})
+    except OSError: pass
+
+def phase(name: str) -> None:
+    "Announce a stage of work that has no progress bar (e.g. 'loading models') to the launcher's terminal."
+    _write_progress(name, n=None, total=None, done=False)
+
+# %% ../nbs/00_core.ipynb #f131a900
+@functools.cache
+def mirrored(base: type) -> type:
+    "A subclass of the tqdm class `base` whose bars mirror their state to $TELEPATHY_PROGRESS (see `_write_progress`)."
+    class Mirrored(base):
+        def __init__(self, *args, **kwargs):
+            self.fields, self._mirrored_at = {}, 0.0
+            super().__init__(*args, **kwargs)
+            self._mirror(force=True)
+        def update(self, n=1):
+            out = super().update(n); self._mirror(); return out
+        def set_postfix(self, ordered_dict=None, refresh=True, **kwargs):
+            self.fields = {**(ordered_dict or {}), **kwargs}
+            super().set_postfix(ordered_dict, refresh, **kwargs); self._mirror()
+        def close(self):
+            if not self.disable: self._mirror(force=True, done=True)
+            super().close()
+        def _mirror(self, force: bool = False, done: bool = False):
+            now = time.time()
+            if self.disable or (not force and now - self._mirrored_at < MIRROR_INTERVAL): return
+            self._mirrored_at, d = now, self.format_dict
+            _write_progress((self.desc or "working").rstrip(": "), n=d["n"], total=d["total"], unit=d["unit"],
+                            elapsed=round(d["elapsed"], 3), rate=d["rate"], fields={k: str(v) for k, v in self.fields.items()},
+                            done=done)
+    Mirrored.__name__ = Mirrored.__qualname__ = f"Mirrored{base.__name__}"
+    return Mirrored
+
 # %% ../nbs/00_core.ipynb #733cc83f
 def bf16_autocast(device: "torch.device | str"):
     "bf16 autocast on CUDA, a no-op context on the CPU."
@@ -214,12 +264,15 @@ TEXT_PROGRESS = "TELEPATHY_TEXT_PROGRESS"
 
 def progress_bar(*args, **kwargs):
     """A tqdm progress bar: a widget in a notebook, plain text where `TELEPATHY_TEXT_PROGRESS` is set. A process forked from
-    the kernel (accelerate's notebook_launcher) cannot send widget messages: each refresh would log a failed message instead."""
-    if os.environ.get(TEXT_PROGRESS):
-        from tqdm.std import tqdm as text_tqdm
-        return text_tqdm(*args, **kwargs)
-    return tqdm(*args, **kwargs)
+    the kernel (accelerate's notebook_launcher) cannot send widget messages: each refresh would log a failed message instead.
+    Where `TELEPATHY_PROGRESS` names a file, the bar also mirrors its state there (`mirrored`)."""
+    from tqdm.std import tqdm as text_tqdm
+    base = text_tqdm if os.environ.get(TEXT_PROGRESS) else tqdm
+    return (mirrored(base) if os.environ.get(PROGRESS_FILE) else base)(*args, **kwargs)
 
 def batch_starts(n: int, batch_size: int, desc: str = "", progress: bool = False):
-    "range(0, n, batch_size), shown as a progress bar when `progress`."
-    return progress_bar(range(0, n, batch_size), desc=desc, disable=not progress, leave=False)
+    "range(0, n, batch_size); when `progress`, a bar counts the rows done (a batch counts once its loop body has run)."
+    with progress_bar(total=n, desc=desc, unit="row", disable=not progress, leave=False) as bar:
+        for i in range(0, n, batch_size):
+            yield i
+            bar.update(min(batch_size, n - i))

@@ -8,11 +8,10 @@ import importlib.util, os, re, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 import torch
-from tqdm.auto import tqdm
 from tokenizers import Tokenizer, Regex, models as tok_models, pre_tokenizers, decoders
 from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, LlamaConfig, MistralConfig,
                           PreTrainedTokenizerFast)
-from .core import TelepathyError, pick_device
+from .core import TelepathyError, pick_device, progress_bar
 
 # %% auto #0
 __all__ = ['HUB_ALIASES', 'EMBEDDED', 'EMBEDDED_INSTALL', 'SPECIALS', 'TINY_WORDS', 'TINY', 'SCALE_CONFIGS', 'TOKENIZER_PROBE',
@@ -152,13 +151,13 @@ def _convert_embedded(name: str, dest: Path) -> Path:
     spec, stages = EMBEDDED[name], ["locate GGUF", "de-quantise (25-75 s)", "save safetensors"]
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{name}.") as tmp, \
-         tqdm(total=len(stages), desc=f"converting {name} (first use only)") as bar:
-        bar.set_postfix_str(stages[0]); path = _gguf_path(spec, Path(tmp)); bar.update()
-        bar.set_postfix_str(stages[1])
+         progress_bar(total=len(stages), desc=f"converting {name} (first use only)", unit="stage") as bar:
+        bar.set_postfix(stage=stages[0]); path = _gguf_path(spec, Path(tmp)); bar.update()
+        bar.set_postfix(stage=stages[1])
         tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
         check_tokenizer(tok, name)                     # a broken conversion never reaches the cache
         model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32)
-        bar.update(); bar.set_postfix_str(stages[2])
+        bar.update(); bar.set_postfix(stage=stages[2])
         model.hf_quantizer = None                      # else save_pretrained refuses
         if hasattr(model.config, "quantization_config"): del model.config.quantization_config
         out = Path(tmp) / "model"

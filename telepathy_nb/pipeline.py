@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import torch
 import torch.nn as nn
-from .core import TelepathyError, pick_device, bf16_autocast, batch_starts, to_device_async
+from .core import TelepathyError, pick_device, bf16_autocast, batch_starts, to_device_async, phase
 from .models import LoadedLM, load_model, source_states, embedding_rms
 from .data import PairCollator, get_task, _pad, text_key_mask
 from .bridge import make_bridge, build_target_inputs, BridgeOutput, masked_mean
@@ -168,6 +168,7 @@ def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, sou
     """Load (or reuse) both frozen models, measure the target's embedding scale, build the bridge (fp32, seeded). Sets the
     attention kernels for the process (`set_attention_kernels(cfg.cudnn_attention)`)."""
     dev = torch.device(device) if device is not None else pick_device(cfg.device)[0]
+    if source is None or target is None: phase("loading models")
     set_attention_kernels(cfg.cudnn_attention)
     source = source or load_model(cfg.source_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed)
     target = target or load_model(cfg.target_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed + 1)

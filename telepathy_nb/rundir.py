@@ -11,13 +11,14 @@ from .core import TelepathyError, absolute_path
 
 # %% auto #0
 __all__ = ['PARAMS', 'CONFIG', 'METRICS', 'STATUS', 'EVAL_RESULTS', 'BASELINES_RESULTS', 'SUMMARY', 'NOTEBOOK', 'PAGE',
-           'CHECKPOINTS', 'LOCK', 'RUN_FILES', 'SUMMARY_KEYS', 'TEMPLATE_RESULTS', 'runs_root', 'run_lock',
+           'CHECKPOINTS', 'LOCK', 'PROGRESS', 'RUN_FILES', 'SUMMARY_KEYS', 'TEMPLATE_RESULTS', 'runs_root', 'run_lock',
            'lock_holder', 'new_run_dir', 'prepare_run_dir', 'find_runs']
 
 # %% ../nbs/01_rundir.ipynb #7fb93132
 PARAMS, CONFIG, METRICS, STATUS = "params.yaml", "config.json", "metrics.jsonl", "status.json"
 EVAL_RESULTS, BASELINES_RESULTS, SUMMARY = "eval_results.json", "baselines.json", "summary.json"
 NOTEBOOK, PAGE, CHECKPOINTS, LOCK = "run.ipynb", "run.html", "checkpoints", ".lock"
+PROGRESS = "progress.json"   # the kernel's progress bars, mirrored for the launching terminal (`core.mirrored`)
 RUN_FILES = (SUMMARY, CONFIG, METRICS)   # a folder holding any of these is a run folder
 SUMMARY_KEYS = ("preset", "task", "source_model", "target_model", "soft_tokens", "source_layer", "steps", "bridge", "seed")
 TEMPLATE_RESULTS = {"train_bridge": (EVAL_RESULTS, "accuracy"), "eval_bridge": (EVAL_RESULTS, "accuracy"),

@@ -11,7 +11,9 @@ import yaml
 from .core import (TelepathyError, atomic_write_json, atomic_write_bytes, read_optional_json, sigterm_raises,
                                code_revision, package_versions, device_description, absolute_path, REPO)
 from .config import make_config, RunConfig, check_gpu_options
-from .rundir import CONFIG, EVAL_RESULTS, NOTEBOOK, PAGE, PARAMS, STATUS, SUMMARY, SUMMARY_KEYS, TEMPLATE_RESULTS, run_lock, new_run_dir
+from .rundir import (CONFIG, EVAL_RESULTS, NOTEBOOK, PAGE, PARAMS, PROGRESS, STATUS, SUMMARY, SUMMARY_KEYS, TEMPLATE_RESULTS,
+                                 run_lock, new_run_dir)
+from .progress import RunFollower
 
 # %% auto #0
 __all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED', 'TERMINATED', 'KILLED',
@@ -136,10 +138,27 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
 KERNEL_START_TIMEOUT = 300   # seconds for a kernel to answer (papermill's default, 60, is short for two kernels importing torch on a loaded 2-core machine)
 
 def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress: bool) -> None:
+    "Execute the template into run_dir/run.ipynb; with `progress`, this terminal follows the kernel's progress bars."
     import papermill as pm
-    pm.execute_notebook(str(template), str(run_dir / NOTEBOOK), parameters=params, kernel_name=kernel,
-                        cwd=str(run_dir), progress_bar=progress, request_save_on_cell_execute=True,
-                        start_timeout=KERNEL_START_TIMEOUT)
+    with _followed(run_dir, progress):
+        pm.execute_notebook(str(template), str(run_dir / NOTEBOOK), parameters=params, kernel_name=kernel,
+                            cwd=str(run_dir), progress_bar=False, request_save_on_cell_execute=True,
+                            start_timeout=KERNEL_START_TIMEOUT)
+
+@contextmanager
+def _followed(run_dir: Path, progress: bool):
+    """With `progress`: the kernel started in the block mirrors its bars to run_dir/progress.json (through the environment
+    it inherits) and a `RunFollower` draws them here. Without: nothing is mirrored (a sweep's worker runs quietly)."""
+    if not progress: yield; return
+    from telepathy_nb.core import PROGRESS_FILE
+    saved = os.environ.get(PROGRESS_FILE)
+    os.environ[PROGRESS_FILE] = str(run_dir / PROGRESS)
+    print("» starting the kernel", file=sys.stderr, flush=True)
+    try:
+        with RunFollower(run_dir / PROGRESS): yield
+    finally:
+        if saved is None: os.environ.pop(PROGRESS_FILE, None)
+        else: os.environ[PROGRESS_FILE] = saved
 
 def _error_text(e: BaseException) -> str:
     ename, evalue = getattr(e, "ename", type(e).__name__), getattr(e, "evalue", str(e))
@@ -234,7 +253,9 @@ def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str,
                                  else ("failed", _error_text(e)))   # killed: its checkpoints stand, resume it
     finally:
         atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, status, started, error))
-    if render and (run_dir / NOTEBOOK).exists(): _render(run_dir)
+    if render and (run_dir / NOTEBOOK).exists():
+        if progress: print(f"» rendering {PAGE}", file=sys.stderr, flush=True)
+        _render(run_dir)
 
 def _render(run_dir: Path) -> None:
     "run.ipynb -> run.html; a rendering problem is reported, never fatal to the run record."

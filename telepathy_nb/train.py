@@ -27,8 +27,9 @@ from .rundir import CONFIG, METRICS, STATUS
 # %% auto #0
 __all__ = ['TRACKER_DIR', 'MARKS', 'lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint',
            'check_checkpoint_config', 'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog',
-           'tracker_dir', 'start_trackers', 'quick_eval', 'Diverged', 'TrainState', 'mark', 'attach_state_caches',
-           'setup_training', 'TrainResult', 'run_training', 'train', 'die_with_parent', 'free_port', 'launch_training']
+           'tracker_dir', 'start_trackers', 'quick_eval', 'Diverged', 'TrainState', 'bar_fields', 'mark',
+           'attach_state_caches', 'setup_training', 'TrainResult', 'run_training', 'train', 'die_with_parent',
+           'free_port', 'launch_training']
 
 # %% ../nbs/10_train.ipynb #fc036759
 def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "constant") -> float:
@@ -298,6 +299,14 @@ def _maybe_checkpoint(st: TrainState, step: int) -> None:
         save_checkpoint(st.cfg.run_dir, step, _bare_bridge(st), st.optimizer, st.cfg)
     st.accelerator.wait_for_everyone()
 
+# %% ../nbs/10_train.ipynb #6aa4e77c
+def bar_fields(loss: float, samples_per_s: float, quick: tuple[int, float] | None) -> dict:
+    "The training bar's fields: the step's loss, samples/s since the first step, and the last quick eval (step, accuracy)."
+    out = {"loss": f"{loss:.3f}"}
+    if samples_per_s > 0: out["samples/s"] = f"{samples_per_s:.1f}"
+    if quick: out["quick eval"] = f"{quick[1]:.3f} @ {quick[0]}"
+    return out
+
 # %% ../nbs/10_train.ipynb #6cef3352
 MARKS: dict[str, float] = {}
 """Epoch seconds at which this process reached each stage of a run's start (status.json's `marks`): 'launch' (the kernel
@@ -408,8 +417,9 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
     st.pipe.bridge.train()
     source_home = st.pipe.source.device
     if st.caches: st.pipe.source.model.to("cpu")   # training reads the cache: the source leaves the GPU meanwhile
-    bar = progress_bar(total=cfg.steps, initial=st.step, desc="training", disable=not (progress and acc.is_main_process))
-    status, message, first = "success", f"finished {cfg.steps} steps", None
+    bar = progress_bar(total=cfg.steps, initial=st.step, desc="training", unit="step",
+                       disable=not (progress and acc.is_main_process))
+    status, message, first, quick = "success", f"finished {cfg.steps} steps", None, None
     try:
         ahead = _collate_step(st, st.step + 1) if st.step < cfg.steps else None
         for step in range(st.step + 1, cfg.steps + 1):
@@ -417,11 +427,13 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
             ahead = _collate_step(st, step + 1) if step < cfg.steps else None        # host work meanwhile
             parts, gn = _optimizer_step(st, step, parts, gn)                         # the step's one wait
             st.step = step
-            if first is None: first = time.time() - t0; mark("first_step")       # one-time costs: allocation, a graph's capture
+            if first is None: first, first_step = time.time() - t0, step; mark("first_step")   # one-time costs: allocation, a capture
             _log_step(st, step, samples, parts, gn, target_rms)
             q = _maybe_quick_eval(st, step, quick_rows)
+            quick = (step, q) if q is not None else quick
             _maybe_checkpoint(st, step)
-            bar.update(); bar.set_postfix(loss=f"{parts['lm_loss']:.3f}", **({"quick_acc": f"{q:.3f}"} if q is not None else {}))
+            rate = samples * (step - first_step) / max(1e-9, time.time() - t0 - first)
+            bar.update(); bar.set_postfix(bar_fields(parts["lm_loss"], rate, quick))
     except Diverged as e:
         status, message = "diverged", str(e)
         acc.print(message)
