@@ -16,14 +16,14 @@ from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_js
 from .rundir import CONFIG, EVAL_RESULTS, METRICS, SUMMARY, runs_root, find_runs
 
 # %% auto #0
-__all__ = ['BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'WIDGET_WIDTH', 'OVERLAY_METRICS', 'ARCH_KEYS', 'TRAIN_KEYS',
-           'synthetic_config', 'synthetic_metrics', 'synthetic_eval', 'make_synthetic_run', 'metrics_frames',
-           'load_metrics', 'load_run', 'num_classes', 'run_record', 'runs_table', 'ema', 'metric_series',
-           'trajectory_figure', 'health_figure', 'per_class_figure', 'confusion_figure', 'hardest_examples',
-           'overlay_figure', 'compare_per_class_figure', 'widgets_available', 'is_interactive',
+__all__ = ['BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'WIDGET_WIDTH', 'OVERLAY_METRICS', 'ARCH_KEYS', 'TRAIN_KEYS', 'LEAD',
+           'APPENDIX', 'synthetic_config', 'synthetic_metrics', 'synthetic_eval', 'make_synthetic_run',
+           'metrics_frames', 'load_metrics', 'load_run', 'num_classes', 'run_record', 'runs_table', 'ema',
+           'metric_series', 'trajectory_figure', 'health_figure', 'per_class_figure', 'confusion_figure',
+           'hardest_examples', 'overlay_figure', 'compare_per_class_figure', 'widgets_available', 'is_interactive',
            'setup_offline_rendering', 'as_widget', 'show', 'run_figures', 'show_run', 'LiveRunDashboard', 'RunBrowser',
-           'first_jump', 'accuracy_dips', 'experiment_summary', 'write_experiment_summary', 'final_status_banner',
-           'strip_external_scripts', 'render_html']
+           'first_jump', 'accuracy_dips', 'experiment_summary', 'write_experiment_summary', 'accuracy_line',
+           'final_status_banner', 'strip_external_scripts', 'page_cells', 'render_html']
 
 # %% ../nbs/14_dashboard.ipynb #dc2b6de9
 def synthetic_config(name: str = "demo", *, task: str = "sst2", label_names=("negative", "positive"), steps: int = 200, seed: int = 0,
@@ -278,7 +278,7 @@ def per_class_figure(ev: dict, *, title: str = "") -> go.Figure:
         fig.add_bar(x=list(per), y=list(per.values()), name=name, text=[f"{v:.0%}" if v is not None else "" for v in per.values()])
     fig.add_hline(y=ev["accuracy"], line_dash="dash", annotation_text=f"accuracy {ev['accuracy']:.1%}")
     return fig.update_layout(title=title or "Per-class accuracy", barmode="group", yaxis=dict(range=[0, 1.05], title="accuracy"),
-                             height=380)
+                             height=320, margin=dict(t=60, b=40))
 
 # %% ../nbs/14_dashboard.ipynb #bf7ae2a8
 def confusion_figure(ev: dict, *, title: str = "") -> go.Figure:
@@ -379,22 +379,24 @@ def _display(obj):
 
 # %% ../nbs/14_dashboard.ipynb #838028ae
 def run_figures(run_dir: str | Path, *, smoothing: float = 0.6) -> list[go.Figure]:
-    "Every figure of one run: trajectory, health, and per-class + confusion when it has eval results."
+    "Every figure of one run, what a reader looks for first first: trajectory, per-class (with eval results), health, confusion."
     run = load_run(run_dir); k = num_classes(run)
-    figs = [trajectory_figure(run["train"], run["quick_eval"], smoothing=smoothing, chance=1 / k if k else None,
-                              title=f"Training trajectory: {run['name']}"),
-            health_figure(run["train"], smoothing=smoothing, title=f"Training health: {run['name']}",
-                          soft_tokens=run["config"].get("soft_tokens"))]
-    if run["eval"]: figs += [per_class_figure(run["eval"], title=f"Per-class accuracy: {run['name']}"),
-                             confusion_figure(run["eval"], title=f"Confusion matrix: {run['name']}")]
-    return figs
+    trajectory = trajectory_figure(run["train"], run["quick_eval"], smoothing=smoothing, chance=1 / k if k else None,
+                                   title=f"Training trajectory: {run['name']}")
+    health = health_figure(run["train"], smoothing=smoothing, title=f"Training health: {run['name']}",
+                           soft_tokens=run["config"].get("soft_tokens"))
+    if not run["eval"]: return [trajectory, health]
+    return [trajectory, per_class_figure(run["eval"], title=f"Per-class accuracy: {run['name']}"), health,
+            confusion_figure(run["eval"], title=f"Confusion matrix: {run['name']}")]
 
-def show_run(run_dir: str | Path, *, smoothing: float = 0.6, hardest_n: int = 10, interactive: bool | None = None) -> list:
-    "Display one run: status heading, its figures and its hardest misclassified examples; returns the figures."
+def show_run(run_dir: str | Path, *, smoothing: float = 0.6, hardest_n: int = 10, interactive: bool | None = None,
+             heading: bool = True) -> list:
+    "Display one run: a heading with its status (unless `heading=False`), its figures and its hardest misclassified examples; returns the figures."
     from IPython.display import Markdown
     rec = run_record(run_dir)
-    head = f"### {rec['run']} — {rec['status']}" + (f"\n\n**error:** `{rec['error']}`" if rec["error"] else "")
-    _display(Markdown(head))
+    status = "" if rec["status"] == "running" else f" — {rec['status']}"   # shown inside its own run: the page's banner says how it ended
+    head = f"### {rec['run']}{status}" + (f"\n\n**error:** `{rec['error']}`" if rec["error"] else "")
+    if heading or rec["error"]: _display(Markdown(head))
     shown = [show(f, interactive) for f in run_figures(run_dir, smoothing=smoothing)]
     ev = read_optional_json(Path(run_dir) / EVAL_RESULTS)
     if ev: _display(hardest_examples(ev, hardest_n))
@@ -610,14 +612,26 @@ def write_experiment_summary(run_dir: str | Path, *, margin: float = 0.05) -> Pa
     return atomic_write_bytes(Path(run_dir) / "EXPERIMENT_SUMMARY.md", experiment_summary(run_dir, margin=margin).encode())
 
 # %% ../nbs/14_dashboard.ipynb #7ee11596
-def final_status_banner(summary: dict) -> str:
-    "Markdown for the top of a rendered run: how it ended, from summary.json (the notebook's own headings were written mid-run)."
+def accuracy_line(ev: dict) -> str:
+    "The evaluation's headline: accuracy with its 95% interval (bootstrap over rows), n, and the baselines beside it."
+    from telepathy_nb.stats import bootstrap_ci
+    correct = [p["correct"] for p in ev.get("predictions") or []]
+    lo, hi = bootstrap_ci(correct) if correct else (float("nan"), float("nan"))
+    ci = f" (95% CI {100 * lo:.1f}–{100 * hi:.1f})" if correct else ""
+    base = [f"{k.replace('_', ' ')} {100 * b['accuracy']:.1f}%" for k, b in (ev.get("baselines") or {}).items() if "accuracy" in b]
+    return (f"accuracy **{100 * ev['accuracy']:.1f}%**{ci} on {ev.get('n', len(correct))} {ev.get('split', 'evaluation')} rows"
+            + (f"; beside it: {', '.join(base)}" if base else ""))
+
+def final_status_banner(summary: dict, ev: dict | None = None) -> str:
+    "Markdown for the top of a rendered run: how it ended (summary.json) and, when it has one, its evaluation's headline."
     s = summary.get("status", "unknown")
-    acc = f", accuracy {summary['accuracy']:.4f}" if summary.get("accuracy") is not None else ""
+    acc = (f" · {accuracy_line(ev)}" if ev and ev.get("accuracy") is not None else
+           f" · accuracy {summary['accuracy']:.4f}" if summary.get("accuracy") is not None else "")
     err = f"\n\n**{'missing' if s == 'incomplete' else 'error'}:** `{summary['error']}`" if summary.get("error") else ""
-    return (f"**Final status: {s}**{acc} — {summary.get('template', '')} run `{summary.get('name', '')}`, finished "
-            f"{summary.get('finished') or '?'} after {summary.get('duration_s', '?')} s (from `summary.json`; headings below "
-            f"were written while the run was going){err}")
+    return (f"**Final status: {s}**{acc}\n\n{summary.get('template', '')} run `{summary.get('name', '')}`, finished "
+            f"{summary.get('finished') or '?'} after {summary.get('duration_s', '?')} s{err}")
+
+LEAD, APPENDIX = "lead", "appendix"   # cell tags: shown right under the banner / moved to the page's end
 
 _EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
 
@@ -626,11 +640,30 @@ def strip_external_scripts(html: str) -> tuple[str, int]:
     network for nothing. Our pages need neither: plotly.js is embedded, and no output uses LaTeX."""
     return _EXTERNAL_SCRIPT.subn("", html)
 
+def page_cells(cells: list, banner: str | None = None) -> list:
+    """A rendered page's cells, the result first: the notebook's title, the banner, the cells tagged `lead` (their inputs
+    folded away), the rest in order, then under 'Appendix' the parameters (papermill's cells) and the cells tagged
+    `appendix`."""
+    import nbformat
+    tags = lambda c: set(c.get("metadata", {}).get("tags", []))
+    late = lambda c: bool(tags(c) & {APPENDIX, "parameters", "injected-parameters"})
+    title = cells[:1] if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# ") else []
+    rest = cells[len(title):]
+    lead = [c for c in rest if LEAD in tags(c)]
+    for c in lead:
+        if c.cell_type == "code": c.metadata.setdefault("transient", {})["remove_source"] = True
+    tail = [c for c in rest if late(c)]
+    head = title + ([nbformat.v4.new_markdown_cell(banner)] if banner else []) + lead
+    middle = [c for c in rest if c not in lead and c not in tail]
+    return head + middle + ([nbformat.v4.new_markdown_cell("## Appendix: parameters and configuration")] if tail else []) + tail
+
 def render_html(ipynb_path: str | Path, html_path: str | Path, summary: dict | None = None) -> Path:
-    "Convert an executed notebook to a standalone, offline HTML page, with the final-status banner on top when given."
+    """Convert an executed notebook to a standalone, offline HTML page that leads with the result (`page_cells`): the
+    final-status banner when `summary` is given, with the evaluation beside the notebook when there is one."""
     import nbformat
     from nbconvert import HTMLExporter
     nb = nbformat.read(str(ipynb_path), as_version=4)
-    if summary: nb.cells.insert(0, nbformat.v4.new_markdown_cell(final_status_banner(summary)))
+    ev = read_optional_json(Path(ipynb_path).parent / EVAL_RESULTS) if summary else None
+    nb.cells = page_cells(nb.cells, final_status_banner(summary, ev) if summary else None)
     body, _ = HTMLExporter().from_notebook_node(nb)
     return atomic_write_bytes(html_path, strip_external_scripts(body)[0].encode())

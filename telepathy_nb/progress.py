@@ -36,7 +36,7 @@ def plain_interval() -> float:
     try: return max(0.0, float(os.environ.get(PROGRESS_INTERVAL, 15)))
     except ValueError: return 15.0
 
-# %% ../nbs/01a_progress.ipynb #a728d308
+# %% ../nbs/01a_progress.ipynb #0b70274d
 class PlainBar:
     "tqdm's interface, drawn as plain lines (at most one per `interval` seconds, and the last state on close)."
     def __init__(self, total: float | None = None, desc: str = "", unit: str = "it", initial: float = 0,
@@ -60,6 +60,7 @@ class PlainBar:
               file=self.file, flush=True)
     def close(self):
         if not self.closed: self.closed = True; self.emit()
+    def write(self, line: str): print(line, file=self.file, flush=True)   # as tqdm.write: a line of its own
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
 

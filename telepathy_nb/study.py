@@ -14,6 +14,7 @@ from .core import (TelepathyError, atomic_write_json, read_json, read_optional_j
                                markdown_table, package_versions, device_description, absolute_path)
 from .config import make_config, RunConfig, parse_value
 from .rundir import EVAL_RESULTS, SUMMARY, runs_root
+from .progress import terminal_bar
 from .bench import bench_markdown, loop_speed_markdown
 from .stats import EQUIVALENCE_MARGIN, paired_bootstrap_difference, equivalence_verdict, mcnemar_exact
 from .baselines import CURVE_METHODS
@@ -146,11 +147,13 @@ def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *
     if contrast: res["contrast"] = contrast
     todo = [(o, s) for o in grid for s in seeds if run_key(o, s) not in res["runs"]]
     if progress: print(f"study {name}: {len(grid) * len(seeds)} runs, {len(todo)} to do, results -> {out}", flush=True)
+    bar = terminal_bar(len(todo), f"study {name}", "run", disable=not progress)
     def done(rec):
         res["runs"][run_key(rec["overrides"], rec["seed"])] = rec; atomic_write_json(out, res)
-        if progress: print(f"  [{len(res['runs'])}] {run_key(rec['overrides'], rec['seed'])}: {rec['accuracy']:.4f} "
-                           f"(slot rank {rec['monitors'].get('slot_rank', float('nan')):.2f})", flush=True)
-    _run_jobs(study_run, [(preset, o, s, str(base / run_key(o, s)), eval_on) for o, s in todo], done, workers)
+        if progress: bar.write(f"  [{len(res['runs'])}] {run_key(rec['overrides'], rec['seed'])}: {rec['accuracy']:.4f} "
+                               f"(slot rank {rec['monitors'].get('slot_rank', float('nan')):.2f})")
+        bar.update()
+    with bar: _run_jobs(study_run, [(preset, o, s, str(base / run_key(o, s)), eval_on) for o, s in todo], done, workers)
     return res
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -278,10 +281,12 @@ def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: li
     res["axes"]["n"], res["seeds"] = sorted(set(res["axes"]["n"]) | set(ns)), sorted(set(res["seeds"]) | set(seeds))
     todo = [(n, s) for n in ns for s in seeds if curve_key(n, s) not in res["runs"]]
     if progress: print(f"curves {name}: {len(ns) * len(seeds)} points, {len(todo)} to do, results -> {out}", flush=True)
+    bar = terminal_bar(len(todo), f"curves {name}", "point", disable=not progress)
     def done(rec):
         res["runs"][curve_key(rec["n"], rec["seed"])] = rec; atomic_write_json(out, res)
-        if progress: print(f"  n={rec['n']} seed={rec['seed']}: " + ", ".join(f"{m} {a:.3f}" for m, a in rec["accuracy"].items()), flush=True)
-    _run_jobs(curve_job, [(preset, overrides, n, s, progress) for n, s in todo], done, workers, kw)
+        if progress: bar.write(f"  n={rec['n']} seed={rec['seed']}: " + ", ".join(f"{m} {a:.3f}" for m, a in rec["accuracy"].items()))
+        bar.update()
+    with bar: _run_jobs(curve_job, [(preset, overrides, n, s, progress) for n, s in todo], done, workers, kw)
     return res
 
 # %% ../nbs/18_study.ipynb #ae23023f

@@ -217,11 +217,11 @@ def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: st
     """Run `todo` in worker processes, at most `max_parallel` at once, GPUs shared out; returns when all have ended.
     Ctrl-C reaches the workers through the terminal; SIGTERM (kill, timeout, a time limit) is passed on to them. Either way
     each records its run as interrupted, and the sweep exits (130 or 143) once they have."""
-    from tqdm.auto import tqdm
+    from telepathy_nb.progress import terminal_bar
     gpus = visible_gpus(); free = list(gpus)
     pending, running = list(todo), []
     threads = worker_thread_env(max_parallel)
-    bar = tqdm(total=len(todo), desc="sweep", disable=not progress)
+    bar = terminal_bar(len(todo), "sweep", "run", disable=not progress)
     term = None                          # the SIGTERM record, once its handler is in place (a Ctrl-C can come first)
     try:
         with sigterm_raises() as term:

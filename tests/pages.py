@@ -49,3 +49,30 @@ def open_offline(html: Path, n_figs: int, screenshot: Path | None = None) -> dic
         finally:
             browser.close()
     return {"plots": plots, "problems": problems, "external": external, "big_scripts": big_scripts}
+
+
+FIRST_SCREEN_JS = """() => {
+    const top = el => el ? el.getBoundingClientRect().top + window.scrollY : null;
+    const find = text => [...document.querySelectorAll('p, h1, h2, h3, strong')].find(e => e.textContent.includes(text));
+    const plot = prefix => [...document.querySelectorAll('.js-plotly-plot')]
+        .find(e => ((e.querySelector('.gtitle') || {}).textContent || '').startsWith(prefix));
+    return {status: top(find('Final status:')), table: top(document.querySelector('.jp-OutputArea-output table')),
+            trajectory: top(plot('Training trajectory')), per_class: top(plot('Per-class accuracy')),
+            appendix: top(find('Appendix: parameters')), text: document.body.innerText};
+}"""
+
+
+def page_layout(html: Path, viewport=(1400, 1000)) -> dict:
+    "Where a rendered run page puts its parts: the top (px from the page's top) of the status banner, the first table, the "
+    "trajectory and per-class charts and the appendix heading, plus the page's text; opened offline like `open_offline`."
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+            page.route("**/*", lambda route: route.continue_() if LOCAL.match(route.request.url) else route.abort())
+            page.goto(html.as_uri(), wait_until="load")
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .gtitle').length >= 2", timeout=30_000)
+            return page.evaluate(FIRST_SCREEN_JS)
+        finally:
+            browser.close()

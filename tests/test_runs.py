@@ -204,3 +204,26 @@ def test_a_killed_kernel_is_recorded_as_killed_and_resumes(tmp_path):
     assert main(["run", "train_bridge", "--resume", str(run)]) == 0
     steps = [r["step"] for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
     assert steps == list(range(5, 61, 5)), steps
+
+
+def test_cli_run_shows_progress_and_a_page_that_leads_with_the_result(tmp_path, capfd, monkeypatch):
+    "`telepathy run` as a user types it: phase lines and step progress in the terminal (plain lines: no terminal here), "
+    "then a run.html whose first screen holds the status, accuracy with its interval, the curves and per-class accuracy."
+    from pages import need_chromium, page_layout
+    monkeypatch.setenv("TELEPATHY_PROGRESS_INTERVAL", "0")          # a line per update, so a 6-step run shows its steps
+    assert main(["run", "train_bridge", *(f"-p{k}={v}" for k, v in SMOKE.items()), "--name", "shown", "--root", str(tmp_path)]) == 0
+    err = capfd.readouterr().err
+    phases = [l for l in err.splitlines() if l.startswith("» ")]
+    assert phases[:3] == ["» starting the kernel", "» loading models", "» training"] and phases[-1] == "» rendering run.html", phases
+    assert "» evaluating" in phases, phases
+    steps = [l for l in err.splitlines() if l.startswith("training ")]
+    assert steps and steps[-1].startswith("training 6/6 steps (100%) | loss ") and "samples/s" in steps[-1], steps
+    assert any(l.startswith("evaluating 16/16 rows (100%)") for l in err.splitlines()), err
+    assert "\r" not in err and "Executing:" not in err                # plain lines, not papermill's cell counter
+    need_chromium()
+    page = page_layout(next((tmp_path / "train_bridge").iterdir()) / "run.html")
+    screen = 1000
+    assert page["status"] < page["table"] < page["trajectory"] < page["per_class"] < screen, page
+    assert page["appendix"] > page["per_class"], page                 # parameters and config come after the result
+    first = page["text"][:page["text"].index("Appendix: parameters")]
+    assert "Final status: success" in first and "95% CI" in first and "running" not in page["text"].lower()
