@@ -4,7 +4,7 @@ Usage: python scripts/speed_results.py   (then `telepathy results` fills the REA
 import ast, json
 from pathlib import Path
 from telepathy_nb.core import atomic_write_json, read_json
-from telepathy_nb.bench import loop_speed_result, add_repeats
+from telepathy_nb.report import loop_speed_result, add_repeats
 
 RAW, OUT = Path("benchmarks/20261127-gpu"), Path("results")
 

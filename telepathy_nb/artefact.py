@@ -109,10 +109,13 @@ def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: st
     "Write the artefact folder of a finished run (default: RUN_DIR/artefact); returns it."
     from telepathy_nb.train import latest_checkpoint
     run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).is_file():
+        raise TelepathyError(f"{run_dir} is not a run folder (no {CONFIG})", "pass a folder printed by `telepathy run` (see `telepathy list`)")
     ckpt = latest_checkpoint(run_dir)
     if ckpt is None: raise TelepathyError(f"{run_dir} has no finished checkpoint to export", "train the run to its end (or resume it) first")
-    cfg = load_config(ckpt / CONFIG, **{**_run_only_defaults(), "device": device})
     out = Path(out) if out else run_dir / "artefact"
+    if out.exists() and not out.is_dir(): raise TelepathyError(f"--out {out} is a file, not a folder", "pass a new folder's path")
+    cfg = load_config(ckpt / CONFIG, **{**_run_only_defaults(), "device": device})
     pipe = build_pipeline(cfg, device)
     tmp = out.with_name(f".{out.name}.tmp"); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
     shutil.copyfile(ckpt / "bridge.safetensors", tmp / "bridge.safetensors")

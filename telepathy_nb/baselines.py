@@ -33,7 +33,7 @@ __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_r
            'prompt_tuning_loss', 'tuned_class_scores', 'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement',
            'control_baseline', 'TrainedBridge', 'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'cv_probe',
            'text_features', 'calibrated_preds', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages', 'curve_point',
-           'parse_which', 'parse_seeds', 'run_baselines', 'baselines_table', 'baselines_figure', 'rescore_comparisons']
+           'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure', 'rescore_comparisons']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -533,23 +533,7 @@ def run_baselines(cfg: RunConfig, *, bridge_seeds=(0, 1, 2), which="all", checkp
     if cfg.run_dir: atomic_write_json(Path(cfg.run_dir) / BASELINES_RESULTS, res)
     return res
 
-# %% ../nbs/13_baselines.ipynb #2d395939
-def _difference_columns(r: dict) -> dict:
-    "The comparison columns of a record (empty for the bridge itself)."
-    d = r.get("difference")
-    if not d: return {"diff": None, "diff_ci_low": None, "diff_ci_high": None, "mcnemar_p_per_seed": "", "verdict": ""}
-    return {"diff": d["diff"], "diff_ci_low": d["ci95"][0], "diff_ci_high": d["ci95"][1],
-            "mcnemar_p_per_seed": ", ".join(f"{p:.2g}" for p in r["mcnemar_p_per_seed"]), "verdict": r["verdict"]}
-
-def baselines_table(res: dict):
-    "One row per classifier: kind, accuracy, std, CI, bridge-minus-it difference with its 95% CI, per-seed McNemar p, verdict, per-class."
-    import pandas as pd
-    recs = {"bridge": res["bridge"], **res["baselines"]}
-    rows = {k: {"kind": r.get("kind"), "accuracy": r["accuracy"], "std": r.get("accuracy_std"), "ci_low": r["ci"][0],
-                "ci_high": r["ci"][1], **_difference_columns(r),
-                "n": r["n"], **{f"acc[{c}]": a for c, a in r["per_class_accuracy"].items()}} for k, r in recs.items()}
-    return pd.DataFrame(rows).T
-
+# %% ../nbs/13_baselines.ipynb #67cc0cef
 def baselines_figure(res: dict, title: str = ""):
     "Bar chart of every classifier's accuracy with bootstrap-CI error bars."
     import plotly.graph_objects as go

@@ -4,13 +4,13 @@
 
 # %% ../nbs/16_bench.ipynb #5558605e
 from __future__ import annotations
-import copy, json, shutil, statistics, tempfile, time
+import copy, shutil, statistics, tempfile, time
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from .core import (TelepathyError, atomic_write_json, read_json, device_description, seed_everything, bf16_autocast, to_device_async,
-                            markdown_table, short_commit)
+from .core import (TelepathyError, atomic_write_json, device_description, seed_everything, bf16_autocast,
+                               to_device_async)
 from .config import RunConfig
 from .data import load_split, data_dir, _pad, bucketed_batches
 from .models import drop_layers_after, _decoder_layers, source_states
@@ -26,8 +26,7 @@ from .graphs import DecisionGraph
 __all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'BridgeStep', 'FastStep',
            'LeanStep', 'path_agreement', 'run_steps', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call',
            'step_breakdown', 'compile_target', 'compile_for_latency', 'latency_with_graphs', 'bench_state_cache',
-           'run_bench', 'bench_table', 'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'startup_markdown',
-           'add_repeats', 'repeats_markdown']
+           'run_bench']
 
 # %% ../nbs/16_bench.ipynb #ed9da249
 def prompt_lengths(n: int = 4096, seed: int = 0, extra: int = 6) -> np.ndarray:
@@ -426,127 +425,3 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
     if reference: res["speedup"] = ours["vs_reference"]
     res["complete"] = True; save("everything")
     return res
-
-# %% ../nbs/16_bench.ipynb #40cffb51
-def _fmt_table(header: list[str], rows: list[list[str]]) -> str:
-    "Left-aligned plain-text columns."
-    w = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    return "\n".join("  ".join(f"{str(x):<{n}}" for x, n in zip(r, w)) for r in [header, *rows])
-
-def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
-    "The tables of a benchmark result, each (header, rows): setup, training variants, step parts, decision latency."
-    info = [["device", res["device"]], ["bridge parameters", f"{res['bridge_params']:,}"],
-            ["matmul rate (TFLOP/s)", f"{res['matmul_tflops']:.1f}"],
-            ["timings per row", f"median of {res.get('repeats', 1)} (spread: slowest-fastest)"]]
-    if "flops_per_sample" in res:
-        info += [["useful FLOPs / sample (live source)", f"{res['flops_per_sample'] / 1e9:.1f} G"],
-                 ["FLOP floor (samples/s, live source)", f"{res['floor_samples_per_s']:.1f}"]]
-    if not res.get("complete", True): info.append(["status", "INCOMPLETE: the bench stopped early; these are the rows it measured"])
-    def spread(r):
-        runs = r.get("samples_per_s_runs") or [r["samples_per_s"]]
-        return f"{min(runs):.1f}-{max(runs):.1f}"
-    train = [["reference step", res["config"]["batch_size"], "live", "no", f"{res['reference']['samples_per_s']:.1f}",
-              spread(res["reference"]), "", "1.00x", "", f"{res['reference']['peak_gib'] or 0:.1f}"]] if "reference" in res else []
-    lean = {r["micro_batch"]: r for r in res.get("lean", [])}
-    ratio = lambda r, base: f"{r['samples_per_s'] / base['samples_per_s']:.2f}x" if base else ""
-    for r in res.get("lean", []):
-        train.append(["lean eager (plain)", r["micro_batch"], "live", "no", f"{r['samples_per_s']:.1f}", spread(r), "",
-                      f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", "1.00x", f"{r['peak_gib'] or 0:.1f}"])
-    for r in res["train"]:
-        train.append(["ours", r["micro_batch"], r["source"], "yes" if r["compiled"] else "no", f"{r['samples_per_s']:.1f}", spread(r),
-                      f"{r['mfu']:.3f}", f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", ratio(r, lean.get(r["micro_batch"])),
-                      f"{r['peak_gib'] or 0:.1f}"])
-    return {"setup": (["setup", ""], info),
-            "training": (["training", "micro-batch", "source", "compiled", "samples/s", "spread", "MFU", "vs reference", "vs lean", "peak GiB"], train),
-            "parts": (["step part (eager, ms)", ""], [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("breakdown", {}).items()]),
-            "latency": (["decision latency", "ms"], [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("latency", {}).items()])}
-
-def _cache_line(res: dict) -> str:
-    c = res["cache"]
-    return f"state cache: {c['rows']} rows, {c['gib']:.2f} GiB, built in {c['build_s']:.1f} s ({c['rows_per_s']:.0f} rows/s)"
-
-def bench_table(res: dict) -> str:
-    "Plain-text tables of a benchmark result: setup, training variants, step parts, cache, latency."
-    t = _bench_sections(res)
-    out = [_fmt_table(*t["setup"]), "", _fmt_table(*t["training"]), "", _fmt_table(*t["parts"])]
-    if res.get("cache"): out += ["", _cache_line(res)]
-    return "\n".join(out + ["", _fmt_table(*t["latency"])])
-
-def bench_markdown(res: dict) -> str:
-    "A benchmark results JSON (kind 'bench') as the README shows it: provenance, the training table, the decision latencies."
-    t = _bench_sections(res)
-    setup = "; ".join(f"{k}: {v}" for k, v in t["setup"][1][1:])
-    wall = f"; {res['wall_s']:.0f} s wall for the whole command" if res.get("wall_s") else ""
-    return "\n".join([f"`{res['command']}` — {res['device']}, commit `{short_commit(res['commit'])}`; {setup}{wall}.", "",
-                      markdown_table(*t["training"]), "", markdown_table(*t["latency"])])
-
-def _median(xs: list[float]) -> float | None: return statistics.median(xs) if xs else None
-
-def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_lines: int = 1) -> dict:
-    """A results JSON (kind 'loop_speed') from training runs: `runs` maps a name to a run folder (metrics.jsonl, and
-    summary.json when there) or to a copied `NAME.metrics.jsonl` (with `NAME.summary.json` beside it when there). Per run: samples/s of every metrics line, the median after the first `skip_lines` lines
-    (compilation, cache build) and in each half of the rest (a drop shows as a gap), the seconds from the first line to the last."""
-    out = {"kind": "loop_speed", "command": command, "commit": commit, "machine": machine, "skip_lines": skip_lines, "runs": {}}
-    for name, folder in runs.items():
-        path = Path(folder)
-        metrics, summary_file = (path / "metrics.jsonl", path / "summary.json") if path.is_dir() else \
-                                (path, path.with_name(path.name.replace("metrics.jsonl", "summary.json")))
-        lines = [json.loads(l) for l in open(metrics)]
-        train = [r for r in lines if r["kind"] == "train"]
-        rate, steady = [r["samples_per_s"] for r in train], [r["samples_per_s"] for r in train[skip_lines:]]
-        half = len(steady) // 2
-        summary = read_json(summary_file) if summary_file.exists() else {}
-        out["runs"][name] = {"steps": [r["step"] for r in train], "samples_per_s": rate, "median": _median(steady),
-                             "median_first_half": _median(steady[:half]), "median_second_half": _median(steady[half:]),
-                             "min": min(steady), "max": max(steady), "first_to_last_s": train[-1]["elapsed_s"] - train[0]["elapsed_s"],
-                             "last_elapsed_s": train[-1]["elapsed_s"], "duration_s": summary.get("duration_s"),
-                             "loop_s": summary.get("loop_s"), "first_step_s": summary.get("first_step_s")}
-    return out
-
-def loop_speed_markdown(res: dict) -> str:
-    """A loop-speed results JSON as the README shows it: one row per run, ratios to the first run; then the runs of which
-    only the loop's seconds are known (`loop_s_only`: name -> seconds, as their command printed them)."""
-    first = next(iter(res["runs"].values()))["median"]
-    f1 = lambda v: "" if v is None else f"{v:.1f}"
-    firsts = any(r.get("first_step_s") is not None for r in res["runs"].values())   # a column only for runs since status.json records it
-    first_col = (lambda v: [f1(v)]) if firsts else (lambda v: [])
-    rows = [[name, f1(r["median"]), f"{r['min']:.1f}-{r['max']:.1f}", f"{r['median'] / first:.2f}x", f1(r["median_first_half"]),
-             f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r.get("loop_s")), *first_col(r.get("first_step_s")),
-             f1(r["duration_s"])] for name, r in res["runs"].items()]
-    rows += [[name, "", "", "", "", "", "", "", f1(s), *first_col(None), ""] for name, s in res.get("loop_s_only", {}).items()]   # runs whose files did not come back
-    head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "loop s",
-            *(["first step s"] if firsts else []), "run s (papermill)"]
-    parts = [f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
-             f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)]
-    if res.get("repeats"): parts += ["", repeats_markdown(res["repeats"])]
-    if res.get("startup"): parts += ["", startup_markdown(res["startup"])]
-    return "\n".join(parts)
-
-def startup_markdown(startup: dict) -> str:
-    """Where each run's start went (a loop-speed JSON's `startup`: run -> seconds from the command to each stage, setup
-    phases, first step, the state cache's build and checksum), one row per run."""
-    f1 = lambda v: "" if v is None else f"{v:.1f}"
-    rows = [[name, f1(s["seconds_from_command"].get("setup")), f1(s["phase_seconds"].get("models")),
-             f1(s["phase_seconds"].get("state_cache")), f"{s['cache_build_s']:.1f} / {s['cache_checksum_s']:.1f}",
-             f1(s["first_step_s"]), f1(s["seconds_from_command"].get("first_step")), f1(s["seconds_from_command"].get("last_step"))]
-            for name, s in startup.items()]
-    return markdown_table(["run", "command to setup s", "models s", "state cache s", "cache build / checksum s",
-                           "first step s (compilation)", "command to first step s", "command to last step s"], rows)
-
-def add_repeats(res: dict, groups: dict) -> dict:
-    """Summarise repeated runs of one setting: `groups` maps a setting to the names of its runs in `res["runs"]`. Per setting:
-    the median of the runs' medians, their lowest and highest, and the ratio to the first setting's median with its range
-    (this setting's slowest run over the first's fastest, up to its fastest over the first's slowest)."""
-    meds = {g: [res["runs"][n]["median"] for n in names] for g, names in groups.items()}
-    base = next(iter(meds.values()))
-    res["repeats"] = {g: {"runs": list(groups[g]), "medians": m, "median": _median(m), "min": min(m), "max": max(m),
-                          "ratio": _median(m) / _median(base), "ratio_min": min(m) / max(base), "ratio_max": max(m) / min(base)}
-                      for g, m in meds.items()}
-    return res
-
-def repeats_markdown(reps: dict) -> str:
-    "The repeats table: one row per setting (`add_repeats`)."
-    rows = [[g, str(len(r["runs"])), f"{r['median']:.1f}", f"{r['min']:.1f}-{r['max']:.1f}", f"{r['ratio']:.3f}x",
-             f"{r['ratio_min']:.3f}-{r['ratio_max']:.3f}x"] for g, r in reps.items()]
-    return markdown_table(["setting", "runs", "median of run medians", "spread", "vs first setting", "ratio range"], rows)
-

@@ -11,15 +11,17 @@ from .rundir import SUMMARY, NOTEBOOK, PAGE, runs_root
 from .config import make_config, parse_value
 from .train import latest_checkpoint
 from .dashboard import runs_table
-from .bench import run_bench, bench_table
-from .study import run_study, parse_axes, study_table, study_contrast, sync_readme, run_curves, curves_markdown
+from .bench import run_bench
+from .study import run_study, parse_axes, run_curves
+from .report import bench_table, study_table, study_contrast, sync_docs, curves_markdown
 from .artefact import export_bridge, push_to_hub, TelepathyPipeline
 from .runs import launch, templates_dir, template_parameters, TERMINATED
 from .sweep import sweep, resume_sweep, read_index, sweep_spec, EXECUTORS, FINISHED, REPORT_PAGE
 
 # %% auto #0
 __all__ = ['LIST_COLUMNS', 'parse_params', 'resume_command', 'format_runs', 'add_bench_command', 'add_study_command',
-           'add_results_command', 'add_curves_command', 'add_artefact_commands', 'add_sweep_command', 'main']
+           'add_results_command', 'add_curves_command', 'add_artefact_commands', 'text_lines', 'add_sweep_command',
+           'main']
 
 # %% ../nbs/21_cli.ipynb #142e6843
 def parse_params(pairs: list[str]) -> dict:
@@ -143,15 +145,16 @@ def _cmd_study(a) -> int:
 
 # %% ../nbs/21_cli.ipynb #aa11bb04
 def add_results_command(sub) -> None:
-    "Register `telepathy results` (fill or check the README's result tables) on the CLI's subparsers."
-    r = sub.add_parser("results", help="fill the README's result tables from results/*.json (--check: only compare)")
-    r.add_argument("--check", action="store_true"); r.add_argument("--readme", default="README.md")
-    r.add_argument("--dir", default="results"); r.set_defaults(fn=_cmd_results)
+    "Register `telepathy results` (regenerate, or with --check compare, the README and the pages under docs/) on the CLI's subparsers."
+    r = sub.add_parser("results", help="regenerate README.md from nbs/index.ipynb and the result tables and values of README.md and "
+                                       "docs/*.md from results/ (--check: only compare)")
+    r.add_argument("--check", action="store_true"); r.add_argument("--root", default=".", help="the repository (default: here)")
+    r.add_argument("--dir", help="the results JSONs (default: ROOT/results)"); r.set_defaults(fn=_cmd_results)
 
 def _cmd_results(a) -> int:
-    problems = sync_readme(a.readme, a.dir, check=a.check)
+    problems = sync_docs(a.root, a.dir, check=a.check)
     for p in problems: print(("differs: " if a.check else "updated: ") + p)
-    if a.check and problems: print("run `telepathy results` to regenerate the tables from the JSON"); return 1
+    if a.check and problems: print("run `telepathy results` to regenerate the pages from nbs/index.ipynb and results/"); return 1
     return 0
 
 # %% ../nbs/21_cli.ipynb #89dcec32
@@ -193,8 +196,17 @@ def _cmd_export(a) -> int:
     if a.push: print(f"pushed: {push_to_hub(out, a.push)}")
     return 0
 
+def text_lines(path: str | Path) -> list[str]:
+    "The non-blank lines of a UTF-8 text file, or a TelepathyError that names what is wrong with it."
+    p, fix = Path(path), "pass --file a UTF-8 text file with one text per line"
+    if not p.exists(): raise TelepathyError(f"--file {p}: no such file", fix)
+    if p.is_dir(): raise TelepathyError(f"--file {p} is a folder", fix)
+    try: return [l for l in p.read_text(encoding="utf-8").splitlines() if l.strip()]
+    except UnicodeDecodeError: raise TelepathyError(f"--file {p} is not UTF-8 text", fix) from None
+    except OSError as e: raise TelepathyError(f"--file {p} cannot be read: {e.strerror}", fix) from None
+
 def _cmd_predict(a) -> int:
-    texts = list(a.texts) + ([l for l in Path(a.file).read_text().splitlines() if l.strip()] if a.file else [])
+    texts = list(a.texts) + (text_lines(a.file) if a.file else [])
     if not texts: raise TelepathyError("no texts to classify", 'pass texts as arguments or --file texts.txt (one per line)')
     res = TelepathyPipeline.from_pretrained(a.path, device=a.device).classify(texts)
     if a.json: print(json.dumps([{"text": t, **r} for t, r in zip(texts, res)], indent=1)); return 0
@@ -269,4 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     try: return a.fn(a)
     except TelepathyError as e:
         print(f"error: {e}", file=sys.stderr); return 2
+    except OSError as e:   # a path the user gave that the checks above did not foresee: the message, not a traceback
+        where = f" ({e.filename})" if getattr(e, "filename", None) else ""
+        print(f"error: {e.strerror or e}{where}\n  fix: check the paths on the command line", file=sys.stderr); return 2
 

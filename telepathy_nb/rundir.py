@@ -71,6 +71,8 @@ def new_run_dir(template: str, name: str = "run", root: Path | None = None) -> P
         d = base / (f"{stamp}_{safe}" + (f"-{i}" if i else ""))
         try: d.mkdir(parents=True); return d
         except FileExistsError: continue
+        except OSError as e: raise TelepathyError(f"cannot create a run folder under {base}: {e.strerror}",
+                                                  "pass --root a folder you can write to (or set TELEPATHY_RUNS_DIR)") from None
     raise TelepathyError(f"cannot create a run folder under {base}", "check permissions")
 
 def prepare_run_dir(run_dir: str, template: str, name: str = "run") -> Path:

@@ -8,24 +8,16 @@ import functools, itertools, os, shlex, sys, time
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING
-import numpy as np
-from .core import (TelepathyError, atomic_write_json, read_json, read_optional_json, code_revision, short_commit,
-                               markdown_table, package_versions, device_description, absolute_path)
+from .core import (TelepathyError, atomic_write_json, read_optional_json, code_revision, package_versions,
+                               device_description, absolute_path)
 from .config import make_config, RunConfig, parse_value
-from .rundir import EVAL_RESULTS, SUMMARY, runs_root
+from .rundir import runs_root
 from .progress import terminal_bar
-from .bench import bench_markdown, loop_speed_markdown
-from .stats import EQUIVALENCE_MARGIN, paired_bootstrap_difference, equivalence_verdict, mcnemar_exact
-from .baselines import CURVE_METHODS
-if TYPE_CHECKING: import pandas as pd   # annotations only
 
 # %% auto #0
 __all__ = ['MONITORS', 'THREAD_VARIABLES', 'parse_axes', 'expand_grid', 'combo_name', 'run_key', 'final_monitors', 'eval_rows',
            'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_thread_env', 'worker_thread_limits',
-           'worker_threads', 'study_table', 'study_contrast', 'curve_key', 'curve_job', 'run_curves', 'curve_table',
-           'curves_markdown', 'study_markdown', 'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown',
-           'result_markdown', 'sync_readme']
+           'worker_threads', 'curve_key', 'curve_job', 'run_curves']
 
 # %% ../nbs/18_study.ipynb #e8dc121b
 def parse_axes(pairs: list[str]) -> dict[str, list]:
@@ -198,53 +190,6 @@ def _run_jobs(fn, jobs: list[tuple], done, workers: int, kw: dict | None = None)
     if failed: raise TelepathyError(f"{len(failed)} of {len(jobs)} job(s) failed, e.g. {failed[0]}",
                                     "see the errors above; run the same command again to retry only those")
 
-# %% ../nbs/18_study.ipynb #805d03b6
-def study_table(res: dict) -> "pd.DataFrame":
-    "One row per configuration (the axes that vary): seeds, how many diverged, accuracy mean/sd over seeds and the monitors' means."
-    import pandas as pd
-    runs = list(res["runs"].values())
-    axes = [k for k, v in res["axes"].items() if len(v) > 1] or list(res["axes"])
-    rows = [{**{k: r["overrides"].get(k) for k in axes}, "seed": r["seed"], "diverged": r["status"] == "diverged", "accuracy": r["accuracy"],
-             **{k: r["monitors"].get(k) for k in ("slot_rank", "message_rank", "z_var")}} for r in runs]
-    df = pd.DataFrame(rows)
-    g = df.groupby(axes, sort=True, dropna=False)                               # configurations in the axes' order, not finishing order
-    t = g.agg(seeds=("seed", "count"), diverged=("diverged", "sum"), acc_mean=("accuracy", "mean"), acc_sd=("accuracy", "std"),
-              slot_rank=("slot_rank", "mean"), message_rank=("message_rank", "mean"), z_var=("z_var", "mean"))
-    return t.reset_index()
-
-# %% ../nbs/18_study.ipynb #c0a1b2d4
-def _difference(labels, runs_a: list, runs_b: list, margin: float, subject: str = "bridge") -> dict:
-    "A minus B (per-row predictions, one list per seed) bootstrapped over seeds and rows, as table columns: diff, its 95% interval, verdict."
-    d = paired_bootstrap_difference(labels, runs_a, runs_b)
-    return {"diff": d["diff"], "diff_lo": d["ci95"][0], "diff_hi": d["ci95"][1], "verdict": equivalence_verdict(d, margin, subject)}
-
-def _diff_cell(diff: float, lo: float, hi: float) -> str: return f"{100 * diff:+.1f} ({100 * lo:+.1f}, {100 * hi:+.1f})"
-
-def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
-    """Each configuration against the one that differs only in `axis`, at that axis' first value (say K = 8 and K = 32
-    against K = 1): the accuracy difference bootstrapped over seeds and rows, its 95% interval, and the verdict (better,
-    worse, equivalent within ±margin by TOST, or inconclusive). Needs every run's per-row predictions on the same rows."""
-    import pandas as pd
-    values, runs = res["axes"].get(axis, []), list(res["runs"].values())
-    if len(values) < 2: raise TelepathyError(f"{axis!r} is not an axis of study {res.get('study')!r} with two values or more",
-                                             f"use one of {[k for k, v in res['axes'].items() if len(v) > 1]}")
-    if any("preds" not in r for r in runs): raise TelepathyError(f"study {res.get('study')!r} kept no per-row predictions",
-                                                                 "run it again with this version (studies record them since 2026-11-27)")
-    others = lambda r: tuple(sorted((k, v) for k, v in r["overrides"].items() if k != axis))
-    groups: dict = {}
-    for r in runs: groups.setdefault((others(r), r["overrides"][axis]), []).append(r)
-    rows = []
-    for (rest, v), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], values.index(kv[0][1]))):
-        base = groups.get((rest, values[0]))
-        if v == values[0] or not base: continue
-        labels = base[0]["labels"]
-        if any(r["labels"] != labels for r in rs + base):
-            raise TelepathyError(f"the runs of {dict(rest)} were scored on different rows, so they cannot be paired",
-                                 "score every run on the same rows: all validation rows (eval_size=0) or --eval-on heldout")
-        rows.append({**dict(rest), axis: v, "against": values[0],
-                     **_difference(labels, [r["preds"] for r in rs], [r["preds"] for r in base], margin, subject="")})
-    return pd.DataFrame(rows)
-
 # %% ../nbs/18_study.ipynb #1faf0e51
 def curve_key(n: int, seed: int) -> str: return f"n={n},seed={seed}"
 
@@ -288,164 +233,3 @@ def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: li
         bar.update()
     with bar: _run_jobs(curve_job, [(preset, overrides, n, s, progress) for n, s in todo], done, workers, kw)
     return res
-
-# %% ../nbs/18_study.ipynb #ae23023f
-def _commit(res: dict) -> str:
-    "A result's commit, short (where a machine's git copy was stale, scripts/stamp_code_commit.py corrects it by code sha256)."
-    return short_commit(res.get("commit"))
-
-def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
-    "Per N and method: accuracy mean/sd over seeds, the bridge-minus-method difference (seeds x rows bootstrap), McNemar p per seed, verdict."
-    import pandas as pd
-    labels, rows = res["labels"], []
-    for n in sorted({r["n"] for r in res["runs"].values()}):
-        pts = sorted((r for r in res["runs"].values() if r["n"] == n), key=lambda r: r["seed"])
-        bridge = [p["preds"]["bridge"] for p in pts]
-        for m in CURVE_METHODS:
-            accs = np.array([p["accuracy"][m] for p in pts])
-            row = {"n": n, "method": m, "seeds": len(pts), "acc_mean": accs.mean(), "acc_sd": accs.std(ddof=1) if len(accs) > 1 else np.nan}
-            if m != "bridge":
-                row.update(**_difference(labels, bridge, [p["preds"][m] for p in pts], margin),
-                           mcnemar_p=[mcnemar_exact(labels, p["preds"]["bridge"], p["preds"][m])["p"] for p in pts])
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-def curves_markdown(res: dict) -> str:
-    "A learning-curve result (kind 'curves') as markdown: provenance, then one row per N and method."
-    t = curve_table(res)
-    lines = [f"`{res['command']}`", "",
-             f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, all {len(res['labels'])} validation rows, "
-             f"seeds {', '.join(map(str, res['seeds']))}; the bridge and every learned method see the same N training rows.", ""]
-    rows = []
-    for _, r in t.iterrows():
-        sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
-        diff = "" if r["method"] == "bridge" else _diff_cell(r["diff"], r["diff_lo"], r["diff_hi"])
-        ps = "" if r["method"] == "bridge" else ", ".join(f"{p:.2g}" for p in r["mcnemar_p"])
-        rows.append([r["n"], r["method"], f"{100 * r['acc_mean']:.1f} ± {sd}", diff, ps, "" if r["method"] == "bridge" else r["verdict"]])
-    head = ["N", "method", "accuracy % (mean ± sd)", "bridge − it, pp (95% CI, seeds × rows)", "McNemar p per seed", "verdict"]
-    lines.append(markdown_table(head, rows))
-    stopped = [f"{m} at N = {r['n']}, seed {r['seed']}" for r in sorted(res["runs"].values(), key=lambda r: (r["n"], r["seed"]))
-               for m, s in r.get("train_status", {}).items() if s == "diverged"]
-    if stopped: lines += ["", "Stopped by the divergence check and scored with the weights of their last good step: " + "; ".join(stopped) + "."]
-    return "\n".join(lines)
-
-# %% ../nbs/18_study.ipynb #aa11bb02
-_NUM_COLS = ("seeds", "diverged", "acc_mean", "acc_sd", "slot_rank", "message_rank", "z_var")
-
-def _fmt(v) -> str:
-    "A table cell: floats to 2 decimals (below 0.01 in full: a learning rate of 3e-4 is not 0.00), the rest as text."
-    if not isinstance(v, float): return str(v)
-    return f"{v:.2f}" if v == 0 or abs(v) >= 0.01 else f"{v:g}"
-
-def study_markdown(res: dict) -> str:
-    """One study as markdown: where it came from (command, machine, commit, seeds), fixed settings, one row per configuration
-    (with a `diverged` column, counting seeds, when any run diverged: its accuracy is that of the last good weights)."""
-    t = study_table(res)
-    axes = [c for c in t.columns if c not in _NUM_COLS]
-    fixed = ", ".join(f"{k}={v[0]}" for k, v in res["axes"].items() if len(v) == 1)
-    ns = sorted({r["n"] for r in res["runs"].values()})
-    any_div = int(t["diverged"].sum() > 0)
-    lines = [f"`{res['command']}`", ""] + [f"continued by `{c['command']}` ({c['machine']}, commit `{short_commit(c['commit'])}`)"
-                                         for c in res.get("continued", [])] + ([""] if res.get("continued") else []) + [
-             f"{res['machine']}, commit `{_commit(res)}`, preset `{res['preset']}`" + (f" with {fixed}" if fixed else "")
-             + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).", ""]
-    rows = []
-    for r in t.astype(object).to_dict("records"):                                # object: an integer axis stays an integer
-        sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
-        counts = [str(int(r["seeds"]))] + [str(int(r["diverged"]))] * any_div
-        rows.append([_fmt(r[a]) for a in axes] + counts + [f"{100 * r['acc_mean']:.1f} ± {sd}", f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"])
-    head = axes + ["seeds"] + ["diverged"] * any_div + ["accuracy % (mean ± sd)", "slot rank", "message rank"]
-    return "\n".join(lines + [markdown_table(head, rows)] + (_contrast_lines(res, res["contrast"]) if res.get("contrast") else []))
-
-def _contrast_lines(res: dict, axis: str) -> list[str]:
-    "The study's contrast (`study_contrast`) as a second markdown table."
-    c, base = study_contrast(res, axis), res["axes"][axis][0]
-    shown = [k for k, v in res["axes"].items() if len(v) > 1 and k != axis] + [axis]
-    lines = ["", f"Against {axis} = {_fmt(base)} with the other settings equal (bootstrap over seeds and rows; equivalent only by TOST "
-                 f"within ±{100 * EQUIVALENCE_MARGIN:g} points):", ""]
-    rows = [[_fmt(r[a]) for a in shown] + [_diff_cell(r["diff"], r["diff_lo"], r["diff_hi"]), r["verdict"]]
-            for r in c.astype(object).to_dict("records")]
-    return lines + [markdown_table(shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "verdict"], rows)]
-
-def baselines_markdown(res: dict) -> str:
-    "A baselines result (kind 'baselines') as markdown: provenance, then one row per classifier with its verdict."
-    from telepathy_nb.baselines import baselines_table
-    b = res["baselines"]
-    t = baselines_table(b)
-    lines = [f"`{res['command']}`", "",
-             f"{res['machine']}, commit `{_commit(res)}`, task {b['task']}, {b['n']} validation rows, bridge seeds "
-             f"{', '.join(map(str, b['bridge_seeds']))}, {b['train_rows_seen']} training rows seen by each bridge.", ""]
-    if res.get("rescored"):                       # comparisons recomputed later from the stored predictions
-        r = res["rescored"]
-        lines[-1:-1] = ["", f"Comparisons rescored by `{r['command']}` ({r['machine']}, commit `{short_commit(r['commit'])}`): {r['what']}."]
-    rows = []
-    for name, r in t.iterrows():
-        acc = f"{100 * r['accuracy']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["std"] and r["std"] == r["std"] else "")
-        diff = "" if r["diff"] is None else _diff_cell(r["diff"], r["diff_ci_low"], r["diff_ci_high"])
-        rows.append([name, r["kind"], acc, f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}", diff, r["verdict"]])
-    head = ["classifier", "kind", "accuracy %", "95% CI", "bridge − it, pp (95% CI)", "verdict"]
-    return "\n".join(lines + [markdown_table(head, rows)])
-
-def run_result(run_dir: str | Path, command: str, wall_s: float | None = None) -> dict:
-    "A results JSON (kind 'run') from one finished train_bridge run folder: its summary and evaluation, no per-row data."
-    run_dir = Path(run_dir)
-    s, ev = read_json(run_dir / SUMMARY), read_json(run_dir / EVAL_RESULTS)
-    keep = lambda r: {k: r.get(k) for k in ("accuracy", "n", "per_class_accuracy", "invalid")} if r else None
-    return {"kind": "run", "study": run_dir.name, "command": command, "commit": s.get("git_revision"), "machine": s.get("device"),
-            "seeds": [s.get("seed")], "preset": s.get("preset"), "eval_on": ev.get("split"), "axes": {}, "runs": {},
-            "status": s.get("status"), "wall_s": wall_s, "duration_s": s.get("duration_s"), "bridge": keep(ev),
-            "generation": keep(ev.get("generation")), "target_zero_shot": keep((ev.get("baselines") or {}).get("target_zero_shot"))}
-
-def run_markdown(res: dict) -> str:
-    "One run (kind 'run') as a sentence with its provenance."
-    b, g, z = res["bridge"], res.get("generation"), res.get("target_zero_shot")
-    n_ok = lambda r: f"{100 * r['accuracy']:.1f}% ({round(r['accuracy'] * r['n'])}/{r['n']})"
-    parts = [f"`{res['command']}` — {res['machine']}, commit `{_commit(res)}`, status {res['status']}"
-             + (f", {res['wall_s'] / 60:.1f} min wall" if res.get("wall_s") else "") + f" ({res['duration_s']:.0f} s in the notebook).", "",
-             f"Bridge **{n_ok(b)}** on the {res['eval_on']} split"]
-    if z: parts[-1] += f", against **{n_ok(z)}** for the target reading the text itself, both decided by the same label scores"
-    parts[-1] += "."
-    if g: parts[-1] += f" Generation mode (the reference's way): {100 * g['accuracy']:.1f}%, {g['invalid']} invalid answers."
-    return "\n".join(parts)
-
-def ceiling_markdown(res: dict) -> str:
-    "A prompt-tuning ceiling (kind 'source_ceiling', `scripts/check_source_ceiling.py`): accuracy per model of the pair and seed."
-    runs = res["runs"].values()
-    seeds = sorted({r["seed"] for r in runs})
-    lines = [f"`{res['command']}`", "", f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, N = {res['n']} training rows, "
-             f"all {next(iter(runs))['eval_rows']} validation rows; lr chosen per run on 300 held-out training rows.", ""]
-    rows = []
-    for role in ("source", "target"):
-        rs = {r["seed"]: r for r in runs if r["role"] == role}
-        if not rs: continue
-        accs = [100 * r["accuracy"] for r in rs.values()]
-        rows.append([f"{role} ({next(iter(rs.values()))['model']})"] + [f"{100 * rs[s]['accuracy']:.1f}" if s in rs else "" for s in seeds]
-                    + [f"{np.mean(accs):.1f}", ", ".join(f"{rs[s]['lr']:g}" if s in rs else "" for s in seeds)])
-    return "\n".join(lines + [markdown_table(["prompt-tuned on the text"] + [f"seed {s} %" for s in seeds] + ["mean %", "lr per seed"], rows)])
-
-def result_markdown(res: dict) -> str:
-    """The README block of one results JSON: one run, a baselines run, a learning curve, a benchmark, training-loop speeds,
-    a prompt-tuning ceiling, or a study."""
-    kinds = {"run": run_markdown, "baselines": baselines_markdown, "curves": curves_markdown, "bench": bench_markdown,
-             "loop_speed": loop_speed_markdown, "source_ceiling": ceiling_markdown}
-    return kinds.get(res.get("kind"), study_markdown)(res)
-
-def _marker(name: str) -> tuple[str, str]: return f"<!-- result:{name} -->", f"<!-- /result:{name} -->"
-
-def sync_readme(readme: str | Path = "README.md", results_dir: str | Path = "results", check: bool = False) -> list[str]:
-    "Fill the README's result markers from results/*.json (or, with check, list how they differ); returns the problems."
-    import re
-    readme, results_dir = Path(readme), Path(results_dir)
-    text, problems = readme.read_text(), []
-    for f in sorted(results_dir.glob("*.json")):
-        begin, end = _marker(f.stem)
-        m = re.search(re.escape(begin) + r"\n(.*?)" + re.escape(end), text, flags=re.S)
-        if not m: problems.append(f"{f.name} has no place in {readme.name} (add {begin} ... {end})"); continue
-        want = result_markdown(read_json(f)) + "\n"
-        if m.group(1) != want:
-            problems.append(f"{readme.name}'s table for {f.stem} differs from {f}")
-            text = text[:m.start(1)] + want + text[m.end(1):]
-    for name in re.findall(r"<!-- result:([\w.-]+) -->", text):
-        if not (results_dir / f"{name}.json").exists(): problems.append(f"{readme.name} names result {name}, but {results_dir / name}.json is missing")
-    if not check: readme.write_text(text)
-    return problems

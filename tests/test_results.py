@@ -1,14 +1,15 @@
 """Every number in the README's result tables comes from a committed JSON in results/."""
 import json, re
 from pathlib import Path
-from telepathy_nb.study import sync_readme, study_table, result_markdown
+from telepathy_nb.report import sync_docs, study_table, result_markdown, bench_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_readme_tables_match_the_json():
-    problems = sync_readme(ROOT / "README.md", ROOT / "results", check=True)
-    assert problems == [], "\n".join(problems) + "\nrun `telepathy results` to regenerate the tables"
+def test_readme_and_pages_match_the_json():
+    "README.md is nbs/index.ipynb's, and every result block and value in it and in docs/*.md is what results/ makes."
+    problems = sync_docs(ROOT, check=True)
+    assert problems == [], "\n".join(problems) + "\nrun `telepathy results` to regenerate the pages"
 
 
 def test_every_result_says_where_it_came_from():
@@ -20,7 +21,6 @@ def test_every_result_says_where_it_came_from():
             command = re.sub(r"^(\w+=(\"[^\"]*\"|\S+) )+", "", res["command"])   # environment settings first are fine
             assert command.startswith(("telepathy bench", "bash scripts/gpu_")) and res["commit"] and res["machine"], f.name
             if res["kind"] == "bench":
-                from telepathy_nb.bench import bench_markdown   # a bench stopped early may be reported only as such
                 assert res["complete"] or "INCOMPLETE" in bench_markdown(res), f.name
                 assert res["train"] and all(len(r["samples_per_s_runs"]) == res["repeats"] for r in res["train"]), f.name
             else:
