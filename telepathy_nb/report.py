@@ -19,7 +19,7 @@ __all__ = ['README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'pro
            'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown', 'baselines_markdown', 'run_result',
            'run_markdown', 'ceiling_markdown', 'result_markdown', 'bench_table', 'bench_markdown', 'loop_speed_result',
            'loop_speed_markdown', 'startup_markdown', 'add_repeats', 'repeats_markdown', 'rebase_links',
-           'readme_from_index', 'json_value', 'fill_page', 'doc_pages', 'sync_docs']
+           'readme_from_index', 'json_value', 'derived_values', 'fill_page', 'doc_pages', 'sync_docs']
 
 # %% ../nbs/11a_report.ipynb #d6f27936
 def provenance(command: str) -> dict:
@@ -206,7 +206,7 @@ def run_result(run_dir: str | Path, command: str, wall_s: float | None = None) -
             "status": s.get("status"), "wall_s": wall_s, "duration_s": s.get("duration_s"), "bridge": keep(ev),
             "generation": keep(ev.get("generation")), "target_zero_shot": keep((ev.get("baselines") or {}).get("target_zero_shot"))}
 
-# %% ../nbs/11a_report.ipynb #6e86ad16
+# %% ../nbs/11a_report.ipynb #82933d39
 def run_markdown(res: dict) -> str:
     "One run (kind 'run') as a sentence with its provenance."
     b, g, z = res["bridge"], res.get("generation"), res.get("target_zero_shot")
@@ -214,7 +214,7 @@ def run_markdown(res: dict) -> str:
     parts = [f"`{res['command']}` — {res['machine']}, commit `{_commit(res)}`, status {res['status']}"
              + (f", {res['wall_s'] / 60:.1f} min wall" if res.get("wall_s") else "") + f" ({res['duration_s']:.0f} s in the notebook).", "",
              f"Bridge **{n_ok(b)}** on the {res['eval_on']} split"]
-    if z: parts[-1] += f", against **{n_ok(z)}** for the target reading the text itself, both decided by the same label scores"
+    if z: parts[-1] += f", against **{n_ok(z)}** for the target zero-shot (the task prompt with the text, no training), both decided by the same label scores"
     parts[-1] += "."
     if g: parts[-1] += f" Generation mode (the reference's way): {100 * g['accuracy']:.1f}%, {g['invalid']} invalid answers."
     return "\n".join(parts)
@@ -398,20 +398,39 @@ def readme_from_index(index: str | Path) -> str:
     base = posixpath.relpath(Path(index).parent.as_posix(), Path(index).parent.parent.as_posix())
     return README_NOTE + "\n" + rebase_links("\n\n".join(cells), base) + "\n"
 
-# %% ../nbs/11a_report.ipynb #13170693
+# %% ../nbs/11a_report.ipynb #205b7961
 RESULT_BLOCK = re.compile(r"<!-- result:([\w.-]+) -->\n(.*?)<!-- /result:\1 -->", re.S)
 VALUE = re.compile(r"<!-- value:([\w./-]+\.json):([\w.-]+)(?:\|(\w+))? -->(.*?)<!-- /value -->")
 VALUE_FORMATS = {"pct1": lambda x: f"{100 * x:.1f}", "pct0": lambda x: f"{100 * x:.0f}", "f0": lambda x: f"{x:.0f}",
-                 "f1": lambda x: f"{x:.1f}", "f2": lambda x: f"{x:.2f}", "f3": lambda x: f"{x:.3f}", "int": lambda x: f"{int(x):,}",
+                 "f1": lambda x: f"{x:.1f}", "min1": lambda x: f"{x / 60:.1f}", "f2": lambda x: f"{x:.2f}", "f3": lambda x: f"{x:.3f}", "int": lambda x: f"{int(x):,}",
                  "str": str}
 
 def json_value(obj, path: str):
-    "`obj` followed along a dotted path of keys (list indices as integers): json_value(d, 'runs.0.accuracy')."
-    for key in path.split("."):
-        obj = obj[int(key)] if isinstance(obj, list) else obj[key]
+    """`obj` followed along a dotted path of keys (list indices as integers): json_value(d, 'runs.0.accuracy'). A key that
+    holds dots itself ('torch.float32') is found by joining segments until the dict has it."""
+    keys = path.split(".")
+    while keys:
+        key = keys.pop(0)
+        if isinstance(obj, list): obj = obj[int(key)]; continue
+        while key not in obj and keys: key += "." + keys.pop(0)
+        obj = obj[key]
     return obj
 
-# %% ../nbs/11a_report.ipynb #368a8ac4
+# %% ../nbs/11a_report.ipynb #b2858337
+def derived_values(res: dict) -> dict:
+    """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
+    over all its runs (mean, sd, min, max, n: a study over seeds), and a learning curve's mean accuracy per N and method."""
+    out, runs = {}, list((res.get("runs") or {}).values())
+    accs = [r["accuracy"] for r in runs if isinstance(r.get("accuracy"), (int, float))]
+    if accs: out["accuracy"] = {"mean": float(np.mean(accs)), "sd": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
+                                "min": min(accs), "max": max(accs), "n": len(accs)}
+    if res.get("kind") == "curves":
+        ns = sorted({r["n"] for r in runs})
+        out["curves"] = {str(n): {m: float(np.mean([r["accuracy"][m] for r in runs if r["n"] == n]))
+                                  for m in next(r for r in runs if r["n"] == n)["accuracy"]} for n in ns}
+    return out
+
+# %% ../nbs/11a_report.ipynb #3204ea78
 def fill_page(text: str, results_dir: Path) -> tuple[str, list[str], set[str]]:
     "`text` with its result blocks and values made from `results_dir`; returns it, what was missing, and the results named."
     problems, named = [], set()
@@ -421,13 +440,13 @@ def fill_page(text: str, results_dir: Path) -> tuple[str, list[str], set[str]]:
         return m.group(0)[:m.start(2) - m.start(0)] + result_markdown(read_json(f)) + "\n" + f"<!-- /result:{m.group(1)} -->"
     def value(m):
         f, fmt = results_dir / m.group(1), m.group(3) or "str"; named.add(m.group(1).removesuffix(".json"))
-        try: v = VALUE_FORMATS[fmt](json_value(read_json(f), m.group(2)))
+        try: obj = read_json(f); v = VALUE_FORMATS[fmt](json_value({**obj, "derived": derived_values(obj)}, m.group(2)))
         except (FileNotFoundError, KeyError, IndexError, ValueError, TypeError) as e:
             problems.append(f"value {m.group(1)}:{m.group(2)}|{fmt} cannot be read ({type(e).__name__}: {e})"); return m.group(0)
         return m.group(0)[:m.start(4) - m.start(0)] + v + "<!-- /value -->"
     return VALUE.sub(value, RESULT_BLOCK.sub(block, text)), problems, named
 
-# %% ../nbs/11a_report.ipynb #b20db011
+# %% ../nbs/11a_report.ipynb #baaa0d14
 DOCS = "docs"   # the documentation pages: markdown, each generated around its result blocks and values
 
 def doc_pages(root: str | Path) -> list[Path]:

@@ -53,3 +53,22 @@ def test_every_result_says_where_it_came_from():
         diverged = sum(r["status"] == "diverged" for r in res["runs"].values())
         assert study_table(res)["diverged"].sum() == diverged and len(study_table(res)) >= 1, f.name
         assert ("| diverged |" in result_markdown(res)) == (diverged > 0), f.name
+
+
+def test_readme_is_a_front_door():
+    "At most 200 lines, exactly two commands in the quick start, and every documentation page one click away."
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 200, len(text.splitlines())
+    quick = text.split("## Quick start", 1)[1].split("```bash", 1)[1].split("```", 1)[0]
+    assert [l.split("#")[0].strip() for l in quick.strip().splitlines()] == ["make demo", "make test"]
+    linked = set(re.findall(r"\]\((docs/[\w.-]+\.md)", text))
+    assert linked == {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")}, linked
+
+
+def test_every_link_in_the_pages_resolves():
+    "Relative links of README.md and docs/*.md name files that exist (a reader gets from the README to any number in two clicks)."
+    from telepathy_nb.report import doc_pages
+    for page in doc_pages(ROOT):
+        for url in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+            if re.match(r"^([a-z]+:|#)", url): continue
+            assert (page.parent / url.split("#")[0]).exists(), f"{page.name} links to a missing {url}"

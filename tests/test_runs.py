@@ -227,3 +227,22 @@ def test_cli_run_shows_progress_and_a_page_that_leads_with_the_result(tmp_path, 
     assert page["appendix"] > page["per_class"], page                 # parameters and config come after the result
     first = page["text"][:page["text"].index("Appendix: parameters")]
     assert "Final status: success" in first and "95% CI" in first and "running" not in page["text"].lower()
+
+
+def test_cli_user_mistakes_end_in_a_named_error_not_a_traceback(tmp_path, capsys):
+    "Missing files, folders of the wrong kind, a file where a folder belongs: exit 2 and a line naming the problem and the fix."
+    (tmp_path / "file.txt").write_text("x\n"); (tmp_path / "empty").mkdir(); (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00")
+    cases = [(["predict", str(tmp_path), "--file", str(tmp_path / "missing.txt")], "no such file"),
+             (["predict", str(tmp_path), "--file", str(tmp_path / "empty")], "is a folder"),
+             (["predict", str(tmp_path), "--file", str(tmp_path / "bin.txt")], "is not UTF-8 text"),
+             (["predict", str(tmp_path / "empty"), "hello"], "is not a telepathy_nb artefact"),
+             (["export", str(tmp_path / "empty")], "is not a run folder"),
+             (["export", str(tmp_path / "nowhere")], "is not a run folder"),
+             (["run", "train_bridge", "-p", "steps=2", "--root", str(tmp_path / "file.txt")], "cannot create a run folder"),
+             (["results", "--root", str(tmp_path / "empty")], "index.ipynb not found"),
+             (["sweep", "--resume", str(tmp_path / "empty")], "is not a sweep folder"),
+             (["run", "train_bridge", "--resume", str(tmp_path / "file.txt")], "is not a run folder")]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and "fix:" in err and "Traceback" not in err, (argv, err)
