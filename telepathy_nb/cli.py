@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_cli.ipynb #ac15912e
 from __future__ import annotations
-import argparse, json, shlex, shutil, sys
+import argparse, json, shlex, shutil, sys, time
 from pathlib import Path
 from .core import TelepathyError, read_json
 from .rundir import SUMMARY, NOTEBOOK, PAGE, runs_root
@@ -46,8 +46,11 @@ def _last_checkpoint_line(run_dir: Path) -> str:
     return f"last checkpoint: {ckpt}" if ckpt else "no checkpoint yet: a resumed run starts again from step 0"
 
 def _cmd_run(a) -> int:
+    t0 = time.time()
+    if a.record and a.template != "train_bridge": raise TelepathyError("--record takes a train_bridge run", "drop --record")
     run_dir = launch(a.template, parse_params(a.param), a.name, resume=a.resume, root=a.root)
     s = read_json(run_dir / SUMMARY)
+    if a.record: _record_run(run_dir, a, time.time() - t0)
     status = s["status"] + (f": {s['error']}" if s["status"] == "incomplete" else "")
     print(f"\nstatus: {status}" + (f"  accuracy: {s['accuracy']:.4f}" if s.get("accuracy") is not None else ""))
     if s.get("error") and s["status"] != "incomplete": print(f"error: {s['error']}")
@@ -56,6 +59,14 @@ def _cmd_run(a) -> int:
     print(f"{_last_checkpoint_line(run_dir)}\nresume with:  {resume_command(run_dir, s['template'])}")
     if s["status"] != "interrupted": return 1
     return 143 if s.get("error") == TERMINATED else 130          # the shell's codes for SIGTERM and SIGINT
+
+def _record_run(run_dir: Path, a, wall_s: float) -> None:
+    "Write the finished run as a results JSON (kind 'run', `report.run_result`) with the command that made it."
+    from telepathy_nb.core import atomic_write_json
+    from telepathy_nb.report import run_result
+    cmd = " ".join(["telepathy run", a.template, *(f"-p {shlex.quote(q)}" for q in a.param), *(["--name", a.name] if a.name else []),
+                    "--record", shlex.quote(a.record)])
+    print(f"recorded:     {atomic_write_json(a.record, run_result(run_dir, cmd, round(wall_s, 1)))}")
 
 LIST_COLUMNS = ("status", "run", "task", "K", "steps", "last_step", "accuracy", "started")   # what a user scans first
 
@@ -271,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="execute a template into a new run folder")
     r.add_argument("template"); r.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
     r.add_argument("--name"); r.add_argument("--resume", metavar="RUN_DIR"); r.add_argument("--root")
+    r.add_argument("--record", metavar="JSON", help="also write the finished run as a results JSON (e.g. results/demo_cpu.json)")
     r.set_defaults(fn=_cmd_run)
     l = sub.add_parser("list", help="table of runs"); l.add_argument("--root")
     l.add_argument("--json", action="store_true", help="every column of every run, as JSON for scripts"); l.set_defaults(fn=_cmd_list)

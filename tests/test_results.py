@@ -31,7 +31,7 @@ def test_every_result_says_where_it_came_from():
             assert res["runs"] and all({"seed", "role", "accuracy", "eval_rows", "lr"} <= set(r) for r in res["runs"].values()), f.name
             continue
         assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
-        assert res["command"].startswith(("telepathy study ", "telepathy curves ", "telepathy run baselines ", "make demo")) and len(res["commit"]) >= 7
+        assert res["command"].startswith(("telepathy study ", "telepathy curves ", "telepathy run baselines ", "telepathy run train_bridge ", "make demo")) and len(res["commit"]) >= 7
         if res.get("kind") == "run":
             assert res["status"] == "success" and 0 <= res["bridge"]["accuracy"] <= 1, f.name
             continue
