@@ -72,3 +72,16 @@ def test_every_link_in_the_pages_resolves():
         for url in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
             if re.match(r"^([a-z]+:|#)", url): continue
             assert (page.parent / url.split("#")[0]).exists(), f"{page.name} links to a missing {url}"
+
+
+def test_recorded_commands_name_files_that_exist():
+    "Every results JSON (checks included) names the command that makes it again: a telepathy or make command, or a file here."
+    for f in sorted((ROOT / "results").rglob("*.json")):
+        res = json.loads(f.read_text())
+        commands = [res.get("regenerated_by") or res["command"]] + [c["command"] for c in res.get("continued", [])]
+        commands += [res["rescored"]["command"]] if res.get("rescored") else []
+        for c in commands:
+            c = re.sub(r"^(\w+=(\"[^\"]*\"|\S+) )+", "", c)                       # environment settings first are fine
+            if c.startswith(("telepathy ", "make ")): continue
+            script = re.sub(r"^(python|bash) ", "", c).split()[0]
+            assert (ROOT / script).is_file(), f"{f.relative_to(ROOT)} was made by {c!r}: {script} is not in the repository"
