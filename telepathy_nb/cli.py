@@ -8,24 +8,18 @@ import argparse, json, shlex, shutil, sys, time
 from pathlib import Path
 from .core import TelepathyError, read_json
 from .rundir import SUMMARY, NOTEBOOK, PAGE, runs_root
-from .config import make_config, parse_value
-from .train import latest_checkpoint
-from .dashboard import runs_table
-from .bench import run_bench
-from .study import run_study, parse_axes, run_curves
-from .report import bench_table, study_table, study_contrast, sync_docs, curves_markdown
-from .artefact import export_bridge, push_to_hub, TelepathyPipeline
-from .runs import launch, templates_dir, template_parameters, TERMINATED
-from .sweep import sweep, resume_sweep, read_index, sweep_spec, EXECUTORS, FINISHED, REPORT_PAGE
+# Everything heavier (torch, transformers, plotly, papermill) is imported by the command that needs it, so that
+# `telepathy --help` and argparse's errors come back in about a second.
 
 # %% auto #0
 __all__ = ['LIST_COLUMNS', 'parse_params', 'resume_command', 'format_runs', 'add_bench_command', 'add_study_command',
            'add_results_command', 'add_curves_command', 'add_artefact_commands', 'text_lines', 'add_sweep_command',
-           'main']
+           'build_parser', 'main']
 
 # %% ../nbs/21_cli.ipynb #142e6843
 def parse_params(pairs: list[str]) -> dict:
     "['steps=400', 'task=sst2'] -> {'steps': 400, 'task': 'sst2'}."
+    from telepathy_nb.config import parse_value
     out = {}
     for p in pairs or []:
         if "=" not in p: raise TelepathyError(f"parameter {p!r} is not key=value", "write e.g. -p steps=400")
@@ -42,10 +36,12 @@ def resume_command(run_dir: Path, template: str) -> str:
     return f"telepathy run {template} --resume {shlex.quote(str(shown))}"
 
 def _last_checkpoint_line(run_dir: Path) -> str:
+    from telepathy_nb.train import latest_checkpoint
     ckpt = latest_checkpoint(run_dir)
     return f"last checkpoint: {ckpt}" if ckpt else "no checkpoint yet: a resumed run starts again from step 0"
 
 def _cmd_run(a) -> int:
+    from telepathy_nb.runs import launch, TERMINATED
     t0 = time.time()
     if a.record and a.template != "train_bridge": raise TelepathyError("--record takes a train_bridge run", "drop --record")
     run_dir = launch(a.template, parse_params(a.param), a.name, resume=a.resume, root=a.root)
@@ -86,12 +82,14 @@ def format_runs(rows: list[dict], width: int) -> str:
     return "\n".join([line(list(LIST_COLUMNS)), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 def _cmd_list(a) -> int:
+    from telepathy_nb.dashboard import runs_table
     rows = runs_table(a.root or runs_root()).to_dict("records")
     if a.json: print(json.dumps(rows, indent=1, default=str)); return 0
     print(format_runs(rows, shutil.get_terminal_size((120, 24)).columns) if rows else f"no runs under {a.root or runs_root()}")
     return 0
 
 def _cmd_templates(a) -> int:
+    from telepathy_nb.runs import templates_dir, template_parameters
     for p in sorted(templates_dir().glob("*.ipynb")):
         print(p.stem); [print(f"  {k} = {v['default']}  {v['help']}") for k, v in template_parameters(p.stem).items()]
     return 0
@@ -111,6 +109,9 @@ def add_bench_command(sub) -> None:
 
 def _cmd_bench(a) -> int:
     if a.repeats < 1: raise TelepathyError(f"--repeats must be >= 1, got {a.repeats}", "pass --repeats 3 (the median of three timings)")
+    from telepathy_nb.config import make_config
+    from telepathy_nb.bench import run_bench
+    from telepathy_nb.report import bench_table
     cfg = make_config(a.preset, **parse_params(a.param))
     micro = _int_list(a.micro_batches, "--micro-batches", "16,32,64", minimum=1) if a.micro_batches.strip() else []
     res = run_bench(cfg, iters=a.iters, reference=not a.no_reference, out=a.out, compile=a.compile, compile_mode=a.compile_mode,
@@ -145,6 +146,8 @@ def add_study_command(sub) -> None:
                                                       "(paired bootstrap over seeds and rows, TOST within ±2 points)")
 
 def _cmd_study(a) -> int:
+    from telepathy_nb.study import run_study, parse_axes
+    from telepathy_nb.report import study_table, study_contrast
     extra = ["--eval-on", a.eval_on] + (["--contrast", a.contrast] if a.contrast else [])
     res = run_study(a.name, a.preset, parse_axes(a.param), _int_list(a.seeds, "--seeds"), out=_results_path(a), eval_on=a.eval_on,
                     workers=a.workers, root=a.root, command=_command_line(a, "study", *extra), contrast=a.contrast)
@@ -163,6 +166,7 @@ def add_results_command(sub) -> None:
     r.add_argument("--dir", help="the results JSONs (default: ROOT/results)"); r.set_defaults(fn=_cmd_results)
 
 def _cmd_results(a) -> int:
+    from telepathy_nb.report import sync_docs
     problems = sync_docs(a.root, a.dir, check=a.check)
     for p in problems: print(("differs: " if a.check else "updated: ") + p)
     if a.check and problems: print("run `telepathy results` to regenerate the pages from nbs/index.ipynb and results/"); return 1
@@ -185,6 +189,8 @@ def _int_list(text: str, what: str, example: str = "0,1,2", minimum: int = 0) ->
     return out
 
 def _cmd_curves(a) -> int:
+    from telepathy_nb.study import run_curves
+    from telepathy_nb.report import curves_markdown
     res = run_curves(a.name, a.preset, parse_params(a.param), _int_list(a.n, "--n", "500,2000,8000"), _int_list(a.seeds, "--seeds"), out=_results_path(a),
                      workers=a.workers, command=_command_line(a, "curves", "--n", a.n, "--lr-steps", str(a.lr_steps)),
                      lr_steps=a.lr_steps or None)
@@ -202,6 +208,7 @@ def add_artefact_commands(sub) -> None:
     p.add_argument("--json", action="store_true"); p.add_argument("--device", default="auto"); p.set_defaults(fn=_cmd_predict)
 
 def _cmd_export(a) -> int:
+    from telepathy_nb.artefact import export_bridge, push_to_hub
     out = export_bridge(a.run_dir, a.out, device=a.device)
     print(f"artefact: {out}\nmodel card: {out / 'README.md'}")
     if a.push: print(f"pushed: {push_to_hub(out, a.push)}")
@@ -219,6 +226,7 @@ def text_lines(path: str | Path) -> list[str]:
 def _cmd_predict(a) -> int:
     texts = list(a.texts) + (text_lines(a.file) if a.file else [])
     if not texts: raise TelepathyError("no texts to classify", 'pass texts as arguments or --file texts.txt (one per line)')
+    from telepathy_nb.artefact import TelepathyPipeline
     res = TelepathyPipeline.from_pretrained(a.path, device=a.device).classify(texts)
     if a.json: print(json.dumps([{"text": t, **r} for t, r in zip(texts, res)], indent=1)); return 0
     for t, r in zip(texts, res):
@@ -233,7 +241,7 @@ def add_sweep_command(sub) -> None:
     s.add_argument("-p", "--param", action="append", default=[], metavar="KEY=V1,V2",
                    help="an axis of the grid; a single value is fixed for every run")
     s.add_argument("--name", help="the sweep's name (default: the template's); the same name and grid again continues that sweep")
-    s.add_argument("--executor", default="local", choices=EXECUTORS,
+    s.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"),   # sweep.EXECUTORS (a test checks)
                    help="local: worker processes here, GPUs shared out; slurm: one job array through submitit; "
                         "submitit-local: submitit's tasks on this machine (a check before a cluster)")
     s.add_argument("--max-parallel", type=int, metavar="P", help="runs at once (local default: one per GPU, else 1; slurm: array parallelism)")
@@ -257,6 +265,8 @@ def _sweep_command_line(a) -> str:
                      "--executor", a.executor, *(["--max-parallel", str(a.max_parallel)] if a.max_parallel else []), *slurm])
 
 def _cmd_sweep(a) -> int:
+    from telepathy_nb.study import parse_axes
+    from telepathy_nb.sweep import sweep, resume_sweep, read_index, sweep_spec, FINISHED, REPORT_PAGE
     if a.resume and (a.template or a.param): raise TelepathyError("--resume takes the sweep folder alone", "drop the template and -p, or --resume")
     if not a.resume and not a.template: raise TelepathyError("no template to sweep", "telepathy sweep TEMPLATE -p KEY=V1,V2 (or --resume SWEEP_DIR)")
     if a.resume: d = resume_sweep(a.resume, report=not a.no_report)
@@ -275,8 +285,8 @@ def _cmd_sweep(a) -> int:
     return 1
 
 # %% ../nbs/21_cli.ipynb #4b3b6795
-def main(argv: list[str] | None = None) -> int:
-    "Entry point of the `telepathy` console command."
+def build_parser() -> argparse.ArgumentParser:
+    "The `telepathy` command's argument parser: every subcommand and option (building it imports nothing heavy)."
     ap = argparse.ArgumentParser(prog="telepathy", description="telepathy_nb runs: execute, resume and list papermill runs")
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="execute a template into a new run folder")
@@ -289,11 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("templates", help="templates and their parameters").set_defaults(fn=_cmd_templates)
     add_bench_command(sub); add_study_command(sub); add_curves_command(sub); add_results_command(sub); add_artefact_commands(sub)
     add_sweep_command(sub)
-    a = ap.parse_args(argv)
+    return ap
+
+# %% ../nbs/21_cli.ipynb #4c68722b
+def main(argv: list[str] | None = None) -> int:
+    "Entry point of the `telepathy` console command: a user's mistake ends in one named error (exit 2), never a traceback."
+    a = build_parser().parse_args(argv)
     try: return a.fn(a)
     except TelepathyError as e:
         print(f"error: {e}", file=sys.stderr); return 2
     except OSError as e:   # a path the user gave that the checks above did not foresee: the message, not a traceback
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
         print(f"error: {e.strerror or e}{where}\n  fix: check the paths on the command line", file=sys.stderr); return 2
-
