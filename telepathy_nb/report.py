@@ -416,14 +416,17 @@ def json_value(obj, path: str):
         obj = obj[key]
     return obj
 
-# %% ../nbs/11a_report.ipynb #b2858337
+# %% ../nbs/11a_report.ipynb #9e857aca
 def derived_values(res: dict) -> dict:
     """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
-    over all its runs (mean, sd, min, max, n: a study over seeds), and a learning curve's mean accuracy per N and method."""
+    over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), and a learning curve's
+    mean accuracy per N and method."""
     out, runs = {}, list((res.get("runs") or {}).values())
     accs = [r["accuracy"] for r in runs if isinstance(r.get("accuracy"), (int, float))]
-    if accs: out["accuracy"] = {"mean": float(np.mean(accs)), "sd": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
-                                "min": min(accs), "max": max(accs), "n": len(accs)}
+    if accs:
+        m, sd = float(np.mean(accs)), float(np.std(accs, ddof=1)) if len(accs) > 1 else None
+        out["accuracy"] = {"mean": m, "sd": sd, "min": min(accs), "max": max(accs), "n": len(accs),
+                           **({"lo2": m - 2 * sd, "hi2": m + 2 * sd} if sd is not None else {})}   # the mean ± 2 sd
     if res.get("kind") == "curves":
         ns = sorted({r["n"] for r in runs})
         out["curves"] = {str(n): {m: float(np.mean([r["accuracy"][m] for r in runs if r["n"] == n]))
