@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import datasets
-import pyarrow as pa, pyarrow.parquet as pq
+import pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
 from .core import TelepathyError
 
 # %% auto #0
 __all__ = ['TASKS', 'HOLDOUT_SEED', 'TEMPLATE_PROBES', 'BATCH_ORDERS', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir',
-           'load_split', 'subset', 'training_rows', 'heldout_rows', 'verbaliser_ids', 'PairCollator', 'template_span',
-           'text_key_mask', 'bucketed_batches', 'shuffled_batches', 'BatchStream', 'micro_batch_ids']
+           'load_split', 'subset', 'training_rows', 'rows_of', 'heldout_rows', 'verbaliser_ids', 'PairCollator',
+           'template_span', 'text_key_mask', 'bucketed_batches', 'shuffled_batches', 'BatchStream', 'micro_batch_ids']
 
 # %% ../nbs/03_data.ipynb #47c96e10
 @dataclass(frozen=True)
@@ -93,16 +93,23 @@ def toy_split(split: str, n: int | None = None) -> datasets.Dataset:
     return datasets.Dataset.from_dict(rows)
 
 # %% ../nbs/03_data.ipynb #3c5e15dd
+def _empty_texts(texts: pa.ChunkedArray) -> np.ndarray:
+    "Indices of the texts that are missing, not strings, or only whitespace."
+    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)): return np.arange(len(texts))
+    blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0), True)
+    return np.flatnonzero(blank.to_numpy(zero_copy_only=False))
+
 def check_rows(ds: datasets.Dataset, task: Task, where: str) -> datasets.Dataset:
     "Raise on missing columns, empty texts or labels outside 0..C-1, naming the first bad row."
     missing = {"text", "label"} - set(ds.column_names)
     if missing:
         raise TelepathyError(f"{where}: missing column(s) {sorted(missing)}; has {ds.column_names}",
                              "each split needs a string column 'text' and an integer column 'label'")
-    texts, labels = ds["text"], np.asarray(ds["label"])
-    for i, t in enumerate(texts):
-        if not isinstance(t, str) or not t.strip():
-            raise TelepathyError(f"{where}: row {i} has an empty text ({t!r})", "remove or fill that row")
+    texts, labels = ds.with_format("arrow")["text"], np.asarray(ds["label"])   # Arrow: 67k rows in ms, not seconds
+    empty = _empty_texts(texts)
+    if len(empty):
+        i = int(empty[0]); t = texts[i].as_py()
+        raise TelepathyError(f"{where}: row {i} has an empty text ({t!r})", "remove or fill that row")
     bad = np.flatnonzero((labels < 0) | (labels >= task.num_classes))
     if len(bad):
         raise TelepathyError(f"{where}: row {bad[0]} has label {labels[bad[0]]}, outside 0..{task.num_classes - 1} "
@@ -144,13 +151,14 @@ def load_split(task: str | Task, split: str, data_dir_: str | Path | None = None
     "Rows of `split` ('train', 'eval' or a split name) of `task`, checked, optionally a seeded subset of `n`."
     task = get_task(task) if isinstance(task, str) else task
     name = _split_name(task, split)
+    where = f"{task.name}/{name}"
     if task.name == "toy": ds = toy_split(name)
     elif (root := data_dir(data_dir_)) is not None:
         path = root / task.name / f"{name}.parquet"
         if not path.exists():
             raise TelepathyError(f"{path} is missing (task {task.name}, split {name})",
                                  f"put {task.name}/{name}.parquet under {root}, or point TELEPATHY_DATA_DIR elsewhere")
-        ds = check_rows(_read_parquet(path), task, str(path))
+        ds = _read_parquet(path); where = str(path)
     else:
         try: ds = _from_hub(task, name)
         except Exception as e:
@@ -159,7 +167,7 @@ def load_split(task: str | Task, split: str, data_dir_: str | Path | None = None
                                  "pass data_dir / set TELEPATHY_DATA_DIR to a folder with "
                                  f"{task.name}/{name}.parquet (e.g. ../shared/data), or go online for the hub "
                                  f"({task.hub[0] if task.hub else 'no hub copy'})") from None
-    return subset(check_rows(ds, task, f"{task.name}/{name}"), n, seed)
+    return subset(check_rows(ds, task, where), n, seed)
 
 def subset(ds: datasets.Dataset, n: int | None, seed: int = 0) -> datasets.Dataset:
     "A seeded random subset of `n` rows (all rows when `n` is None or larger), in the original order."
@@ -183,12 +191,16 @@ def training_rows(task: str | Task, *, n: int | None = None, seed: int = 0, hold
     "The rows a run trains on: the training split minus `holdout` held-out rows, then a seeded subset of `n`."
     ds = load_split(task, "train")
     if holdout: ds = ds.select(np.flatnonzero(~_holdout_mask(len(ds), holdout)))
-    return list(subset(ds, n, seed))
+    return rows_of(subset(ds, n, seed))
+
+def rows_of(ds: datasets.Dataset) -> list[dict]:
+    "The rows of `ds` as dicts (what `list(ds)` gives, read through Arrow: 67k rows in 0.06 s instead of 2.4 s)."
+    return ds.with_format("arrow")[:].to_pylist()
 
 def heldout_rows(task: str | Task, holdout: int) -> list[dict]:
     "The `holdout` training rows that `training_rows(..., holdout=holdout)` leaves out, in split order."
     ds = load_split(task, "train")
-    return list(ds.select(np.flatnonzero(_holdout_mask(len(ds), holdout))))
+    return rows_of(ds.select(np.flatnonzero(_holdout_mask(len(ds), holdout))))
 
 # %% ../nbs/03_data.ipynb #9adb6ea7
 def _cut_middle(ids: list[int], max_len: int, keep_tail: int) -> list[int]:

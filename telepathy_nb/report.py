@@ -27,13 +27,14 @@ def provenance(command: str) -> dict:
     return {"command": command, "commit": code_revision(), "machine": device_description(), "versions": package_versions(),
             "date": dt.date.today().isoformat()}
 
-# %% ../nbs/11a_report.ipynb #8162029a
+# %% ../nbs/11a_report.ipynb #d776209a
 def study_table(res: dict) -> "pd.DataFrame":
     "One row per configuration (the axes that vary): seeds, how many diverged, accuracy mean/sd over seeds and the monitors' means."
     import pandas as pd
     runs = list(res["runs"].values())
-    axes = [k for k, v in res["axes"].items() if len(v) > 1] or list(res["axes"])
-    rows = [{**{k: r["overrides"].get(k) for k in axes}, "seed": r["seed"], "diverged": r["status"] == "diverged", "accuracy": r["accuracy"],
+    axes = [k for k, v in res["axes"].items() if len(v) > 1] or list(res["axes"]) or ["preset"]   # seeds only: one row
+    fixed = {"preset": res.get("preset")}
+    rows = [{**{k: r["overrides"].get(k, fixed.get(k)) for k in axes}, "seed": r["seed"], "diverged": r["status"] == "diverged", "accuracy": r["accuracy"],
              **{k: r["monitors"].get(k) for k in ("slot_rank", "message_rank", "z_var")}} for r in runs]
     df = pd.DataFrame(rows)
     g = df.groupby(axes, sort=True, dropna=False)                               # configurations in the axes' order, not finishing order
@@ -76,12 +77,12 @@ def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> 
                      **_difference(labels, [r["preds"] for r in rs], [r["preds"] for r in base], margin, subject="")})
     return pd.DataFrame(rows)
 
-# %% ../nbs/11a_report.ipynb #1ba17cbe
+# %% ../nbs/11a_report.ipynb #e64d0290
 def _commit(res: dict) -> str:
     "A result's commit, short (where a machine's git copy was stale, scripts/stamp_code_commit.py corrects it by code sha256)."
     return short_commit(res.get("commit"))
 
-# %% ../nbs/11a_report.ipynb #d2414a99
+# %% ../nbs/11a_report.ipynb #8473c8ec
 def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
     "Per N and method: accuracy mean/sd over seeds, the bridge-minus-method difference (seeds x rows bootstrap), McNemar p per seed, verdict."
     import pandas as pd
@@ -98,7 +99,7 @@ def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame"
             rows.append(row)
     return pd.DataFrame(rows)
 
-# %% ../nbs/11a_report.ipynb #a354a837
+# %% ../nbs/11a_report.ipynb #d02269ce
 def curves_markdown(res: dict) -> str:
     "A learning-curve result (kind 'curves') as markdown: provenance, then one row per N and method."
     t = curve_table(res)
@@ -118,7 +119,7 @@ def curves_markdown(res: dict) -> str:
     if stopped: lines += ["", "Stopped by the divergence check and scored with the weights of their last good step: " + "; ".join(stopped) + "."]
     return "\n".join(lines)
 
-# %% ../nbs/11a_report.ipynb #df07a421
+# %% ../nbs/11a_report.ipynb #30176ccd
 def _difference_columns(r: dict) -> dict:
     "The comparison columns of a record (empty for the bridge itself)."
     d = r.get("difference")
@@ -126,7 +127,7 @@ def _difference_columns(r: dict) -> dict:
     return {"diff": d["diff"], "diff_ci_low": d["ci95"][0], "diff_ci_high": d["ci95"][1],
             "mcnemar_p_per_seed": ", ".join(f"{p:.2g}" for p in r["mcnemar_p_per_seed"]), "verdict": r["verdict"]}
 
-# %% ../nbs/11a_report.ipynb #47286b7e
+# %% ../nbs/11a_report.ipynb #13f47936
 def baselines_table(res: dict):
     "One row per classifier: kind, accuracy, std, CI, bridge-minus-it difference with its 95% CI, per-seed McNemar p, verdict, per-class."
     import pandas as pd
@@ -136,7 +137,7 @@ def baselines_table(res: dict):
                 "n": r["n"], **{f"acc[{c}]": a for c, a in r["per_class_accuracy"].items()}} for k, r in recs.items()}
     return pd.DataFrame(rows).T
 
-# %% ../nbs/11a_report.ipynb #4d8677f9
+# %% ../nbs/11a_report.ipynb #8f5b9843
 _NUM_COLS = ("seeds", "diverged", "acc_mean", "acc_sd", "slot_rank", "message_rank", "z_var")
 
 def _fmt(v) -> str:
@@ -144,7 +145,7 @@ def _fmt(v) -> str:
     if not isinstance(v, float): return str(v)
     return f"{v:.2f}" if v == 0 or abs(v) >= 0.01 else f"{v:g}"
 
-# %% ../nbs/11a_report.ipynb #f1d1758d
+# %% ../nbs/11a_report.ipynb #d1aa8e99
 def study_markdown(res: dict) -> str:
     """One study as markdown: where it came from (command, machine, commit, seeds), fixed settings, one row per configuration
     (with a `diverged` column, counting seeds, when any run diverged: its accuracy is that of the last good weights)."""
@@ -165,7 +166,7 @@ def study_markdown(res: dict) -> str:
     head = axes + ["seeds"] + ["diverged"] * any_div + ["accuracy % (mean ± sd)", "slot rank", "message rank"]
     return "\n".join(lines + [markdown_table(head, rows)] + (_contrast_lines(res, res["contrast"]) if res.get("contrast") else []))
 
-# %% ../nbs/11a_report.ipynb #33cc571e
+# %% ../nbs/11a_report.ipynb #12a19905
 def _contrast_lines(res: dict, axis: str) -> list[str]:
     "The study's contrast (`study_contrast`) as a second markdown table."
     c, base = study_contrast(res, axis), res["axes"][axis][0]
@@ -176,7 +177,7 @@ def _contrast_lines(res: dict, axis: str) -> list[str]:
             for r in c.astype(object).to_dict("records")]
     return lines + [markdown_table(shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "verdict"], rows)]
 
-# %% ../nbs/11a_report.ipynb #fbe49b06
+# %% ../nbs/11a_report.ipynb #8fae31d0
 def baselines_markdown(res: dict) -> str:
     "A baselines result (kind 'baselines') as markdown: provenance, then one row per classifier with its verdict."
     b = res["baselines"]
@@ -195,7 +196,7 @@ def baselines_markdown(res: dict) -> str:
     head = ["classifier", "kind", "accuracy %", "95% CI", "bridge − it, pp (95% CI)", "verdict"]
     return "\n".join(lines + [markdown_table(head, rows)])
 
-# %% ../nbs/11a_report.ipynb #c1ea3e2f
+# %% ../nbs/11a_report.ipynb #65f9f124
 def run_result(run_dir: str | Path, command: str, wall_s: float | None = None) -> dict:
     "A results JSON (kind 'run') from one finished train_bridge run folder: its summary and evaluation, no per-row data."
     run_dir = Path(run_dir)
@@ -206,7 +207,7 @@ def run_result(run_dir: str | Path, command: str, wall_s: float | None = None) -
             "status": s.get("status"), "wall_s": wall_s, "duration_s": s.get("duration_s"), "bridge": keep(ev),
             "generation": keep(ev.get("generation")), "target_zero_shot": keep((ev.get("baselines") or {}).get("target_zero_shot"))}
 
-# %% ../nbs/11a_report.ipynb #82933d39
+# %% ../nbs/11a_report.ipynb #55d7074d
 def run_markdown(res: dict) -> str:
     "One run (kind 'run') as a sentence with its provenance."
     b, g, z = res["bridge"], res.get("generation"), res.get("target_zero_shot")
@@ -219,7 +220,7 @@ def run_markdown(res: dict) -> str:
     if g: parts[-1] += f" Generation mode (the reference's way): {100 * g['accuracy']:.1f}%, {g['invalid']} invalid answers."
     return "\n".join(parts)
 
-# %% ../nbs/11a_report.ipynb #500eb777
+# %% ../nbs/11a_report.ipynb #52e39e62
 def ceiling_markdown(res: dict) -> str:
     "A prompt-tuning ceiling (kind 'source_ceiling', `scripts/check_source_ceiling.py`): accuracy per model of the pair and seed."
     runs = res["runs"].values()
@@ -235,7 +236,7 @@ def ceiling_markdown(res: dict) -> str:
                     + [f"{np.mean(accs):.1f}", ", ".join(f"{rs[s]['lr']:g}" if s in rs else "" for s in seeds)])
     return "\n".join(lines + [markdown_table(["prompt-tuned on the text"] + [f"seed {s} %" for s in seeds] + ["mean %", "lr per seed"], rows)])
 
-# %% ../nbs/11a_report.ipynb #4fab6387
+# %% ../nbs/11a_report.ipynb #ac520b03
 def result_markdown(res: dict) -> str:
     """The README block of one results JSON: one run, a baselines run, a learning curve, a benchmark, training-loop speeds,
     a prompt-tuning ceiling, or a study."""
@@ -243,13 +244,13 @@ def result_markdown(res: dict) -> str:
              "loop_speed": loop_speed_markdown, "source_ceiling": ceiling_markdown}
     return kinds.get(res.get("kind"), study_markdown)(res)
 
-# %% ../nbs/11a_report.ipynb #cbdb7129
+# %% ../nbs/11a_report.ipynb #0598da6d
 def _fmt_table(header: list[str], rows: list[list[str]]) -> str:
     "Left-aligned plain-text columns."
     w = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     return "\n".join("  ".join(f"{str(x):<{n}}" for x, n in zip(r, w)) for r in [header, *rows])
 
-# %% ../nbs/11a_report.ipynb #26880da8
+# %% ../nbs/11a_report.ipynb #b02bace6
 def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
     "The tables of a benchmark result, each (header, rows): setup, training variants, step parts, decision latency."
     info = [["device", res["device"]], ["bridge parameters", f"{res['bridge_params']:,}"],
@@ -278,12 +279,12 @@ def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
             "parts": (["step part (eager, ms)", ""], [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("breakdown", {}).items()]),
             "latency": (["decision latency", "ms"], [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("latency", {}).items()])}
 
-# %% ../nbs/11a_report.ipynb #2a34453f
+# %% ../nbs/11a_report.ipynb #62120073
 def _cache_line(res: dict) -> str:
     c = res["cache"]
     return f"state cache: {c['rows']} rows, {c['gib']:.2f} GiB, built in {c['build_s']:.1f} s ({c['rows_per_s']:.0f} rows/s)"
 
-# %% ../nbs/11a_report.ipynb #a1e48032
+# %% ../nbs/11a_report.ipynb #08c2271c
 def bench_table(res: dict) -> str:
     "Plain-text tables of a benchmark result: setup, training variants, step parts, cache, latency."
     t = _bench_sections(res)
@@ -291,7 +292,7 @@ def bench_table(res: dict) -> str:
     if res.get("cache"): out += ["", _cache_line(res)]
     return "\n".join(out + ["", _fmt_table(*t["latency"])])
 
-# %% ../nbs/11a_report.ipynb #e5edaa14
+# %% ../nbs/11a_report.ipynb #4270deff
 def bench_markdown(res: dict) -> str:
     "A benchmark results JSON (kind 'bench') as the README shows it: provenance, the training table, the decision latencies."
     t = _bench_sections(res)
@@ -300,10 +301,10 @@ def bench_markdown(res: dict) -> str:
     return "\n".join([f"`{res['command']}` — {res['device']}, commit `{short_commit(res['commit'])}`; {setup}{wall}.", "",
                       markdown_table(*t["training"]), "", markdown_table(*t["latency"])])
 
-# %% ../nbs/11a_report.ipynb #1ff59536
+# %% ../nbs/11a_report.ipynb #c71bb141
 def _median(xs: list[float]) -> float | None: return statistics.median(xs) if xs else None
 
-# %% ../nbs/11a_report.ipynb #44ef2c53
+# %% ../nbs/11a_report.ipynb #b609f2b5
 def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_lines: int = 1) -> dict:
     """A results JSON (kind 'loop_speed') from training runs: `runs` maps a name to a run folder (metrics.jsonl, and
     summary.json when there) or to a copied `NAME.metrics.jsonl` (with `NAME.summary.json` beside it when there). Per run: samples/s of every metrics line, the median after the first `skip_lines` lines
@@ -325,7 +326,7 @@ def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_
                              "loop_s": summary.get("loop_s"), "first_step_s": summary.get("first_step_s")}
     return out
 
-# %% ../nbs/11a_report.ipynb #8e1f6c2f
+# %% ../nbs/11a_report.ipynb #9cb083d9
 def loop_speed_markdown(res: dict) -> str:
     """A loop-speed results JSON as the README shows it: one row per run, ratios to the first run; then the runs of which
     only the loop's seconds are known (`loop_s_only`: name -> seconds, as their command printed them)."""
@@ -345,7 +346,7 @@ def loop_speed_markdown(res: dict) -> str:
     if res.get("startup"): parts += ["", startup_markdown(res["startup"])]
     return "\n".join(parts)
 
-# %% ../nbs/11a_report.ipynb #b727e377
+# %% ../nbs/11a_report.ipynb #bbc64e7f
 def startup_markdown(startup: dict) -> str:
     """Where each run's start went (a loop-speed JSON's `startup`: run -> seconds from the command to each stage, setup
     phases, first step, the state cache's build and checksum), one row per run."""
@@ -357,7 +358,7 @@ def startup_markdown(startup: dict) -> str:
     return markdown_table(["run", "command to setup s", "models s", "state cache s", "cache build / checksum s",
                            "first step s (compilation)", "command to first step s", "command to last step s"], rows)
 
-# %% ../nbs/11a_report.ipynb #18265ec9
+# %% ../nbs/11a_report.ipynb #dc2ee84b
 def add_repeats(res: dict, groups: dict) -> dict:
     """Summarise repeated runs of one setting: `groups` maps a setting to the names of its runs in `res["runs"]`. Per setting:
     the median of the runs' medians, their lowest and highest, and the ratio to the first setting's median with its range
@@ -369,14 +370,14 @@ def add_repeats(res: dict, groups: dict) -> dict:
                       for g, m in meds.items()}
     return res
 
-# %% ../nbs/11a_report.ipynb #541a6e91
+# %% ../nbs/11a_report.ipynb #9daf41ba
 def repeats_markdown(reps: dict) -> str:
     "The repeats table: one row per setting (`add_repeats`)."
     rows = [[g, str(len(r["runs"])), f"{r['median']:.1f}", f"{r['min']:.1f}-{r['max']:.1f}", f"{r['ratio']:.3f}x",
              f"{r['ratio_min']:.3f}-{r['ratio_max']:.3f}x"] for g, r in reps.items()]
     return markdown_table(["setting", "runs", "median of run medians", "spread", "vs first setting", "ratio range"], rows)
 
-# %% ../nbs/11a_report.ipynb #bddb2be1
+# %% ../nbs/11a_report.ipynb #8663f736
 _LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
 
 def rebase_links(text: str, base: str) -> str:
@@ -387,7 +388,7 @@ def rebase_links(text: str, base: str) -> str:
         return m.group(1) + posixpath.normpath(posixpath.join(base, url)) + m.group(3)
     return _LINK.sub(fix, text)
 
-# %% ../nbs/11a_report.ipynb #71bed871
+# %% ../nbs/11a_report.ipynb #33413db4
 README_NOTE = "<!-- generated from nbs/index.ipynb by `telepathy results`: edit the notebook, not this file -->"
 
 def readme_from_index(index: str | Path) -> str:
@@ -398,7 +399,7 @@ def readme_from_index(index: str | Path) -> str:
     base = posixpath.relpath(Path(index).parent.as_posix(), Path(index).parent.parent.as_posix())
     return README_NOTE + "\n" + rebase_links("\n\n".join(cells), base) + "\n"
 
-# %% ../nbs/11a_report.ipynb #205b7961
+# %% ../nbs/11a_report.ipynb #b82b70d8
 RESULT_BLOCK = re.compile(r"<!-- result:([\w.-]+) -->\n(.*?)<!-- /result:\1 -->", re.S)
 VALUE = re.compile(r"<!-- value:([\w./-]+\.json):([\w.-]+)(?:\|(\w+))? -->(.*?)<!-- /value -->")
 VALUE_FORMATS = {"pct1": lambda x: f"{100 * x:.1f}", "pct0": lambda x: f"{100 * x:.0f}", "f0": lambda x: f"{x:.0f}",
@@ -416,7 +417,7 @@ def json_value(obj, path: str):
         obj = obj[key]
     return obj
 
-# %% ../nbs/11a_report.ipynb #9e857aca
+# %% ../nbs/11a_report.ipynb #141eb427
 def derived_values(res: dict) -> dict:
     """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
     over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), and a learning curve's
@@ -433,7 +434,7 @@ def derived_values(res: dict) -> dict:
                                   for m in next(r for r in runs if r["n"] == n)["accuracy"]} for n in ns}
     return out
 
-# %% ../nbs/11a_report.ipynb #3204ea78
+# %% ../nbs/11a_report.ipynb #07d76dab
 def fill_page(text: str, results_dir: Path) -> tuple[str, list[str], set[str]]:
     "`text` with its result blocks and values made from `results_dir`; returns it, what was missing, and the results named."
     problems, named = [], set()
@@ -449,7 +450,7 @@ def fill_page(text: str, results_dir: Path) -> tuple[str, list[str], set[str]]:
         return m.group(0)[:m.start(4) - m.start(0)] + v + "<!-- /value -->"
     return VALUE.sub(value, RESULT_BLOCK.sub(block, text)), problems, named
 
-# %% ../nbs/11a_report.ipynb #baaa0d14
+# %% ../nbs/11a_report.ipynb #a663a83f
 DOCS = "docs"   # the documentation pages: markdown, each generated around its result blocks and values
 
 def doc_pages(root: str | Path) -> list[Path]:
