@@ -36,7 +36,7 @@ def plain_interval() -> float:
     try: return max(0.0, float(os.environ.get(PROGRESS_INTERVAL, 15)))
     except ValueError: return 15.0
 
-# %% ../nbs/01a_progress.ipynb #0b70274d
+# %% ../nbs/01a_progress.ipynb #05a44284
 class PlainBar:
     "tqdm's interface, drawn as plain lines (at most one per `interval` seconds, and the last state on close)."
     def __init__(self, total: float | None = None, desc: str = "", unit: str = "it", initial: float = 0,
@@ -55,11 +55,14 @@ class PlainBar:
         return (self.n - self.n0) / dt if dt > 0 and self.n > self.n0 else None
     def emit(self):
         if self.disable: return
-        self.printed_at = time.time()
+        self.printed_at, self.printed = time.time(), (self.n, dict(self.fields))
         print(progress_line(self.desc, self.n, self.total, self.unit, self.printed_at - self.t0, self.rate(), self.fields),
               file=self.file, flush=True)
     def close(self):
-        if not self.closed: self.closed = True; self.emit()
+        "Print the last state, unless the last line already showed it."
+        if self.closed: return
+        self.closed = True
+        if getattr(self, "printed", None) != (self.n, self.fields): self.emit()
     def write(self, line: str): print(line, file=self.file, flush=True)   # as tqdm.write: a line of its own
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
