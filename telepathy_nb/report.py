@@ -434,17 +434,21 @@ def derived_values(res: dict) -> dict:
                                   for m in next(r for r in runs if r["n"] == n)["accuracy"]} for n in ns}
     return out
 
-# %% ../nbs/11a_report.ipynb #07d76dab
+# %% ../nbs/11a_report.ipynb #6b56b8ea
 def fill_page(text: str, results_dir: Path) -> tuple[str, list[str], set[str]]:
     "`text` with its result blocks and values made from `results_dir`; returns it, what was missing, and the results named."
-    problems, named = [], set()
+    problems, named, loaded = [], set(), {}
+    def with_derived(f: Path) -> dict:
+        "The JSON at `f` with its `derived_values`, read once per page however many values quote it."
+        if f not in loaded: obj = read_json(f); loaded[f] = {**obj, "derived": derived_values(obj)}
+        return loaded[f]
     def block(m):
         f = results_dir / f"{m.group(1)}.json"; named.add(m.group(1))
         if not f.exists(): problems.append(f"result {m.group(1)} names a missing file {f}"); return m.group(0)
         return m.group(0)[:m.start(2) - m.start(0)] + result_markdown(read_json(f)) + "\n" + f"<!-- /result:{m.group(1)} -->"
     def value(m):
         f, fmt = results_dir / m.group(1), m.group(3) or "str"; named.add(m.group(1).removesuffix(".json"))
-        try: obj = read_json(f); v = VALUE_FORMATS[fmt](json_value({**obj, "derived": derived_values(obj)}, m.group(2)))
+        try: v = VALUE_FORMATS[fmt](json_value(with_derived(f), m.group(2)))
         except (FileNotFoundError, KeyError, IndexError, ValueError, TypeError) as e:
             problems.append(f"value {m.group(1)}:{m.group(2)}|{fmt} cannot be read ({type(e).__name__}: {e})"); return m.group(0)
         return m.group(0)[:m.start(4) - m.start(0)] + v + "<!-- /value -->"

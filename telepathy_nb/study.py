@@ -8,8 +8,8 @@ import functools, itertools, os, shlex, sys, time
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from .core import (TelepathyError, atomic_write_json, read_optional_json, code_revision, package_versions,
-                               device_description, absolute_path)
+from .core import TelepathyError, atomic_write_json, read_optional_json, absolute_path
+from .report import provenance
 from .config import make_config, RunConfig, parse_value
 from .rundir import runs_root
 from .progress import terminal_bar
@@ -103,9 +103,7 @@ def _invocation(command: str | None) -> str:
 
 def _header(name: str, preset: str, axes: dict, seeds: list[int], eval_on: str, command: str | None) -> dict:
     return {"study": name, "preset": preset, "axes": axes, "seeds": seeds, "eval_on": eval_on,
-            "command": _invocation(command),
-            "commit": code_revision(),
-            "code_sha256": code_sha(), "machine": device_description(), "versions": package_versions(), "runs": {}}
+            **provenance(_invocation(command)), "code_sha256": code_sha(), "runs": {}}
 
 def _merge_axes(old: dict, new: dict) -> dict:
     "Each axis' values from an earlier call, then any new ones: continuing a study with one task keeps the others listed."
@@ -115,8 +113,7 @@ def _note_continuation(res: dict, command: str | None) -> None:
     "A study continued by another command (more seeds, more values) records it, with that call's commit and machine."
     command = _invocation(command)
     if command != res.get("command") and command not in [c["command"] for c in res.get("continued", [])]:
-        res.setdefault("continued", []).append({"command": command, "commit": code_revision(), "code_sha256": code_sha(),
-                                                "machine": device_description()})
+        res.setdefault("continued", []).append({**provenance(command), "code_sha256": code_sha()})
 
 def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *, out: str | Path,
               eval_on: str = "validation", workers: int = 1, root: str | Path | None = None,
