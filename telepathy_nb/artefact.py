@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import safe_open, SafetensorError
-from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_optional_json, package_versions
+from telepathy_nb.core import (
+    TelepathyError,
+    atomic_write_bytes,
+    atomic_write_json,
+    read_json,
+    read_optional_json,
+    package_versions,
+)
 from .config import RunConfig, config_from_dict, load_config
 from .pipeline import Pipeline, build_pipeline, bridge_scores, encoded_batches, generate_answers
 from .cache import model_fingerprint
@@ -21,28 +28,57 @@ __all__ = ['ARTEFACT_FORMAT', 'artefact_config', 'curve_svg', 'run_curves', 'mod
 
 # %% ../nbs/19_artefact.ipynb #7de53949
 ARTEFACT_FORMAT = 1
-_RUN_ONLY = ("run_dir", "resume", "state_cache", "name", "num_processes", "compile_target", "compile_bridge", "compile_scope", "step_graphs", "graph_warmup", "cudnn_attention", "ddp_bucket_mb", "ddp_grad_views", "quick_eval_compiled", "device")
+_RUN_ONLY = (
+    "run_dir",
+    "resume",
+    "state_cache",
+    "name",
+    "num_processes",
+    "compile_target",
+    "compile_bridge",
+    "compile_scope",
+    "step_graphs",
+    "graph_warmup",
+    "cudnn_attention",
+    "ddp_bucket_mb",
+    "ddp_grad_views",
+    "quick_eval_compiled",
+    "device",
+)
 
+# %% ../nbs/19_artefact.ipynb #afa1d269
 def _run_only_defaults() -> dict:
     """The run-only options at their defaults. An export rebuilds the pipeline with these, wherever it runs: the training run's
     own (a step graph over a state cache, a compiled target) need not hold there, and the artefact does not keep them."""
     return {f.name: f.default for f in dataclasses.fields(RunConfig) if f.name in _RUN_ONLY}
 
+# %% ../nbs/19_artefact.ipynb #2ab16a43
 def _pair_fingerprints(pipe: Pipeline) -> dict:
     "Fingerprints of the source up to its layer and of the whole target (config + a strided sample of the weights)."
     return {"source": model_fingerprint(pipe.source.model, pipe.layer),
             "target": model_fingerprint(pipe.target.model, pipe.target.n_layers)}
 
+# %% ../nbs/19_artefact.ipynb #aff80b39
 def artefact_config(cfg: RunConfig, pipe: Pipeline) -> dict:
     "config.json of an artefact: everything that rebuilds the decision path, and how to check the LLMs are the same."
     task = pipe.collator.task
     run = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _RUN_ONLY}
-    return {"artefact_format": ARTEFACT_FORMAT, "library": "telepathy_nb", "run_config": run,
-            "source": {"model": cfg.source_model, "layer": cfg.source_layer}, "target": {"model": cfg.target_model},
-            "fingerprints": _pair_fingerprints(pipe), "label_names": list(task.label_names), "verbalisers": list(task.verbalisers),
-            "source_prompt": cfg.source_prompt, "target_primer": cfg.target_primer,
-            "output_norm_scale": float(pipe.bridge.norm.scale.detach()) if hasattr(pipe.bridge, "norm") else None,
-            "target_rms": pipe.target_rms, "versions": package_versions(), "exported": dt.datetime.now().isoformat(timespec="seconds")}
+    return {
+        "artefact_format": ARTEFACT_FORMAT,
+        "library": "telepathy_nb",
+        "run_config": run,
+        "source": {"model": cfg.source_model, "layer": cfg.source_layer},
+        "target": {"model": cfg.target_model},
+        "fingerprints": _pair_fingerprints(pipe),
+        "label_names": list(task.label_names),
+        "verbalisers": list(task.verbalisers),
+        "source_prompt": cfg.source_prompt,
+        "target_primer": cfg.target_primer,
+        "output_norm_scale": float(pipe.bridge.norm.scale.detach()) if hasattr(pipe.bridge, "norm") else None,
+        "target_rms": pipe.target_rms,
+        "versions": package_versions(),
+        "exported": dt.datetime.now().isoformat(timespec="seconds"),
+    }
 
 # %% ../nbs/19_artefact.ipynb #d1c33205
 def curve_svg(series: dict[str, tuple[list, list]], width: int = 640, height: int = 240) -> str:
@@ -53,14 +89,19 @@ def curve_svg(series: dict[str, tuple[list, list]], width: int = 640, height: in
     for i, (name, (s, v)) in enumerate(series.items()):
         if not v: continue
         lo, hi = min(v), max(v) if max(v) > min(v) else min(v) + 1e-9
-        pts = " ".join(f"{pad + (x - x0) / (x1 - x0) * (width - 2 * pad):.1f},{height - pad - (y - lo) / (hi - lo) * (height - 2 * pad):.1f}"
-                       for x, y in zip(s, v))
+        pts = " ".join(
+            f"{pad + (x - x0) / (x1 - x0) * (width - 2 * pad):.1f},{height - pad - (y - lo) / (hi - lo) * (height - 2 * pad):.1f}"
+            for x, y in zip(s, v)
+        )
         parts.append(f'<polyline fill="none" stroke="{colors[i % 4]}" stroke-width="2" points="{pts}"/>')
-        parts.append(f'<text x="{pad + 150 * i}" y="16" fill="{colors[i % 4]}" font-size="12">{name} ({lo:.3g} to {hi:.3g})</text>')
+        parts.append(
+            f'<text x="{pad + 150 * i}" y="16" fill="{colors[i % 4]}" font-size="12">{name} ({lo:.3g} to {hi:.3g})</text>'
+        )
     axes = (f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#888"/>'
             f'<text x="{width / 2}" y="{height - 8}" font-size="12" text-anchor="middle">step {x0:g} to {x1:g}</text>')
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif">{axes}{"".join(parts)}</svg>'
 
+# %% ../nbs/19_artefact.ipynb #f5928645
 def run_curves(run_dir: Path) -> dict:
     "LM loss and quick-eval accuracy of a run, from its metrics (dashboard.load_metrics)."
     from telepathy_nb.dashboard import load_metrics, metric_series
@@ -70,38 +111,58 @@ def run_curves(run_dir: Path) -> dict:
 # %% ../nbs/19_artefact.ipynb #0aad7a7f
 def _pct(x) -> str: return "–" if x is None else f"{100 * x:.1f}%"
 
+# %% ../nbs/19_artefact.ipynb #4f2be9e7
 def model_card(conf: dict, ev: dict | None, summary: dict | None) -> str:
     "README.md of an artefact: pair, task, data, recipe, results (from the run's files), usage, limitations."
     rc, ev, summary = conf["run_config"], ev or {}, summary or {}
     per = ", ".join(f"{k} {_pct(v)}" for k, v in (ev.get("per_class_accuracy") or {}).items())
     base = (ev.get("baselines") or {}).get("target_zero_shot")
-    lines = [f"# telepathy_nb bridge: {rc['source_model']} (layer {rc['source_layer']}) → {rc['target_model']}, {rc['task']}", "",
-             f"A Perceiver bridge that reads the hidden states of **{rc['source_model']}** after block {rc['source_layer']} and writes "
-             f"{rc['soft_tokens']} soft tokens that **{rc['target_model']}** reads as input embeddings, trained for {rc['task']} "
-             f"({', '.join(conf['label_names'])}). Both LLMs stay frozen; only the bridge ({rc['bridge']}, depth {rc['depth']}, "
-             f"{rc['heads']} heads) was trained.", "",
-             "## Training", "",
-             f"{rc['steps']} steps, micro-batch {rc['batch_size']} × {rc['grad_accum']} accumulation, AdamW lr {rc['lr']:g}, "
-             f"weight decay {rc['weight_decay']:g}, warmup {rc['warmup_steps']}, {rc['schedule']} schedule, seed {rc['seed']}; "
-             f"diversity weight {rc['diversity_weight']:g}, slot weight {rc.get('slot_weight', 0):g}, latent init {rc.get('latent_init', 'small')}. "
-             f"Source prompt `{conf['source_prompt']!r}`, target primer `{conf['target_primer']!r}`. "
-             f"Training status: {summary.get('status', 'unknown')}, device {summary.get('device', 'unknown')}.", "",
-             "![training curve](training_curve.svg)", "",
-             "## Results", "",
-             f"On {ev.get('n', '?')} rows of the {ev.get('split', 'validation')} split, decided by the target's class scores: "
-             f"accuracy **{_pct(ev.get('accuracy'))}**" + (f" ({per})" if per else "") + "."
-             + (f" The target reading the text itself (zero-shot): {_pct(base['accuracy'])}." if base else "")
-             + " Every number here is copied from `eval_results.json`.", "",
-             "## Use", "", "```python", "from telepathy_nb.artefact import TelepathyPipeline",
-             "pipe = TelepathyPipeline.from_pretrained(\"path/to/this/folder\", device=\"auto\")",
-             "pipe.classify([\"a gripping, beautifully shot film\"])   # labels and per-class probabilities",
-             "pipe.generate([\"...\"]); pipe.message([\"...\"])       # free answers; the soft tokens themselves", "```", "",
-             "or `telepathy predict path/to/this/folder \"some text\"`. Loading checks that both LLMs match the fingerprints in "
-             "`config.json` and says which one does not.", "",
-             "## Limitations", "",
-             "- The bridge is tied to this exact pair, layer and prompt: another model, revision or quantisation of either LLM is refused.",
-             f"- It was trained and evaluated on {rc['task']} only; inputs far from that data are unexplored.",
-             "- The accuracy above is one run with one seed; see the package's README for seeds, baselines and their verdicts.", ""]
+    lines = [
+        f"# telepathy_nb bridge: {rc['source_model']} (layer {rc['source_layer']}) → {rc['target_model']}, {rc['task']}",
+        "",
+        f"A Perceiver bridge that reads the hidden states of **{rc['source_model']}** after block {rc['source_layer']} and writes "
+        f"{rc['soft_tokens']} soft tokens that **{rc['target_model']}** reads as input embeddings, trained for {rc['task']} "
+        f"({', '.join(conf['label_names'])}). Both LLMs stay frozen; only the bridge ({rc['bridge']}, depth {rc['depth']}, "
+        f"{rc['heads']} heads) was trained.",
+        "",
+        "## Training",
+        "",
+        f"{rc['steps']} steps, micro-batch {rc['batch_size']} × {rc['grad_accum']} accumulation, AdamW lr {rc['lr']:g}, "
+        f"weight decay {rc['weight_decay']:g}, warmup {rc['warmup_steps']}, {rc['schedule']} schedule, seed {rc['seed']}; "
+        f"diversity weight {rc['diversity_weight']:g}, slot weight {rc.get('slot_weight', 0):g}, latent init {rc.get('latent_init', 'small')}. "
+        f"Source prompt `{conf['source_prompt']!r}`, target primer `{conf['target_primer']!r}`. "
+        f"Training status: {summary.get('status', 'unknown')}, device {summary.get('device', 'unknown')}.",
+        "",
+        "![training curve](training_curve.svg)",
+        "",
+        "## Results",
+        "",
+        f"On {ev.get('n', '?')} rows of the {ev.get('split', 'validation')} split, decided by the target's class scores: "
+        f"accuracy **{_pct(ev.get('accuracy'))}**"
+        + (f" ({per})" if per else "")
+        + "."
+        + (f" The target reading the text itself (zero-shot): {_pct(base['accuracy'])}." if base else "")
+        + " Every number here is copied from `eval_results.json`.",
+        "",
+        "## Use",
+        "",
+        "```python",
+        "from telepathy_nb.artefact import TelepathyPipeline",
+        "pipe = TelepathyPipeline.from_pretrained(\"path/to/this/folder\", device=\"auto\")",
+        "pipe.classify([\"a gripping, beautifully shot film\"])   # labels and per-class probabilities",
+        "pipe.generate([\"...\"]); pipe.message([\"...\"])       # free answers; the soft tokens themselves",
+        "```",
+        "",
+        "or `telepathy predict path/to/this/folder \"some text\"`. Loading checks that both LLMs match the fingerprints in "
+        "`config.json` and says which one does not.",
+        "",
+        "## Limitations",
+        "",
+        "- The bridge is tied to this exact pair, layer and prompt: another model, revision or quantisation of either LLM is refused.",
+        f"- It was trained and evaluated on {rc['task']} only; inputs far from that data are unexplored.",
+        "- The accuracy above is one run with one seed; see the package's README for seeds, baselines and their verdicts.",
+        "",
+    ]
     return "\n".join(lines)
 
 # %% ../nbs/19_artefact.ipynb #bdec54b4
@@ -110,11 +171,18 @@ def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: st
     from telepathy_nb.train import latest_checkpoint
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).is_file():
-        raise TelepathyError(f"{run_dir} is not a run folder (no {CONFIG})", "pass a folder printed by `telepathy run` (see `telepathy list`)")
+        raise TelepathyError(
+            f"{run_dir} is not a run folder (no {CONFIG})",
+            "pass a folder printed by `telepathy run` (see `telepathy list`)",
+        )
     ckpt = latest_checkpoint(run_dir)
-    if ckpt is None: raise TelepathyError(f"{run_dir} has no finished checkpoint to export", "train the run to its end (or resume it) first")
+    if ckpt is None:
+        raise TelepathyError(
+            f"{run_dir} has no finished checkpoint to export", "train the run to its end (or resume it) first"
+        )
     out = Path(out) if out else run_dir / "artefact"
-    if out.exists() and not out.is_dir(): raise TelepathyError(f"--out {out} is a file, not a folder", "pass a new folder's path")
+    if out.exists() and not out.is_dir():
+        raise TelepathyError(f"--out {out} is a file, not a folder", "pass a new folder's path")
     cfg = load_config(ckpt / CONFIG, **{**_run_only_defaults(), "device": device})
     pipe = build_pipeline(cfg, device)
     tmp = out.with_name(f".{out.name}.tmp"); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
@@ -129,12 +197,16 @@ def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: st
     tmp.rename(out)
     return out
 
+# %% ../nbs/19_artefact.ipynb #dfde78ce
 def push_to_hub(path: str | Path, repo_id: str, private: bool = True) -> str:
     "Upload an artefact folder to the model hub (only when asked: nothing else here goes online); returns the repo URL."
     import os
     check_artefact(path)
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
-        raise TelepathyError("HF_HUB_OFFLINE is set: pushing needs the hub", "unset HF_HUB_OFFLINE and log in (`hf auth login`), then push again")
+        raise TelepathyError(
+            "HF_HUB_OFFLINE is set: pushing needs the hub",
+            "unset HF_HUB_OFFLINE and log in (`hf auth login`), then push again",
+        )
     from huggingface_hub import HfApi
     api = HfApi()
     api.create_repo(repo_id, private=private, exist_ok=True)
@@ -148,23 +220,29 @@ def check_artefact(path: str | Path) -> dict:
     if not (path / CONFIG).exists() or not (path / "bridge.safetensors").exists():
         raise TelepathyError(f"{path} is not a telepathy_nb artefact (needs config.json and bridge.safetensors)",
                              "pass a folder written by `telepathy export RUN_DIR`")
-    try: conf = read_json(path / CONFIG)
-    except ValueError as e: raise TelepathyError(f"{path / 'config.json'} is not valid JSON ({e})", "export the run again") from None
+    try:
+        conf = read_json(path / CONFIG)
+    except ValueError as e:
+        raise TelepathyError(f"{path / 'config.json'} is not valid JSON ({e})", "export the run again") from None
     if conf.get("artefact_format") != ARTEFACT_FORMAT or "run_config" not in conf or "fingerprints" not in conf:
         raise TelepathyError(f"{path / 'config.json'} is not an artefact config of format {ARTEFACT_FORMAT}",
                              "export the run again with this version of telepathy_nb")
     try:
         with safe_open(str(path / "bridge.safetensors"), framework="pt") as f: names = list(f.keys())
     except (SafetensorError, OSError, RuntimeError) as e:
-        raise TelepathyError(f"{path / 'bridge.safetensors'} is unreadable or truncated ({e})", "export the run again") from None
+        raise TelepathyError(
+            f"{path / 'bridge.safetensors'} is unreadable or truncated ({e})", "export the run again"
+        ) from None
     if not names: raise TelepathyError(f"{path / 'bridge.safetensors'} holds no tensors", "export the run again")
     return conf
 
+# %% ../nbs/19_artefact.ipynb #247bedb7
 def is_artefact(path: str | Path) -> bool:
     "Whether `path` is an exported artefact folder (rather than a run folder or a checkpoint)."
     conf = read_optional_json(Path(path) / CONFIG) if Path(path).is_dir() else None
     return bool(conf) and "artefact_format" in conf
 
+# %% ../nbs/19_artefact.ipynb #f21fdc2b
 def artefact_run_config(path: str | Path, **overrides) -> RunConfig:
     "The run config an artefact was trained with, checked, with `overrides` applied."
     return config_from_dict(check_artefact(path)["run_config"], **overrides)
@@ -185,8 +263,11 @@ class TelepathyPipeline:
         found = _pair_fingerprints(pipe)
         bad = [f"{role} {conf[role]['model']!r}: artefact {conf['fingerprints'][role]}, loaded {found[role]}"
                for role in ("source", "target") if found[role] != conf["fingerprints"][role]]
-        if bad: raise TelepathyError("the loaded LLMs are not the ones this bridge was trained with: " + "; ".join(bad),
-                                     "load the exact models (same weights, revision and quantisation) named in config.json")
+        if bad:
+            raise TelepathyError(
+                "the loaded LLMs are not the ones this bridge was trained with: " + "; ".join(bad),
+                "load the exact models (same weights, revision and quantisation) named in config.json",
+            )
         load_bridge_weights(Path(path), pipe.bridge).eval()
         return cls(pipe, conf, batch_size)
 
@@ -203,14 +284,19 @@ class TelepathyPipeline:
     def classify(self, texts) -> list[dict]:
         "For each text: its label and the per-class probabilities (softmax of the class scores)."
         s = torch.from_numpy(self.scores(texts)).float().softmax(-1).numpy()
-        return [{"label": self.label_names[int(p.argmax())], "probs": dict(zip(self.label_names, map(float, p)))} for p in s]
+        return [
+            {"label": self.label_names[int(p.argmax())], "probs": dict(zip(self.label_names, map(float, p)))} for p in s
+        ]
 
     def message(self, texts) -> torch.Tensor:
         "The soft tokens themselves, (N, K, d_target)."
-        return torch.cat([soft.float().cpu() for _, soft in encoded_batches(self.pipe, self._rows(texts), self.batch_size)])
+        return torch.cat(
+            [soft.float().cpu() for _, soft in encoded_batches(self.pipe, self._rows(texts), self.batch_size)]
+        )
 
     def generate(self, texts, max_new_tokens: int = 8) -> list[str]:
         "The target's greedy free answers after the soft tokens."
         out = []
-        for _, soft in encoded_batches(self.pipe, self._rows(texts), self.batch_size): out += generate_answers(self.pipe, soft, max_new_tokens)
+        for _, soft in encoded_batches(self.pipe, self._rows(texts), self.batch_size):
+            out += generate_answers(self.pipe, soft, max_new_tokens)
         return out

@@ -16,7 +16,17 @@ from .core import (TelepathyError, atomic_write_json, read_json, pick_device, bf
                                device_description, code_revision, package_versions)
 from .config import RunConfig
 from .models import LoadedLM, load_model, embedding_rms
-from .data import Task, get_task, load_split, BatchStream, PairCollator, micro_batch_ids, verbaliser_ids, _pad, _cut_middle
+from telepathy_nb.data import (
+    Task,
+    get_task,
+    load_split,
+    BatchStream,
+    PairCollator,
+    micro_batch_ids,
+    verbaliser_ids,
+    pad_ids,
+    _cut_middle,
+)
 from .data import training_rows as split_training_rows
 from .bridge import SoftPromptBridge, build_target_inputs, masked_mean
 from .scoring import label_loss, class_scores, text_scores, text_inputs, target_hidden
@@ -40,16 +50,19 @@ def training_rows(cfg: RunConfig) -> list[dict]:
     "The training rows a run of `cfg` draws from (its seeded `train_size` subset, held-out rows excluded): the bridge's own."
     return split_training_rows(cfg.task, n=cfg.train_size or None, seed=cfg.seed, holdout=cfg.holdout_rows)
 
+# %% ../nbs/13_baselines.ipynb #d7838899
 def bridge_batches(cfg: RunConfig, collator: PairCollator, rows: list[dict]) -> list[list[list[int]]]:
     "Row indices of every micro-batch of every optimizer step of a run of `cfg`: steps × (grad_accum·processes) × batch."
     stream = BatchStream(collator.source_lengths(rows), cfg.batch_size, cfg.seed, order=cfg.batch_order)
     return [[micro_batch_ids(stream, s, a, grad_accum=cfg.grad_accum, processes=cfg.num_processes, rank=p)
              for a in range(cfg.grad_accum) for p in range(cfg.num_processes)] for s in range(cfg.steps)]
 
+# %% ../nbs/13_baselines.ipynb #5698ae6c
 def rows_seen(batches) -> list[int]:
     "Unique row indices of `bridge_batches`, in order of first use."
     return list(dict.fromkeys(i for step in batches for mb in step for i in mb))
 
+# %% ../nbs/13_baselines.ipynb #dd144ea2
 def seen_rows_and_batches(cfg: RunConfig, collator: PairCollator) -> tuple[list[dict], list]:
     "The training rows a run of `cfg` actually sees, and its batches re-indexed into that list."
     all_rows = training_rows(cfg)
@@ -66,6 +79,7 @@ def majority_baseline(train_rows, eval_rows, task: Task, **kw) -> dict:
     return report([r["label"] for r in eval_rows], [top] * len(eval_rows), task.label_names,
                   kind="trivial", description=f"majority class of the training rows ({task.label_names[top]})", **kw)
 
+# %% ../nbs/13_baselines.ipynb #602cb038
 def random_baseline(eval_rows, task: Task, *, seed: int = 0, **kw) -> dict:
     "A uniform random class per row (seeded)."
     preds = np.random.default_rng(seed).integers(0, task.num_classes, len(eval_rows))
@@ -77,23 +91,36 @@ def few_shot_prompt(task: Task, train_rows, k: int, seed: int) -> str:
     "A prompt template with k seeded demonstrations per class (shuffled), ending in the task prompt."
     rng = np.random.default_rng(seed)
     by_class = {c: [r for r in train_rows if r["label"] == c] for c in range(task.num_classes)}
-    demos = [r for c, rs in by_class.items() for i in rng.choice(len(rs), min(k, len(rs)), replace=False) for r in [rs[i]]]
+    demos = [
+        r for c, rs in by_class.items() for i in rng.choice(len(rs), min(k, len(rs)), replace=False) for r in [rs[i]]
+    ]
     demos = [demos[i] for i in rng.permutation(len(demos))]
-    text = "".join(task.source_prompt.format(text=r["text"].strip()) + task.verbalisers[r["label"]] + "\n\n" for r in demos)
+    text = "".join(
+        task.source_prompt.format(text=r["text"].strip()) + task.verbalisers[r["label"]] + "\n\n" for r in demos
+    )
     return text.replace("{", "{{").replace("}", "}}") + task.source_prompt
 
+# %% ../nbs/13_baselines.ipynb #1846a07d
 def few_shot_baseline(lm: LoadedLM, task: Task, train_rows, eval_rows, *, k: int = 2, draws: int = 3, seed: int = 0,
                       batch_size: int = 16, progress: bool = False, **kw) -> dict:
     "The target with k demonstrations per class; mean ± std over `draws` seeded draws of demonstrations."
     texts, labels = [r["text"] for r in eval_rows], [r["label"] for r in eval_rows]
     preds = [text_scores(lm, task, texts, prompt=few_shot_prompt(task, train_rows, k, seed + d), batch_size=batch_size,
                             progress=progress, desc=f"few-shot draw {d}").argmax(-1) for d in range(draws)]
-    return multi_report(labels, preds, task.label_names, run_info=[{"draw_seed": seed + d} for d in range(draws)], kind="text",
-                        description=f"{lm.name} with {k} demonstration(s) per class from the training rows, {draws} seeded draws", **kw)
+    return multi_report(
+        labels,
+        preds,
+        task.label_names,
+        run_info=[{"draw_seed": seed + d} for d in range(draws)],
+        kind="text",
+        description=f"{lm.name} with {k} demonstration(s) per class from the training rows, {draws} seeded draws",
+        **kw,
+    )
 
 # %% ../nbs/13_baselines.ipynb #8e7f37a3
 RELAY_PROMPT = "Summarize: {text}\nSummary:"
 
+# %% ../nbs/13_baselines.ipynb #b262f718
 @torch.no_grad()
 def relay_texts(source: LoadedLM, texts: list[str], *, prompt: str = RELAY_PROMPT, max_new_tokens: int = 24,
                 batch_size: int = 16, max_input_tokens: int = 256, progress: bool = False) -> list[str]:
@@ -102,7 +129,10 @@ def relay_texts(source: LoadedLM, texts: list[str], *, prompt: str = RELAY_PROMP
     tail = len(tok(prompt.split("{text}")[-1], add_special_tokens=False).input_ids) + 1
     out = []
     for i in batch_starts(len(texts), batch_size, "text relay", progress):
-        seqs = [_cut_middle(tok(prompt.format(text=t.strip())).input_ids, max_input_tokens, tail) for t in texts[i:i + batch_size]]
+        seqs = [
+            _cut_middle(tok(prompt.format(text=t.strip())).input_ids, max_input_tokens, tail)
+            for t in texts[i : i + batch_size]
+        ]
         T = max(map(len, seqs))
         ids = torch.tensor([[tok.pad_token_id] * (T - len(s)) + s for s in seqs], device=dev)    # left padding
         mask = torch.tensor([[0] * (T - len(s)) + [1] * len(s) for s in seqs], device=dev)
@@ -111,6 +141,7 @@ def relay_texts(source: LoadedLM, texts: list[str], *, prompt: str = RELAY_PROMP
         out += [t.strip() for t in tok.batch_decode(gen[:, T:], skip_special_tokens=True)]
     return out
 
+# %% ../nbs/13_baselines.ipynb #ac55db73
 def text_relay_baseline(source: LoadedLM, target: LoadedLM, task: Task, eval_rows, *, prompt: str = RELAY_PROMPT,
                         max_new_tokens: int = 24, batch_size: int = 16, max_input_tokens: int = 256,
                         progress: bool = False, **kw) -> dict:
@@ -139,27 +170,44 @@ def source_features(pipe: Pipeline, rows, *, batch_size: int = 32, progress: boo
     return {"mean": torch.cat(mean).numpy(), "last": torch.cat(last).numpy(),
             "token_mean": mu.float(), "token_std": (s2 / n - mu ** 2).clamp_min(0).sqrt().float()}
 
+# %% ../nbs/13_baselines.ipynb #fc82827d
 def linear_probe_baseline(train_x, train_y, eval_x, eval_rows, task: Task, *, C: float = 1.0, seed: int = 0,
                           name: str = "", **kw) -> dict:
     "Standardised logistic regression on training features, scored on validation features."
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
-    if len(set(train_y)) < 2: raise TelepathyError(f"the probe's training rows hold one class only ({set(train_y)})",
-                                                   "train the bridge on more rows (steps, batch_size) or raise train_size")
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, random_state=seed)).fit(train_x, train_y)
+    if len(set(train_y)) < 2:
+        raise TelepathyError(
+            f"the probe's training rows hold one class only ({set(train_y)})",
+            "train the bridge on more rows (steps, batch_size) or raise train_size",
+        )
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000, random_state=seed)).fit(
+        train_x, train_y
+    )
     scores = np.full((len(eval_x), task.num_classes), -np.inf)
     scores[:, clf.classes_] = clf.predict_log_proba(eval_x)   # classes absent from training never win
-    return report([r["label"] for r in eval_rows], scores.argmax(-1), task.label_names, kind="probe",
-                  description=f"logistic regression (C={C}) on the source's {name} layer-L states of {len(train_y)} training rows", **kw)
+    return report(
+        [r["label"] for r in eval_rows],
+        scores.argmax(-1),
+        task.label_names,
+        kind="probe",
+        description=f"logistic regression (C={C}) on the source's {name} layer-L states of {len(train_y)} training rows",
+        **kw,
+    )
 
 # %% ../nbs/13_baselines.ipynb #c27dbf14
 class TextPromptTuner(torch.nn.Module):
     "K learned soft tokens placed before the task prompt with the text, for a frozen target."
-    def __init__(self, target: LoadedLM, task: Task, *, soft_tokens: int, max_tokens: int = 256, label_eos: bool = False):
+
+    def __init__(
+        self, target: LoadedLM, task: Task, *, soft_tokens: int, max_tokens: int = 256, label_eos: bool = False
+    ):
         super().__init__()
         tok, self.target, self.task, self.max_tokens = target.tokenizer, target, task, max_tokens
-        self.prompt = SoftPromptBridge(target.width, target.width, soft_tokens=soft_tokens, target_rms=embedding_rms(target.model))
+        self.prompt = SoftPromptBridge(
+            target.width, target.width, soft_tokens=soft_tokens, target_rms=embedding_rms(target.model)
+        )
         self.class_ids = verbaliser_ids(tok, task)
         self.train_ids = [c + ([tok.eos_token_id] if label_eos else []) for c in self.class_ids]
         self.bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
@@ -167,15 +215,19 @@ class TextPromptTuner(torch.nn.Module):
 
     def text_ids(self, text: str) -> list[int]:
         "Target token ids of the task prompt with `text` (no special tokens, long texts cut in the middle)."
-        ids = self.target.tokenizer(self.task.source_prompt.format(text=text.strip()), add_special_tokens=False).input_ids
+        ids = self.target.tokenizer(
+            self.task.source_prompt.format(text=text.strip()), add_special_tokens=False
+        ).input_ids
         return _cut_middle(ids, self.max_tokens, self.tail)
 
     def inputs(self, texts: list[list[int]], conts: list[list[int]]):
         "[BOS][soft][text][cont] embeddings, mask, and positions (B, L) predicting each `cont` token."
         model, dev = self.target.model, self.target.device
         soft = self.prompt(torch.zeros(len(texts), 1, 1, device=dev), None).soft.to(model.dtype)
-        ids, mask = (x.to(dev) for x in _pad([t + c for t, c in zip(texts, conts)], self.target.tokenizer.pad_token_id))
-        embeds, full_mask, _ = build_target_inputs(model.get_input_embeddings(), torch.tensor(self.bos, dtype=torch.long), soft, ids, mask)
+        ids, mask = (x.to(dev) for x in pad_ids([t + c for t, c in zip(texts, conts)], self.target.tokenizer.pad_token_id))
+        embeds, full_mask, _ = build_target_inputs(
+            model.get_input_embeddings(), torch.tensor(self.bos, dtype=torch.long), soft, ids, mask
+        )
         start = torch.tensor([len(self.bos) + soft.shape[1] + len(t) - 1 for t in texts], device=dev)
         pos = (start[:, None] + torch.arange(max(1, max(map(len, conts))), device=dev)).clamp_max(embeds.shape[1] - 1)
         return embeds, full_mask, pos
@@ -185,9 +237,10 @@ def prompt_tuning_loss(tuner: TextPromptTuner, rows) -> torch.Tensor:
     "Mean cross-entropy of the label tokens after [BOS][soft][prompt(text)]."
     texts, conts = [tuner.text_ids(r["text"]) for r in rows], [tuner.train_ids[r["label"]] for r in rows]
     embeds, mask, pos = tuner.inputs(texts, conts)
-    lab, lmask = (x.to(embeds.device) for x in _pad(conts, 0))
+    lab, lmask = (x.to(embeds.device) for x in pad_ids(conts, 0))
     return label_loss(tuner.target.model, embeds, mask, pos, lab, lmask)
 
+# %% ../nbs/13_baselines.ipynb #127690f2
 @torch.no_grad()
 def tuned_class_scores(tuner: TextPromptTuner, rows) -> torch.Tensor:
     "Class log-scores (B, C) of the prompt-tuned target for `rows` (`scoring.class_scores`)."
@@ -211,26 +264,40 @@ def train_prompt_tuner(tuner: TextPromptTuner, rows, batches, *, lr: float, weig
         losses.append(total)
     return losses
 
+# %% ../nbs/13_baselines.ipynb #a5dc09be
 def prompt_tuning_baseline(target: LoadedLM, task: Task, train_rows, batches, eval_rows, *, soft_tokens: int, lr: float,
                            weight_decay: float = 0.01, grad_clip: float = 1.0, seed: int = 0, max_tokens: int = 256,
                            label_eos: bool = False, batch_size: int = 16, progress: bool = False, **kw) -> dict:
     "Prompt-tune K soft tokens before the text on the bridge's batches; score the validation rows."
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        tuner = TextPromptTuner(target, task, soft_tokens=soft_tokens, max_tokens=max_tokens, label_eos=label_eos).to(target.device)
-    losses = train_prompt_tuner(tuner, train_rows, batches, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip, seed=seed, progress=progress)
+        tuner = TextPromptTuner(target, task, soft_tokens=soft_tokens, max_tokens=max_tokens, label_eos=label_eos).to(
+            target.device
+        )
+    losses = train_prompt_tuner(
+        tuner, train_rows, batches, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip, seed=seed, progress=progress
+    )
     tuner.eval()
     with bf16_autocast(target.device):
         scores = torch.cat([tuned_class_scores(tuner, eval_rows[i:i + batch_size]).float().cpu()
                             for i in batch_starts(len(eval_rows), batch_size, "prompt-tuned scoring", progress)])
-    return report([r["label"] for r in eval_rows], scores.argmax(-1).numpy(), task.label_names, kind="text",
-                  description=f"{target.name} reading [K={soft_tokens} learned tokens][prompt with the text], trained "
-                              f"{len(batches)} steps on the bridge's batches", loss_first=losses[0], loss_last=losses[-1], **kw)
+    return report(
+        [r["label"] for r in eval_rows],
+        scores.argmax(-1).numpy(),
+        task.label_names,
+        kind="text",
+        description=f"{target.name} reading [K={soft_tokens} learned tokens][prompt with the text], trained "
+        f"{len(batches)} steps on the bridge's batches",
+        loss_first=losses[0],
+        loss_last=losses[-1],
+        **kw,
+    )
 
 # %% ../nbs/13_baselines.ipynb #80d16de0
 def derangement(n: int, seed: int = 0) -> np.ndarray:
     "A seeded permutation of range(n) with no fixed point (n >= 2)."
-    if n < 2: raise TelepathyError(f"cannot shuffle {n} row(s) so that each gets another's", "evaluate on at least 2 rows")
+    if n < 2:
+        raise TelepathyError(f"cannot shuffle {n} row(s) so that each gets another's", "evaluate on at least 2 rows")
     order = np.random.default_rng(seed).permutation(n)
     perm = np.empty(n, dtype=int); perm[order] = np.roll(order, -1)
     return perm
@@ -238,6 +305,7 @@ def derangement(n: int, seed: int = 0) -> np.ndarray:
 # %% ../nbs/13_baselines.ipynb #2679461a
 CONTROLS = ("shuffled", "zeros", "noise")
 
+# %% ../nbs/13_baselines.ipynb #79a43ea1
 def control_baseline(pipe: Pipeline, eval_rows, mode: str, *, token_mean=None, token_std=None, seed: int = 0,
                      batch_size: int = 32, progress: bool = False, **kw) -> dict:
     "Score a trained bridge fed shuffled, zero or noise states (see CONTROLS) on `eval_rows`."
@@ -249,70 +317,132 @@ def control_baseline(pipe: Pipeline, eval_rows, mode: str, *, token_mean=None, t
         desc = "the bridge fed another validation row's source states (seeded derangement)"
     elif mode == "zeros":
         rows, desc = eval_rows, "the bridge fed all-zero source states (the row's own mask)"
-        scores = bridge_scores(pipe, rows, batch_size, progress, make_states=lambda b: torch.zeros(*b["source_ids"].shape, d, device=pipe.source.device),
-                               desc="control")
+        scores = bridge_scores(
+            pipe,
+            rows,
+            batch_size,
+            progress,
+            make_states=lambda b: torch.zeros(*b["source_ids"].shape, d, device=pipe.source.device),
+            desc="control",
+        )
     elif mode == "noise":
-        if token_mean is None: raise TelepathyError("the noise control needs the source's token mean/std", "pass source_features(...)['token_mean'/'token_std']")
+        if token_mean is None:
+            raise TelepathyError(
+                "the noise control needs the source's token mean/std",
+                "pass source_features(...)['token_mean'/'token_std']",
+            )
         gen = torch.Generator().manual_seed(seed)
-        noise = lambda b: (token_mean + token_std * torch.randn(*b["source_ids"].shape, d, generator=gen)).to(pipe.source.device)
-        rows, desc = eval_rows, "the bridge fed Gaussian states, per-dimension mean/std of the training rows' tokens (diagonal covariance)"
+        noise = lambda b: (token_mean + token_std * torch.randn(*b["source_ids"].shape, d, generator=gen)).to(
+            pipe.source.device
+        )
+        rows, desc = (
+            eval_rows,
+            "the bridge fed Gaussian states, per-dimension mean/std of the training rows' tokens (diagonal covariance)",
+        )
         scores = bridge_scores(pipe, rows, batch_size, progress, make_states=noise, desc="control")
     else: raise TelepathyError(f"unknown control {mode!r}", f"use one of {CONTROLS}")
-    return report([r["label"] for r in eval_rows], scores.argmax(-1), task.label_names, kind="control", description=desc, **kw)
+    return report(
+        [r["label"] for r in eval_rows], scores.argmax(-1), task.label_names, kind="control", description=desc, **kw
+    )
 
 # %% ../nbs/13_baselines.ipynb #d3c30fab
 def _seed_dir(run_dir: str, kind: str, seed: int) -> str:
     return str(Path(run_dir) / f"{kind}_seed{seed}") if run_dir else ""
 
+# %% ../nbs/13_baselines.ipynb #9209f511
 class TrainedBridge(NamedTuple):
     "A bridge ready to score, the config it was trained with, and a JSON record of how it was made."
     pipe: Pipeline
     cfg: RunConfig
     info: dict
 
-def train_bridge_seed(cfg: RunConfig, seed: int, source: LoadedLM, target: LoadedLM, *, device=None, bridge: str | None = None,
-                      progress: bool = False) -> TrainedBridge:
+# %% ../nbs/13_baselines.ipynb #4e623ff2
+def train_bridge_seed(
+    cfg: RunConfig,
+    seed: int,
+    source: LoadedLM,
+    target: LoadedLM,
+    *,
+    device=None,
+    bridge: str | None = None,
+    progress: bool = False,
+) -> TrainedBridge:
     "Train one bridge of `cfg` with `seed` (and optionally another bridge kind) on the loaded models."
     kind = bridge or cfg.bridge
-    c = dataclasses.replace(cfg, seed=seed, bridge=kind, quick_eval_every=0, resume=False, checkpoint_every=0, num_processes=1,
-                            run_dir=_seed_dir(cfg.run_dir, "bridge" if kind == cfg.bridge else kind, seed))
+    c = dataclasses.replace(
+        cfg,
+        seed=seed,
+        bridge=kind,
+        quick_eval_every=0,
+        resume=False,
+        checkpoint_every=0,
+        num_processes=1,
+        run_dir=_seed_dir(cfg.run_dir, "bridge" if kind == cfg.bridge else kind, seed),
+    )
     res = train(c, build_pipeline(c, device or source.device, source=source, target=target), progress=progress)
-    return TrainedBridge(res.pipe.eval(), c, {"seed": seed, "bridge": kind, "train_status": res.status, "train_steps": res.step,
-                             "train_seconds": round(res.seconds, 2), "run_dir": c.run_dir or None})
+    return TrainedBridge(
+        res.pipe.eval(),
+        c,
+        {
+            "seed": seed,
+            "bridge": kind,
+            "train_status": res.status,
+            "train_steps": res.step,
+            "train_seconds": round(res.seconds, 2),
+            "run_dir": c.run_dir or None,
+        },
+    )
 
-def load_bridge_run(path: str | Path, cfg: RunConfig, source: LoadedLM, target: LoadedLM, *, device=None) -> TrainedBridge:
+# %% ../nbs/13_baselines.ipynb #ee66e795
+def load_bridge_run(
+    path: str | Path, cfg: RunConfig, source: LoadedLM, target: LoadedLM, *, device=None
+) -> TrainedBridge:
     "A trained bridge from a run folder (or checkpoint folder), checked against `cfg`'s pair, task and bridge."
     p = Path(path)
     ckpt = latest_checkpoint(p) if (p / "checkpoints").is_dir() else p
     if ckpt is None or not (ckpt / CONFIG).exists():
-        raise TelepathyError(f"no checkpoint found at {path}", "pass a training run folder or its checkpoints/step-N folder")
+        raise TelepathyError(
+            f"no checkpoint found at {path}", "pass a training run folder or its checkpoints/step-N folder"
+        )
     seed = read_json(ckpt / CONFIG)["seed"]
     c = check_checkpoint_config(ckpt, dataclasses.replace(cfg, seed=seed))
     pipe = build_pipeline(c, device or source.device, source=source, target=target)
     load_bridge_weights(ckpt, pipe.bridge)
-    return TrainedBridge(pipe.eval(), c, {"seed": c.seed, "bridge": c.bridge, "checkpoint": str(ckpt), "train_steps": c.steps})
+    return TrainedBridge(
+        pipe.eval(), c, {"seed": c.seed, "bridge": c.bridge, "checkpoint": str(ckpt), "train_steps": c.steps}
+    )
 
 # %% ../nbs/13_baselines.ipynb #386b6281
 def curve_steps(cfg: RunConfig, n: int) -> int:
     "Optimizer steps for n training rows: the config's steps, or more so that every row is seen at least once."
     return max(cfg.steps, math.ceil(n / (cfg.batch_size * cfg.grad_accum * cfg.num_processes)))
 
-def cv_probe(train_x, train_y, eval_x, *, seed: int = 0, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), folds: int = 5) -> tuple[np.ndarray, float]:
+# %% ../nbs/13_baselines.ipynb #0b5412df
+def cv_probe(
+    train_x, train_y, eval_x, *, seed: int = 0, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), folds: int = 5
+) -> tuple[np.ndarray, float]:
     "Standardised logistic regression with C chosen by k-fold CV on the training rows (stratified when every class fills the folds): (eval predictions, C)."
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     counts = np.bincount(np.asarray(train_y)); counts = counts[counts > 0]
-    if len(counts) < 2 or len(train_y) < folds: raise TelepathyError(f"cannot cross-validate a probe on class counts {counts.tolist()}",
-                                                                      f"use more training rows (n >= {folds}, two classes at least)")
-    cv = (StratifiedKFold(folds, shuffle=True, random_state=seed) if counts.min() >= folds    # every class in every fold
-          else KFold(folds, shuffle=True, random_state=seed))                                  # a class too rare to stratify
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, random_state=seed))   # scaled inside each fold
+    if len(counts) < 2 or len(train_y) < folds:
+        raise TelepathyError(
+            f"cannot cross-validate a probe on class counts {counts.tolist()}",
+            f"use more training rows (n >= {folds}, two classes at least)",
+        )
+    # every class in every fold
+    cv = (StratifiedKFold(folds, shuffle=True, random_state=seed) if counts.min() >= folds
+          # a class too rare to stratify
+          else KFold(folds, shuffle=True, random_state=seed))
+    # scaled inside each fold
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, random_state=seed))
     search = GridSearchCV(probe, {"logisticregression__C": list(Cs)}, cv=cv,
                           scoring="accuracy").fit(train_x, train_y)
     return search.predict(eval_x), float(search.best_params_["logisticregression__C"])
 
+# %% ../nbs/13_baselines.ipynb #ae407cc6
 @torch.no_grad()
 def text_features(lm: LoadedLM, task: Task, rows, *, batch_size: int = 16, progress: bool = False) -> np.ndarray:
     "The last hidden state (N, d) of `lm` at the last token of the task prompt with each text: what it has read."
@@ -324,31 +454,68 @@ def text_features(lm: LoadedLM, task: Task, rows, *, batch_size: int = 16, progr
         out.append(h[torch.arange(len(prefixes)), pos[:, 0]].float().cpu())
     return torch.cat(out).numpy()
 
+# %% ../nbs/13_baselines.ipynb #1dd9a949
 def calibrated_preds(eval_scores: np.ndarray, train_scores: np.ndarray) -> np.ndarray:
     "Argmax of class log-scores minus their mean over training texts (a label-free prior correction)."
     return (eval_scores - train_scores.mean(0, keepdims=True)).argmax(-1)
 
 # %% ../nbs/13_baselines.ipynb #d064123a
-def choose_prompt_lr(target: LoadedLM, task: Task, train_rows, batches, heldout, *, lrs, soft_tokens: int, seed: int = 0,
-                     steps: int | None = None, **kw) -> tuple[float, dict]:
+def choose_prompt_lr(
+    target: LoadedLM,
+    task: Task,
+    train_rows,
+    batches,
+    heldout,
+    *,
+    lrs,
+    soft_tokens: int,
+    seed: int = 0,
+    steps: int | None = None,
+    **kw,
+) -> tuple[float, dict]:
     "Prompt-tune with each lr for `steps` (default: all) of the batches and keep the lr best on the held-out rows: (lr, {lr: accuracy})."
     trial = batches[:steps] if steps else batches
-    acc = {lr: prompt_tuning_baseline(target, task, train_rows, trial, heldout, soft_tokens=soft_tokens, lr=lr, seed=seed, **kw)["accuracy"]
-           for lr in lrs}
+    acc = {
+        lr: prompt_tuning_baseline(
+            target, task, train_rows, trial, heldout, soft_tokens=soft_tokens, lr=lr, seed=seed, **kw
+        )["accuracy"]
+        for lr in lrs
+    }
     return max(lrs, key=lambda lr: (acc[lr], lr)), acc   # a tie goes to the larger lr
 
 # %% ../nbs/13_baselines.ipynb #c0a1b2d8
-def matched_prompt_tuning(lm: LoadedLM, cfg: RunConfig, train_rows, batches, heldout, eval_rows, *, lrs=(3e-4, 1e-3, 3e-3),
-                          lr_steps: int | None = 50, batch_size: int = 32) -> tuple[np.ndarray, float, dict]:
+def matched_prompt_tuning(
+    lm: LoadedLM,
+    cfg: RunConfig,
+    train_rows,
+    batches,
+    heldout,
+    eval_rows,
+    *,
+    lrs=(3e-4, 1e-3, 3e-3),
+    lr_steps: int | None = 50,
+    batch_size: int = 32,
+) -> tuple[np.ndarray, float, dict]:
     """Text-visible prompt tuning of `lm` matched to a bridge run of `cfg`: its K, weight decay, clipping, token limit and
     batches, the lr chosen on `heldout` after `lr_steps` steps (`choose_prompt_lr`), then all steps; (predictions on
     `eval_rows`, lr, held-out accuracy per lr). The learning curve runs it on the target; run on the source, it measures
-    what the source can do with the task itself (`scripts/check_source_ceiling.py`)."""
-    pt = dict(soft_tokens=cfg.soft_tokens, weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip, max_tokens=cfg.max_source_tokens,
-              label_eos=cfg.label_eos, batch_size=batch_size, seed=cfg.seed)
+    what the source can do with the task itself (`experiments/checks/check_source_ceiling.py`)."""
+    pt = dict(
+        soft_tokens=cfg.soft_tokens,
+        weight_decay=cfg.weight_decay,
+        grad_clip=cfg.grad_clip,
+        max_tokens=cfg.max_source_tokens,
+        label_eos=cfg.label_eos,
+        batch_size=batch_size,
+        seed=cfg.seed,
+    )
     task = get_task(cfg.task)
     lr, lr_acc = choose_prompt_lr(lm, task, train_rows, batches, heldout, lrs=lrs, steps=lr_steps, **pt)
-    return np.asarray(prompt_tuning_baseline(lm, task, train_rows, batches, eval_rows, lr=lr, **pt)["preds"]), lr, lr_acc
+    return (
+        np.asarray(prompt_tuning_baseline(lm, task, train_rows, batches, eval_rows, lr=lr, **pt)["preds"]),
+        lr,
+        lr_acc,
+    )
 
 # %% ../nbs/13_baselines.ipynb #2196bef0
 class Stages:
@@ -368,14 +535,30 @@ class Stages:
     def close(self): self.bar.close()
 
 # %% ../nbs/13_baselines.ipynb #4f01272c
-CURVE_METHODS = ("bridge", "source_probe", "target_probe", "prompt_tuning", "softprompt", "zero_shot", "zero_shot_calibrated", "few_shot")
+CURVE_METHODS = (
+    "bridge",
+    "source_probe",
+    "target_probe",
+    "prompt_tuning",
+    "softprompt",
+    "zero_shot",
+    "zero_shot_calibrated",
+    "few_shot",
+)
 
+# %% ../nbs/13_baselines.ipynb #49a65055
 def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: LoadedLM, eval_rows, heldout, *,
                 lrs=(3e-4, 1e-3, 3e-3), lr_steps: int | None = 50, few_shot_k: int = 2, batch_size: int | None = None,
                 progress: bool = False, log=None) -> dict:
     "Every method of the learning curve at n training rows and one seed, scored on `eval_rows` (see above); `log(text)` hears each stage end."
-    task, bs, t0, st = get_task(cfg.task), batch_size or cfg.batch_size * 2, time.time(), Stages(7, progress=False, say=log)
-    c = dataclasses.replace(cfg, train_size=n, run_dir="", num_processes=1)     # train_bridge_seed sets the rest (seed, no evals)
+    task, bs, t0, st = (
+        get_task(cfg.task),
+        batch_size or cfg.batch_size * 2,
+        time.time(),
+        Stages(7, progress=False, say=log),
+    )
+    # train_bridge_seed sets the rest (seed, no evals)
+    c = dataclasses.replace(cfg, train_size=n, run_dir="", num_processes=1)
     c = dataclasses.replace(c, steps=curve_steps(c, n))
     with st("bridge_training"):
         bridge = train_bridge_seed(c, seed, source, target, progress=progress)
@@ -389,40 +572,74 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
         tgt_tr, tgt_ev = (text_features(target, task, rows, batch_size=bs) for rows in (train_rows, eval_rows))
         preds["target_probe"], c_tgt = cv_probe(tgt_tr, y, tgt_ev, seed=seed)
     with st("prompt_tuning"):
-        preds["prompt_tuning"], lr, lr_acc = matched_prompt_tuning(target, bridge.cfg, train_rows, batches, heldout, eval_rows, lrs=lrs,
-                                                                   lr_steps=lr_steps, batch_size=bs)
+        preds["prompt_tuning"], lr, lr_acc = matched_prompt_tuning(
+            target, bridge.cfg, train_rows, batches, heldout, eval_rows, lrs=lrs, lr_steps=lr_steps, batch_size=bs
+        )
     with st("softprompt"):
         soft = train_bridge_seed(c, seed, source, target, bridge="softprompt")
         preds["softprompt"] = bridge_scores(soft.pipe, eval_rows, bs).argmax(-1)
     with st("text_baselines"):
         zs = text_scores(target, task, texts, batch_size=bs)
         preds["zero_shot"] = zs.argmax(-1)
-        preds["zero_shot_calibrated"] = calibrated_preds(zs, text_scores(target, task, [r["text"] for r in train_rows[:1000]], batch_size=bs))
-        preds["few_shot"] = text_scores(target, task, texts, prompt=few_shot_prompt(task, train_rows, few_shot_k, seed), batch_size=bs).argmax(-1)
+        preds["zero_shot_calibrated"] = calibrated_preds(
+            zs, text_scores(target, task, [r["text"] for r in train_rows[:1000]], batch_size=bs)
+        )
+        preds["few_shot"] = text_scores(
+            target, task, texts, prompt=few_shot_prompt(task, train_rows, few_shot_k, seed), batch_size=bs
+        ).argmax(-1)
     st.close()
     labels = np.array([r["label"] for r in eval_rows])
-    return {"n": n, "seed": seed, "steps": c.steps, "rows_seen": len(train_rows), "prompt_lr": lr,
-            "train_status": {"bridge": bridge.info["train_status"], "softprompt": soft.info["train_status"]},
-            "prompt_lr_heldout_accuracy": {f"{k:g}": v for k, v in lr_acc.items()}, "probe_C": {"source": c_src, "target": c_tgt},
-            "accuracy": {m: float((np.asarray(p) == labels).mean()) for m, p in preds.items()},
-            "preds": {m: np.asarray(p).astype(int).tolist() for m, p in preds.items()}, "seconds": round(time.time() - t0, 1),
-            "stage_seconds": st.seconds}
+    return {
+        "n": n,
+        "seed": seed,
+        "steps": c.steps,
+        "rows_seen": len(train_rows),
+        "prompt_lr": lr,
+        "train_status": {"bridge": bridge.info["train_status"], "softprompt": soft.info["train_status"]},
+        "prompt_lr_heldout_accuracy": {f"{k:g}": v for k, v in lr_acc.items()},
+        "probe_C": {"source": c_src, "target": c_tgt},
+        "accuracy": {m: float((np.asarray(p) == labels).mean()) for m, p in preds.items()},
+        "preds": {m: np.asarray(p).astype(int).tolist() for m, p in preds.items()},
+        "seconds": round(time.time() - t0, 1),
+        "stage_seconds": st.seconds,
+    }
 
 # %% ../nbs/13_baselines.ipynb #7025ef4b
-BASELINES = ("majority", "random", "source_zero_shot", "target_zero_shot", "target_few_shot", "text_relay", "linear_probe",
-             "prompt_tuning", "shuffled_source", "zero_source", "noise_source", "softprompt")
+BASELINES = (
+    "majority",
+    "random",
+    "source_zero_shot",
+    "target_zero_shot",
+    "target_few_shot",
+    "text_relay",
+    "linear_probe",
+    "prompt_tuning",
+    "shuffled_source",
+    "zero_source",
+    "noise_source",
+    "softprompt",
+)
 
+# %% ../nbs/13_baselines.ipynb #967d4dc6
 def parse_which(which) -> tuple[str, ...]:
     "'all', a comma-separated string or a sequence -> validated baseline names."
-    names = BASELINES if which in (None, "all", "") else tuple(w.strip() for w in (which.split(",") if isinstance(which, str) else which) if w.strip())
+    names = (
+        BASELINES
+        if which in (None, "all", "")
+        else tuple(w.strip() for w in (which.split(",") if isinstance(which, str) else which) if w.strip())
+    )
     bad = [w for w in names if w not in BASELINES]
     if bad: raise TelepathyError(f"unknown baseline(s) {bad}", f"use 'all' or names from {list(BASELINES)}")
     return names
 
+# %% ../nbs/13_baselines.ipynb #1e401c07
 def parse_seeds(seeds) -> tuple[int, ...]:
     "'0,1,2', an int or a sequence -> a tuple of distinct ints."
-    out = tuple(int(s) for s in (str(seeds).split(",") if isinstance(seeds, (str, int)) else seeds) if str(s).strip() != "")
-    if not out or len(set(out)) != len(out): raise TelepathyError(f"bridge seeds must be distinct integers, got {seeds!r}", "pass e.g. '0,1,2'")
+    out = tuple(
+        int(s) for s in (str(seeds).split(",") if isinstance(seeds, (str, int)) else seeds) if str(s).strip() != ""
+    )
+    if not out or len(set(out)) != len(out):
+        raise TelepathyError(f"bridge seeds must be distinct integers, got {seeds!r}", "pass e.g. '0,1,2'")
     return out
 
 # %% ../nbs/13_baselines.ipynb #99e6ea1a
@@ -437,23 +654,51 @@ def _bridges(cfg, seeds, checkpoints, source, target, eval_rows, batch_size, st,
     return made, preds
 
 # %% ../nbs/13_baselines.ipynb #5d540856
-def _text_baselines(which, cfg, task, source, target, train_rows, eval_rows, *, few_shot_k, few_shot_draws, relay_prompt,
-                    relay_max_new_tokens, batch_size, rs, st, inner):
+def _text_baselines(
+    which,
+    cfg,
+    task,
+    source,
+    target,
+    train_rows,
+    eval_rows,
+    *,
+    few_shot_k,
+    few_shot_draws,
+    relay_prompt,
+    relay_max_new_tokens,
+    batch_size,
+    rs,
+    st,
+    inner,
+):
     "Majority, random, zero-shot (source and target), few-shot and text relay records."
     out, kw = {}, dict(batch_size=batch_size, progress=inner, **rs)
-    steps = {"majority": lambda: majority_baseline(train_rows, eval_rows, task, **rs),
-             "random": lambda: random_baseline(eval_rows, task, seed=cfg.seed, **rs),
-             "source_zero_shot": lambda: zero_shot(source, task, eval_rows, **kw),
-             "target_zero_shot": lambda: zero_shot(target, task, eval_rows, **kw),
-             "target_few_shot": lambda: few_shot_baseline(target, task, train_rows, eval_rows, k=few_shot_k, draws=few_shot_draws,
-                                                          seed=cfg.seed, **kw),
-             "text_relay": lambda: text_relay_baseline(source, target, task, eval_rows, prompt=relay_prompt, max_new_tokens=relay_max_new_tokens,
-                                                       max_input_tokens=cfg.max_source_tokens, **kw)}
+    steps = {
+        "majority": lambda: majority_baseline(train_rows, eval_rows, task, **rs),
+        "random": lambda: random_baseline(eval_rows, task, seed=cfg.seed, **rs),
+        "source_zero_shot": lambda: zero_shot(source, task, eval_rows, **kw),
+        "target_zero_shot": lambda: zero_shot(target, task, eval_rows, **kw),
+        "target_few_shot": lambda: few_shot_baseline(
+            target, task, train_rows, eval_rows, k=few_shot_k, draws=few_shot_draws, seed=cfg.seed, **kw
+        ),
+        "text_relay": lambda: text_relay_baseline(
+            source,
+            target,
+            task,
+            eval_rows,
+            prompt=relay_prompt,
+            max_new_tokens=relay_max_new_tokens,
+            max_input_tokens=cfg.max_source_tokens,
+            **kw,
+        ),
+    }
     for name, fn in steps.items():
         if name in which:
             with st(name): out[name] = fn()
     return out
 
+# %% ../nbs/13_baselines.ipynb #d1dfab47
 def _state_baselines(which, cfg, first: TrainedBridge, train_rows, eval_rows, *, batch_size, rs, st, inner):
     "Linear probes (mean, last token) and the shuffled / zero / noise controls on the first bridge."
     out, pipe = {}, first.pipe
@@ -462,16 +707,31 @@ def _state_baselines(which, cfg, first: TrainedBridge, train_rows, eval_rows, *,
     if "linear_probe" in which:
         with st("linear_probe"):
             ftr = source_features(pipe, train_rows, batch_size=batch_size, progress=inner)
-            fev, ytr = source_features(pipe, eval_rows, batch_size=batch_size, progress=inner), [r["label"] for r in train_rows]
+            fev, ytr = (
+                source_features(pipe, eval_rows, batch_size=batch_size, progress=inner),
+                [r["label"] for r in train_rows],
+            )
             for pool, name in (("mean", "mean-pooled"), ("last", "last-token")):
-                out[f"probe_{pool}"] = linear_probe_baseline(ftr[pool], ytr, fev[pool], eval_rows, task, seed=cfg.seed, name=name, **rs)
+                out[f"probe_{pool}"] = linear_probe_baseline(
+                    ftr[pool], ytr, fev[pool], eval_rows, task, seed=cfg.seed, name=name, **rs
+                )
     for key, mode in (("shuffled_source", "shuffled"), ("zero_source", "zeros"), ("noise_source", "noise")):
         if key not in which: continue
         with st(key):
-            if mode == "noise" and ftr is None: ftr = source_features(pipe, train_rows, batch_size=batch_size, progress=inner)
+            if mode == "noise" and ftr is None:
+                ftr = source_features(pipe, train_rows, batch_size=batch_size, progress=inner)
             moments = {k: ftr[k] for k in ("token_mean", "token_std")} if mode == "noise" else {}
-            out[key] = control_baseline(pipe, eval_rows, mode, **moments, seed=cfg.seed, batch_size=batch_size, progress=inner,
-                                        bridge_seed=first.cfg.seed, **rs)
+            out[key] = control_baseline(
+                pipe,
+                eval_rows,
+                mode,
+                **moments,
+                seed=cfg.seed,
+                batch_size=batch_size,
+                progress=inner,
+                bridge_seed=first.cfg.seed,
+                **rs,
+            )
     return out
 
 # %% ../nbs/13_baselines.ipynb #bd828bd4
@@ -481,17 +741,40 @@ def _learned_baselines(which, cfg, task, target, source, train_rows, batches, ev
     out = {}
     if "prompt_tuning" in which:
         with st("prompt_tuning"):
-            pt_batches = (batches * (prompt_tuning_steps // max(1, len(batches)) + 1))[:prompt_tuning_steps] if prompt_tuning_steps else batches
-            out["prompt_tuning"] = prompt_tuning_baseline(target, task, train_rows, pt_batches, eval_rows, soft_tokens=cfg.soft_tokens, lr=cfg.lr,
-                                                          weight_decay=cfg.weight_decay, grad_clip=cfg.grad_clip, seed=cfg.seed,
-                                                          max_tokens=cfg.max_source_tokens, label_eos=cfg.label_eos,
-                                                          batch_size=batch_size, progress=inner, **rs)
+            pt_batches = (
+                (batches * (prompt_tuning_steps // max(1, len(batches)) + 1))[:prompt_tuning_steps]
+                if prompt_tuning_steps
+                else batches
+            )
+            out["prompt_tuning"] = prompt_tuning_baseline(
+                target,
+                task,
+                train_rows,
+                pt_batches,
+                eval_rows,
+                soft_tokens=cfg.soft_tokens,
+                lr=cfg.lr,
+                weight_decay=cfg.weight_decay,
+                grad_clip=cfg.grad_clip,
+                seed=cfg.seed,
+                max_tokens=cfg.max_source_tokens,
+                label_eos=cfg.label_eos,
+                batch_size=batch_size,
+                progress=inner,
+                **rs,
+            )
     if "softprompt" in which:
         with st("softprompt"):
             sp, _, info = train_bridge_seed(cfg, cfg.seed, source, target, bridge="softprompt", progress=inner)
-            out["softprompt"] = report([r["label"] for r in eval_rows], bridge_scores(sp, eval_rows, batch_size, inner).argmax(-1),
-                                       task.label_names, kind="control", description="input-blind learned soft prompt "
-                                       "(bridge='softprompt', trained like the bridge)", **info, **rs)
+            out["softprompt"] = report(
+                [r["label"] for r in eval_rows],
+                bridge_scores(sp, eval_rows, batch_size, inner).argmax(-1),
+                task.label_names,
+                kind="control",
+                description="input-blind learned soft prompt (bridge='softprompt', trained like the bridge)",
+                **info,
+                **rs,
+            )
     return out
 
 # %% ../nbs/13_baselines.ipynb #9f953bd7
@@ -506,7 +789,9 @@ def run_baselines(cfg: RunConfig, *, bridge_seeds=(0, 1, 2), which="all", checkp
     eval_rows = list(load_split(cfg.task, "eval", n=cfg.eval_size or None, seed=cfg.seed))
     labels, rs = [r["label"] for r in eval_rows], {"n_resamples": n_resamples, "boot_seed": cfg.seed}
     source = source or load_model(cfg.source_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed)
-    target = target or load_model(cfg.target_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed + 1)
+    target = target or load_model(
+        cfg.target_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed + 1
+    )
     st = Stages(len(checkpoints or seeds) + len(which), progress)
     kw = dict(batch_size=bs, rs=rs, st=st, inner=inner_progress)
     made, preds = _bridges(cfg, seeds, checkpoints, source, target, eval_rows, bs, st, inner_progress)
@@ -515,21 +800,65 @@ def run_baselines(cfg: RunConfig, *, bridge_seeds=(0, 1, 2), which="all", checkp
     first = made[0]
     trained = dataclasses.replace(first.cfg, run_dir=cfg.run_dir, device=cfg.device)  # the first bridge's own settings
     train_rows, batches = seen_rows_and_batches(first.cfg, first.pipe.collator)
-    out = _text_baselines(which, cfg, task, source, target, train_rows, eval_rows, few_shot_k=few_shot_k, few_shot_draws=few_shot_draws,
-                          relay_prompt=relay_prompt, relay_max_new_tokens=relay_max_new_tokens, **kw)
+    out = _text_baselines(
+        which,
+        cfg,
+        task,
+        source,
+        target,
+        train_rows,
+        eval_rows,
+        few_shot_k=few_shot_k,
+        few_shot_draws=few_shot_draws,
+        relay_prompt=relay_prompt,
+        relay_max_new_tokens=relay_max_new_tokens,
+        **kw,
+    )
     out |= _state_baselines(which, cfg, first, train_rows, eval_rows, **kw)
-    out |= _learned_baselines(which, trained, task, target, source, train_rows, batches, eval_rows, prompt_tuning_steps=prompt_tuning_steps, **kw)
+    out |= _learned_baselines(
+        which,
+        trained,
+        task,
+        target,
+        source,
+        train_rows,
+        batches,
+        eval_rows,
+        prompt_tuning_steps=prompt_tuning_steps,
+        **kw,
+    )
     st.close()
     for rec in out.values(): compare_to_bridge(rec, bridge, labels)
-    res = {"task": task.name, "label_names": list(task.label_names), "n": len(eval_rows), "eval_seed": cfg.seed,
-           "train_rows_seen": len(train_rows), "bridge_seeds": [b.info["seed"] for b in made], "bridge": bridge,
-           "baselines": out, "settings": {"which": list(which), "few_shot_k": few_shot_k, "few_shot_draws": few_shot_draws,
-           "relay_prompt": relay_prompt, "relay_max_new_tokens": relay_max_new_tokens, "prompt_tuning_steps": prompt_tuning_steps or len(batches),
-           "n_resamples": n_resamples, "batch_size": bs, "ci_level": 0.95, "mcnemar": "exact binomial on discordant rows, per bridge seed (and draw)",
-           "difference": "bridge minus baseline, bootstrapped over rows and seeds; verdict: 95% CI excludes 0, or TOST within ±2 pp (90% CI)",
-           "noise_covariance": "diagonal"}, "config": dataclasses.asdict(cfg),
-           "machine": device_description(), "commit": code_revision(),
-           "versions": package_versions(), "stage_seconds": st.seconds, "seconds": round(time.time() - t0, 1)}
+    res = {
+        "task": task.name,
+        "label_names": list(task.label_names),
+        "n": len(eval_rows),
+        "eval_seed": cfg.seed,
+        "train_rows_seen": len(train_rows),
+        "bridge_seeds": [b.info["seed"] for b in made],
+        "bridge": bridge,
+        "baselines": out,
+        "settings": {
+            "which": list(which),
+            "few_shot_k": few_shot_k,
+            "few_shot_draws": few_shot_draws,
+            "relay_prompt": relay_prompt,
+            "relay_max_new_tokens": relay_max_new_tokens,
+            "prompt_tuning_steps": prompt_tuning_steps or len(batches),
+            "n_resamples": n_resamples,
+            "batch_size": bs,
+            "ci_level": 0.95,
+            "mcnemar": "exact binomial on discordant rows, per bridge seed (and draw)",
+            "difference": "bridge minus baseline, bootstrapped over rows and seeds; verdict: 95% CI excludes 0, or TOST within ±2 pp (90% CI)",
+            "noise_covariance": "diagonal",
+        },
+        "config": dataclasses.asdict(cfg),
+        "machine": device_description(),
+        "commit": code_revision(),
+        "versions": package_versions(),
+        "stage_seconds": st.seconds,
+        "seconds": round(time.time() - t0, 1),
+    }
     if cfg.run_dir: atomic_write_json(Path(cfg.run_dir) / BASELINES_RESULTS, res)
     return res
 
@@ -540,10 +869,20 @@ def baselines_figure(res: dict, title: str = ""):
     recs = {"bridge": res["bridge"], **res["baselines"]}
     colors = {"bridge": "#1f77b4", "trivial": "#7f7f7f", "text": "#2ca02c", "probe": "#9467bd", "control": "#d62728"}
     names, accs = list(recs), [r["accuracy"] for r in recs.values()]
-    fig = go.Figure(go.Bar(x=names, y=accs, marker_color=[colors.get(r.get("kind"), "#8c564b") for r in recs.values()],
-                           error_y=dict(type="data", symmetric=False, array=[r["ci"][1] - a for r, a in zip(recs.values(), accs)],
-                                        arrayminus=[a - r["ci"][0] for r, a in zip(recs.values(), accs)]),
-                           hovertext=[f"{r.get('description', '')}<br>vs bridge: {r.get('verdict', '')}" for r in recs.values()]))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=accs,
+            marker_color=[colors.get(r.get("kind"), "#8c564b") for r in recs.values()],
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=[r["ci"][1] - a for r, a in zip(recs.values(), accs)],
+                arrayminus=[a - r["ci"][0] for r, a in zip(recs.values(), accs)],
+            ),
+            hovertext=[f"{r.get('description', '')}<br>vs bridge: {r.get('verdict', '')}" for r in recs.values()],
+        )
+    )
     fig.add_hline(y=res["bridge"]["accuracy"], line_dash="dash", line_color=colors["bridge"])
     fig.update_layout(title=title or f"{res['task']}: bridge vs baselines (n={res['n']}, 95% bootstrap CI)",
                       yaxis=dict(title="accuracy", range=[0, 1.05]), template="plotly_white", height=420)
@@ -555,9 +894,13 @@ def _check_labels(rec: dict, labels, label_names) -> None:
     for r in [rec, *rec.get("runs", [])]:
         if "preds" in r and "confusion_matrix" in r and \
                 classification_report(labels, r["preds"], label_names)["confusion_matrix"] != r["confusion_matrix"]:
-            raise TelepathyError("these labels do not reproduce a stored confusion matrix: the rows are not the ones the result "
-                                 "was scored on (the split or its sampling changed)", "rescore with the data the result was made from")
+            raise TelepathyError(
+                "these labels do not reproduce a stored confusion matrix: the rows are not the ones the result "
+                "was scored on (the split or its sampling changed)",
+                "rescore with the data the result was made from",
+            )
 
+# %% ../nbs/13_baselines.ipynb #805d0543
 def rescore_comparisons(res: dict, labels) -> dict:
     """Recompute every baseline's comparison with the bridge from the stored per-row predictions with the current
     `stats.compare_to_bridge`; `labels` are checked against every stored confusion matrix first. Changes `res` in place."""

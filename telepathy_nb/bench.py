@@ -12,21 +12,28 @@ import torch.nn.functional as F
 from .core import (TelepathyError, atomic_write_json, device_description, seed_everything, bf16_autocast,
                                to_device_async)
 from .config import RunConfig
-from .data import load_split, data_dir, _pad, bucketed_batches
+from .data import load_split, data_dir, pad_ids, bucketed_batches
 from .models import drop_layers_after, _decoder_layers, source_states
 from .bridge import build_target_inputs, count_parameters
 from .losses import diversity_loss
 from .scoring import label_lm_loss
-from .pipeline import (Pipeline, build_pipeline, pipeline_loss, target_label_loss, soft_class_scores, generate_answers,
-                                   compile_target_body)
+from telepathy_nb.pipeline import (
+    Pipeline,
+    build_pipeline,
+    pipeline_loss,
+    target_label_loss,
+    soft_class_scores,
+    generate_answers,
+    compile_target_body,
+)
 from .cache import build_state_cache, cache_key
 from .graphs import DecisionGraph
 
 # %% auto #0
 __all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'BridgeStep', 'FastStep',
-           'LeanStep', 'path_agreement', 'run_steps', 'time_steps', 'step_flops', 'matmul_tflops', 'time_call',
-           'step_breakdown', 'compile_target', 'compile_for_latency', 'latency_with_graphs', 'bench_state_cache',
-           'run_bench']
+           'LeanStep', 'path_agreement', 'run_steps', 'time_steps', 'step_flops', 'matmul_tflops', 'decide_fast',
+           'time_call', 'step_breakdown', 'compile_target', 'uncompiled', 'compile_for_latency', 'latency_with_graphs',
+           'bench_state_cache', 'run_bench']
 
 # %% ../nbs/16_bench.ipynb #ed9da249
 def prompt_lengths(n: int = 4096, seed: int = 0, extra: int = 6) -> np.ndarray:
@@ -37,12 +44,16 @@ def prompt_lengths(n: int = 4096, seed: int = 0, extra: int = 6) -> np.ndarray:
     if words is None: words = np.clip(rng.lognormal(2.1, 0.75, 20000).astype(int), 1, 55)
     return rng.choice(words, n) + extra
 
+# %% ../nbs/16_bench.ipynb #94e6de80
 def synthetic_rows(pipe: Pipeline, lengths: np.ndarray, seed: int = 0) -> list[list[int]]:
     "One list of random source token ids per length (a fixed pool the batches, and the state cache, draw from)."
     rng, vocab = np.random.default_rng(seed), min(len(pipe.source.tokenizer), 30000)
     return [rng.integers(10, vocab, int(n)).tolist() for n in lengths]
 
-def synthetic_batches(pipe: Pipeline, rows: list[list[int]], batch_size: int, n_batches: int, *, bucketed: bool, seed: int = 0):
+# %% ../nbs/16_bench.ipynb #7b10365c
+def synthetic_batches(
+    pipe: Pipeline, rows: list[list[int]], batch_size: int, n_batches: int, *, bucketed: bool, seed: int = 0
+):
     "Batches of pool rows (bucketed by length as our loader does, or random), random classes; `row_ids` index the pool."
     rng, lengths = np.random.default_rng(seed), [len(r) for r in rows]
     if bucketed: groups = bucketed_batches(lengths, batch_size, seed=seed)
@@ -52,7 +63,7 @@ def synthetic_batches(pipe: Pipeline, rows: list[list[int]], batch_size: int, n_
     col, out = pipe.collator, []
     for g in (groups * (n_batches // len(groups) + 1))[:n_batches]:
         labels = rng.integers(0, len(col.class_ids), len(g))
-        ids, mask = _pad([rows[i] for i in g], 0); lab, lmask = _pad([col.train_ids[c] for c in labels], 0)
+        ids, mask = pad_ids([rows[i] for i in g], 0); lab, lmask = pad_ids([col.train_ids[c] for c in labels], 0)
         out.append({"source_ids": ids, "source_mask": mask, "label_ids": lab, "label_mask": lmask,
                     "labels": torch.tensor(labels), "row_ids": torch.as_tensor(np.asarray(g))})
     return out
@@ -62,7 +73,10 @@ def reference_loss(pipe: Pipeline, bridge: torch.nn.Module, batch: dict, diversi
     "The reference's loss: every hidden state of a full source pass, full-vocabulary logits at every target position."
     dev, tgt = pipe.primer_ids.device, pipe.target.model
     ids, mask = batch["source_ids"].to(dev), batch["source_mask"].to(dev)
-    with torch.no_grad(): states = pipe.source.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[pipe.layer]
+    with torch.no_grad():
+        states = pipe.source.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[
+            pipe.layer
+        ]
     soft = bridge(states.to(next(bridge.parameters()).dtype), mask).soft.to(tgt.dtype)
     lab, lmask = batch["label_ids"].to(dev), batch["label_mask"].to(dev)
     embeds, amask, pos = build_target_inputs(tgt.get_input_embeddings(), pipe.primer_ids, soft, lab, lmask)
@@ -70,6 +84,7 @@ def reference_loss(pipe: Pipeline, bridge: torch.nn.Module, batch: dict, diversi
     picked = logits.gather(1, pos.unsqueeze(-1).expand(-1, -1, logits.shape[-1])).float()
     return label_lm_loss(picked, lab, lmask) + diversity_weight * diversity_loss(soft)
 
+# %% ../nbs/16_bench.ipynb #91ebda11
 class ReferenceStep:
     "One training step as the reference implementation ran it (pure-bf16 bridge, trainable target weights)."
     def __init__(self, pipe: Pipeline, cfg: RunConfig):
@@ -85,7 +100,10 @@ class ReferenceStep:
         return loss.item()
 
     def __enter__(self): self.pipe.target.model.requires_grad_(True); return self
-    def __exit__(self, *a): self.pipe.target.model.requires_grad_(False); self.pipe.target.model.zero_grad(set_to_none=True)
+
+    def __exit__(self, *a):
+        self.pipe.target.model.requires_grad_(False)
+        self.pipe.target.model.zero_grad(set_to_none=True)
 
 # %% ../nbs/16_bench.ipynb #4f65036a
 class BridgeStep:
@@ -110,6 +128,7 @@ class BridgeStep:
     def __enter__(self): return self
     def __exit__(self, *a): pass
 
+# %% ../nbs/16_bench.ipynb #ee249e64
 class FastStep(BridgeStep):
     "One training step as telepathy_nb's loop runs it; with a state cache, source states are read instead of computed."
     def __init__(self, pipe: Pipeline, cfg: RunConfig, cache=None):
@@ -141,7 +160,8 @@ class LeanStep(BridgeStep):
         x = torch.cat([emb(p.primer_ids).expand(B, -1, -1), soft.to(tgt.dtype), emb(lab)], 1)
         am = torch.cat([torch.ones(B, P + soft.shape[1], dtype=lmask.dtype, device=dev), lmask], 1)
         hidden = tgt.model(inputs_embeds=x, attention_mask=am, use_cache=False).last_hidden_state
-        first = P + soft.shape[1] - 1                                   # the position that predicts the first label token
+        # the position that predicts the first label token
+        first = P + soft.shape[1] - 1
         logits = tgt.lm_head(hidden[:, first:first + lab.shape[1]]).float()
         ce = F.cross_entropy(logits.flatten(0, 1), lab.flatten(), reduction="none") * lmask.flatten()
         f = F.normalize(soft.flatten(1).float(), dim=-1)
@@ -152,6 +172,7 @@ class LeanStep(BridgeStep):
 def _bridge_grads(bridge: torch.nn.Module) -> dict:
     return {n: p.grad.detach().float().clone() for n, p in bridge.named_parameters() if p.grad is not None}
 
+# %% ../nbs/16_bench.ipynb #58b6cc67
 def path_agreement(pipe: Pipeline, cfg: RunConfig, batch: dict) -> dict:
     "Loss and bridge-gradient gaps between our path and the reference's plain path (same weights and precision)."
     dev, plain_bridge = pipe.primer_ids.device, copy.deepcopy(pipe.bridge)
@@ -167,13 +188,20 @@ def path_agreement(pipe: Pipeline, cfg: RunConfig, batch: dict) -> dict:
     gf, gp = _bridge_grads(pipe.bridge), _bridge_grads(plain_bridge)
     pipe.bridge.zero_grad(set_to_none=True)
     rel = {n: ((gf[n] - gp[n]).norm() / gp[n].norm().clamp_min(1e-12)).item() for n in gp}
-    return {"loss_fast": fast.item(), "loss_plain": plain.item(), "loss_rel_gap": abs(fast.item() - plain.item()) / abs(plain.item()),
-            "grad_max_rel_gap": max(rel.values()), "grad_params": len(rel), "same_params": sorted(gf) == sorted(gp)}
+    return {
+        "loss_fast": fast.item(),
+        "loss_plain": plain.item(),
+        "loss_rel_gap": abs(fast.item() - plain.item()) / abs(plain.item()),
+        "grad_max_rel_gap": max(rel.values()),
+        "grad_params": len(rel),
+        "same_params": sorted(gf) == sorted(gp),
+    }
 
 # %% ../nbs/16_bench.ipynb #e6019674
 def _sync(dev):
     if dev.type == "cuda": torch.cuda.synchronize(dev)
 
+# %% ../nbs/16_bench.ipynb #a765ff8a
 def run_steps(step, batches: list) -> None:
     "`step` over `batches`; a step with `prepare` (a `BridgeStep`) prepares each next batch while the device runs the current one."
     if not hasattr(step, "prepare"):
@@ -182,6 +210,7 @@ def run_steps(step, batches: list) -> None:
     ready = step.prepare(batches[0]) if batches else None
     for i in range(len(batches)): ready = step(ready, batches[i + 1] if i + 1 < len(batches) else None)
 
+# %% ../nbs/16_bench.ipynb #6fe8fe39
 def time_steps(step, batches, warmup: int = 2, iters: int | None = None, repeats: int = 1) -> dict:
     "Samples/s of `step` over `batches` after `warmup` untimed steps, timed `repeats` times over the same batches: the median, and every repeat."
     dev = step.pipe.primer_ids.device
@@ -193,26 +222,48 @@ def time_steps(step, batches, warmup: int = 2, iters: int | None = None, repeats
             _sync(dev); t0 = time.perf_counter()
             run_steps(step, timed)
             _sync(dev); rates.append(n / (time.perf_counter() - t0))
-    return {"samples_per_s": float(np.median(rates)), "samples_per_s_runs": rates, "seconds": n / float(np.median(rates)), "samples": n}
+    return {
+        "samples_per_s": float(np.median(rates)),
+        "samples_per_s_runs": rates,
+        "seconds": n / float(np.median(rates)),
+        "samples": n,
+    }
 
 # %% ../nbs/16_bench.ipynb #043273c5
 def _block_params(model, n_blocks: int) -> int:
     return sum(p.numel() for b in list(_decoder_layers(model))[:n_blocks] for p in b.parameters())
 
+# %% ../nbs/16_bench.ipynb #835b8f87
 def step_flops(pipe: Pipeline, batch: dict, source: bool = True) -> float:
     "Useful FLOPs of one training step of our path on `batch` (without the source's when its states come from a cache)."
     B, T = batch["source_ids"].shape
     src_tokens = batch["source_mask"].sum().item()
     cfg_s, cfg_t = pipe.source.model.config, pipe.target.model.config
-    src = 2 * _block_params(pipe.source.model, pipe.layer) * src_tokens + 4 * pipe.layer * cfg_s.hidden_size * (batch["source_mask"].sum(1).float() ** 2).sum().item()
-    Tt = len(pipe.collator.primer_ids) + pipe.bridge.latents.shape[0] if hasattr(pipe.bridge, "latents") else len(pipe.collator.primer_ids)
+    src = (
+        2 * _block_params(pipe.source.model, pipe.layer) * src_tokens
+        + 4 * pipe.layer * cfg_s.hidden_size * (batch["source_mask"].sum(1).float() ** 2).sum().item()
+    )
+    Tt = (
+        len(pipe.collator.primer_ids) + pipe.bridge.latents.shape[0]
+        if hasattr(pipe.bridge, "latents")
+        else len(pipe.collator.primer_ids)
+    )
     Tt += batch["label_ids"].shape[1]
-    tgt_fwd = 2 * _block_params(pipe.target.model, cfg_t.num_hidden_layers) * B * Tt + 4 * cfg_t.num_hidden_layers * cfg_t.hidden_size * B * Tt ** 2
+    tgt_fwd = (
+        2 * _block_params(pipe.target.model, cfg_t.num_hidden_layers) * B * Tt
+        + 4 * cfg_t.num_hidden_layers * cfg_t.hidden_size * B * Tt**2
+    )
     head = 2 * cfg_t.hidden_size * cfg_t.vocab_size * B * batch["label_ids"].shape[1]
-    bridge = 6 * count_parameters(pipe.bridge) * B * pipe.bridge.latents.shape[0] if hasattr(pipe.bridge, "latents") else 6 * count_parameters(pipe.bridge) * B
-    bridge += 6 * 2 * (pipe.bridge.latents.shape[1] ** 2) * src_tokens * len(getattr(pipe.bridge, "blocks", []))  # K/V projections over source tokens
+    bridge = (
+        6 * count_parameters(pipe.bridge) * B * pipe.bridge.latents.shape[0]
+        if hasattr(pipe.bridge, "latents")
+        else 6 * count_parameters(pipe.bridge) * B
+    )
+    # K/V projections over source tokens
+    bridge += 6 * 2 * (pipe.bridge.latents.shape[1] ** 2) * src_tokens * len(getattr(pipe.bridge, "blocks", []))
     return src * source + 2 * (tgt_fwd + head) + bridge
 
+# %% ../nbs/16_bench.ipynb #ec478324
 def matmul_tflops(device, n: int = 8192, iters: int = 10) -> float:
     "Measured bf16 matmul rate in TFLOP/s (fp32 on CPU, smaller)."
     dt = torch.bfloat16 if device.type == "cuda" else torch.float32
@@ -226,10 +277,11 @@ def matmul_tflops(device, n: int = 8192, iters: int = 10) -> float:
 
 # %% ../nbs/16_bench.ipynb #5bf3f888
 @torch.no_grad()
-def _decide_fast(pipe, batch):
+def decide_fast(pipe, batch):
     with bf16_autocast(pipe.primer_ids.device):
         return soft_class_scores(pipe, pipe.encode(batch).soft).argmax(-1)
 
+# %% ../nbs/16_bench.ipynb #fad4e415
 @torch.no_grad()
 def _decide_reference(pipe, batch, bridge_bf16):
     dev = pipe.primer_ids.device
@@ -237,6 +289,7 @@ def _decide_reference(pipe, batch, bridge_bf16):
     states = pipe.source.model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states[pipe.layer]
     return generate_answers(pipe, bridge_bf16(states, mask).soft)
 
+# %% ../nbs/16_bench.ipynb #b37217ad
 @torch.no_grad()
 def _decide_relay(pipe, batch, relay_tokens: int):
     dev, src, tgt = pipe.primer_ids.device, pipe.source.model, pipe.target.model
@@ -246,6 +299,7 @@ def _decide_relay(pipe, batch, relay_tokens: int):
     text_ids = out[:, -relay_tokens:] % tgt.config.vocab_size
     return tgt(input_ids=text_ids).logits[:, -1].argmax(-1)
 
+# %% ../nbs/16_bench.ipynb #cdf1d06d
 def time_call(fn, dev, warmup: int = 2, iters: int = 10) -> float:
     "Median milliseconds of fn()."
     for _ in range(warmup): fn()
@@ -271,6 +325,7 @@ def step_breakdown(pipe: Pipeline, cfg: RunConfig, batch: dict, iters: int = 5) 
              "target_fwd_bwd_ms": target_part, "optimizer_ms": lambda: (opt.step(), opt.zero_grad(set_to_none=False))}
     return {k: time_call(fn, dev, 2, iters) for k, fn in parts.items()}
 
+# %% ../nbs/16_bench.ipynb #3467eec5
 def compile_target(pipe: Pipeline, mode: str = "default") -> Pipeline:
     "torch.compile the target's body (its input length is fixed: primer + K + label) and the bridge."
     compile_target_body(pipe, mode)
@@ -278,28 +333,35 @@ def compile_target(pipe: Pipeline, mode: str = "default") -> Pipeline:
     return pipe
 
 # %% ../nbs/16_bench.ipynb #9c55ae51
-def _uncompiled(pipe: Pipeline) -> Pipeline:
+def uncompiled(pipe: Pipeline) -> Pipeline:
     "The pipeline with torch.compile's wrappers taken off the source body, the target body and the bridge."
     orig = lambda m: getattr(m, "_orig_mod", m)
-    pipe.source.model.model, pipe.target.model.model, pipe.bridge = (orig(m) for m in (pipe.source.model.model, pipe.target.model.model, pipe.bridge))
+    pipe.source.model.model, pipe.target.model.model, pipe.bridge = (
+        orig(m) for m in (pipe.source.model.model, pipe.target.model.model, pipe.bridge)
+    )
     return pipe
 
+# %% ../nbs/16_bench.ipynb #b5975016
 def compile_for_latency(pipe: Pipeline, mode: str = "reduce-overhead") -> Pipeline:
     """Recompile the truncated source body, the bridge and the target body with CUDA graphs for decisions. The bridge keeps
     its fp32 weights under autocast: a bf16 copy measured no faster at batch 1 on an H100 (14.0 ms against 13.9 ms, two
-    runs on two machines) and changed 8 of 64 decisions of the random-weight pair (`benchmarks/20261127-gpu2/`)."""
-    _uncompiled(pipe)
+    runs on two machines) and changed 8 of 64 decisions of the random-weight pair (`experiments/raw/20261127-gpu2/`)."""
+    uncompiled(pipe)
     pipe.source.model.model = torch.compile(pipe.source.model.model, mode=mode, dynamic=False)
     pipe.target.model.model = torch.compile(pipe.target.model.model, mode=mode, dynamic=False)
     pipe.bridge = torch.compile(pipe.bridge, mode=mode, dynamic=False)
     return pipe
 
+# %% ../nbs/16_bench.ipynb #0a701660
 def _decide_graphs(pipe: Pipeline, batch: dict) -> torch.Tensor:
     "One decision through CUDA graphs: a new graph step first, so that the source graph's output may be reused by this call only."
     torch.compiler.cudagraph_mark_step_begin()
-    return _decide_fast(pipe, batch)
+    return decide_fast(pipe, batch)
 
-def _captured_rows(pipe: Pipeline, one, latency_batches, lat: dict, check: dict, before: torch.Tensor, kind: str) -> float | None:
+# %% ../nbs/16_bench.ipynb #5e3574ec
+def _captured_rows(
+    pipe: Pipeline, one, latency_batches, lat: dict, check: dict, before: torch.Tensor, kind: str
+) -> float | None:
     "Time `DecisionGraph`s of the pipeline as it is into `lat` (rows 'ours {kind} b{bs}'); the largest batch's agreement with `before`."
     dev, agree = pipe.primer_ids.device, None
     for bs in latency_batches:
@@ -308,6 +370,7 @@ def _captured_rows(pipe: Pipeline, one, latency_batches, lat: dict, check: dict,
         if bs == max(latency_batches): agree = (captured(check) == before).float().mean().item()
     return agree
 
+# %% ../nbs/16_bench.ipynb #4ddd897f
 def latency_with_graphs(pipe: Pipeline, one, latency_batches, lat: dict) -> dict:
     """Time decisions at each batch size (`one(bs)` makes a batch) into `lat` in three ways: the eager decision captured
     whole as one CUDA graph (`graphs.DecisionGraph`, rows "captured"); the source body, bridge and target body compiled by
@@ -316,11 +379,13 @@ def latency_with_graphs(pipe: Pipeline, one, latency_batches, lat: dict) -> dict
     `compile_for_latency`'s own CUDA graphs (rows "graphs"). Returns, for each, the fraction of the largest batch's
     decisions that match those made before (no graphs)."""
     dev = pipe.primer_ids.device
-    pipe.bridge.eval(); check = one(max(latency_batches)); before = _decide_fast(pipe, check)
-    _uncompiled(pipe)
+    pipe.bridge.eval(); check = one(max(latency_batches)); before = decide_fast(pipe, check)
+    uncompiled(pipe)
     agree = {"latency_agreement_captured": _captured_rows(pipe, one, latency_batches, lat, check, before, "captured")}
     compile_for_latency(pipe, mode="default")
-    agree["latency_agreement_compiled_captured"] = _captured_rows(pipe, one, latency_batches, lat, check, before, "compiled_captured")
+    agree["latency_agreement_compiled_captured"] = _captured_rows(
+        pipe, one, latency_batches, lat, check, before, "compiled_captured"
+    )
     torch.cuda.synchronize(dev); torch._dynamo.reset()   # the graphs and their buffers go before compiling again
     compile_for_latency(pipe)
     for bs in latency_batches:
@@ -331,18 +396,34 @@ def latency_with_graphs(pipe: Pipeline, one, latency_batches, lat: dict) -> dict
 def _peak_gib(dev) -> float | None:
     return torch.cuda.max_memory_allocated(dev) / 2**30 if dev.type == "cuda" else None
 
+# %% ../nbs/16_bench.ipynb #329c0d53
 def _reset_peak(dev) -> None:
     if dev.type == "cuda": torch.cuda.empty_cache(); torch.cuda.reset_peak_memory_stats(dev)
 
+# %% ../nbs/16_bench.ipynb #8f708e76
 def bench_state_cache(pipe: Pipeline, rows: list[list[int]], folder: Path) -> tuple[object, dict]:
     "Build a state cache of the pool rows with the (truncated) source; returns it and its build speed."
     dev = pipe.primer_ids.device
     _sync(dev); t0 = time.perf_counter()
-    cache = build_state_cache(folder, pipe.source.model, rows, pipe.layer, cache_key("bench", pipe.source.model, pipe.layer, rows),
-                              batch_size=64, progress=False, log=lambda *a: None)
+    cache = build_state_cache(
+        folder,
+        pipe.source.model,
+        rows,
+        pipe.layer,
+        cache_key("bench", pipe.source.model, pipe.layer, rows),
+        batch_size=64,
+        progress=False,
+        log=lambda *a: None,
+    )
     secs = time.perf_counter() - t0
-    return cache, {"rows": len(rows), "build_s": secs, "rows_per_s": len(rows) / secs, "gib": cache.meta["bytes"] / 2**30}
+    return cache, {
+        "rows": len(rows),
+        "build_s": secs,
+        "rows_per_s": len(rows) / secs,
+        "gib": cache.meta["bytes"] / 2**30,
+    }
 
+# %% ../nbs/16_bench.ipynb #ea241f31
 def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batches=(1, 64), relay_tokens: int = 16,
               reference: bool = True, out: str | Path | None = None, device: str | None = None,
               compile: bool = False, compile_mode: str = "default", latency_graphs: bool = False,
@@ -354,9 +435,20 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
     pipe = build_pipeline(cfg, device)
     dev = pipe.primer_ids.device
     micro_batches = sorted(set(micro_batches or [cfg.batch_size]))
-    pool = synthetic_rows(pipe, prompt_lengths(max(4096, max(micro_batches) * (iters + warmup + 2) * 2), cfg.seed), cfg.seed)
-    res = {"config": vars(cfg), "device": device_description(), "bridge_params": count_parameters(pipe.bridge),
-           "matmul_tflops": matmul_tflops(dev), "repeats": repeats, "complete": False, "train": [], "lean": [], "latency": {}}
+    pool = synthetic_rows(
+        pipe, prompt_lengths(max(4096, max(micro_batches) * (iters + warmup + 2) * 2), cfg.seed), cfg.seed
+    )
+    res = {
+        "config": vars(cfg),
+        "device": device_description(),
+        "bridge_params": count_parameters(pipe.bridge),
+        "matmul_tflops": matmul_tflops(dev),
+        "repeats": repeats,
+        "complete": False,
+        "train": [],
+        "lean": [],
+        "latency": {},
+    }
     def save(what: str) -> None:
         if out: atomic_write_json(out, res)
         if progress: print(f"  measured {what}", flush=True)
@@ -370,8 +462,12 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
             lat[f"relay_b{bs}_ms"] = time_call(lambda: _decide_relay(pipe, b, relay_tokens), dev, 1, 5)
         del bridge_bf16
         _reset_peak(dev)
-        res["reference"] = time_steps(ReferenceStep(pipe, cfg), synthetic_batches(pipe, pool, cfg.batch_size, iters + warmup, bucketed=False, seed=1),
-                                      warmup, repeats=repeats)
+        res["reference"] = time_steps(
+            ReferenceStep(pipe, cfg),
+            synthetic_batches(pipe, pool, cfg.batch_size, iters + warmup, bucketed=False, seed=1),
+            warmup,
+            repeats=repeats,
+        )
         res["reference"]["peak_gib"] = _peak_gib(dev)
         save(f"the reference step: {res['reference']['samples_per_s']:.1f} samples/s")
     drop_layers_after(pipe.source.model, pipe.layer)   # the source is an encoder up to L from here on
@@ -386,13 +482,20 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
                  flops_per_sample=flops, mfu=r["samples_per_s"] * flops / rate, peak_gib=_peak_gib(dev))
         if reference: r["vs_reference"] = r["samples_per_s"] / res["reference"]["samples_per_s"]
         res["train"].append(r)
-        save(f"ours, micro-batch {mb}, {r['source']} source{', compiled' if compiled else ''}: {r['samples_per_s']:.1f} samples/s")
+        save(
+            f"ours, micro-batch {mb}, {r['source']} source{', compiled' if compiled else ''}: {r['samples_per_s']:.1f} samples/s"
+        )
         return r
 
     def measure_lean(mb: int) -> dict:
         "The lean yardstick step (`LeanStep`) at micro-batch mb, on the same batches as ours."
         _reset_peak(dev)
-        r = time_steps(LeanStep(pipe, cfg), synthetic_batches(pipe, pool, mb, iters + warmup, bucketed=True, seed=1), warmup, repeats=repeats)
+        r = time_steps(
+            LeanStep(pipe, cfg),
+            synthetic_batches(pipe, pool, mb, iters + warmup, bucketed=True, seed=1),
+            warmup,
+            repeats=repeats,
+        )
         r.update(micro_batch=mb, peak_gib=_peak_gib(dev))
         if reference: r["vs_reference"] = r["samples_per_s"] / res["reference"]["samples_per_s"]
         res["lean"].append(r)
@@ -403,9 +506,11 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
     for mb in sorted({cfg.batch_size, *(micro_batches if compile else [])}): measure_lean(mb)
     res["ours"], res["flops_per_sample"] = ours, ours["flops_per_sample"]
     res["floor_samples_per_s"] = rate / ours["flops_per_sample"]
-    res["breakdown"] = step_breakdown(pipe, cfg, synthetic_batches(pipe, pool, cfg.batch_size, 1, bucketed=True, seed=1)[0])
+    res["breakdown"] = step_breakdown(
+        pipe, cfg, synthetic_batches(pipe, pool, cfg.batch_size, 1, bucketed=True, seed=1)[0]
+    )
     for bs in latency_batches:
-        b = one(bs); lat[f"ours_b{bs}_ms"] = time_call(lambda: _decide_fast(pipe, b), dev)
+        b = one(bs); lat[f"ours_b{bs}_ms"] = time_call(lambda: decide_fast(pipe, b), dev)
     folder = Path(tempfile.mkdtemp(prefix="telepathy-bench-cache-"))
     try:
         sc = None
@@ -418,7 +523,7 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
                 measure(mb, True)
                 if sc is not None: measure(mb, True, sc)
             for bs in latency_batches:
-                b = one(bs); lat[f"ours_compiled_b{bs}_ms"] = time_call(lambda: _decide_fast(pipe, b), dev, 3)
+                b = one(bs); lat[f"ours_compiled_b{bs}_ms"] = time_call(lambda: decide_fast(pipe, b), dev, 3)
     finally: shutil.rmtree(folder, ignore_errors=True)
     if latency_graphs and dev.type == "cuda":
         res.update(latency_with_graphs(pipe, one, latency_batches, lat)); save("decision latency through CUDA graphs")

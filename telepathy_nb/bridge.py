@@ -25,17 +25,20 @@ class BridgeOutput:
     aux_loss: torch.Tensor | float = 0.0                 # extra training loss (VQ codebook/commitment)
     stats: dict = field(default_factory=dict)            # monitors as 0-d tensors (e.g. codebook perplexity)
     attn: list = field(default_factory=list)             # per block (B, heads, K, T_src) when asked for
-    latents: torch.Tensor | None = None                  # (B, K, width) the Perceiver's last latents (what InfoNCE reads; Perceiver only)
+    # (B, K, width) the Perceiver's last latents (what InfoNCE reads; Perceiver only)
+    latents: torch.Tensor | None = None
     keys: torch.Tensor | None = None                     # (B, T, width) the projected source states they attended to
     key_mask: torch.Tensor | None = None                 # (B, T) which of those keys are real
 
 # %% ../nbs/05_bridge.ipynb #32aad957
 OUTPUT_NORMS = ("rms", "tanh", "none")
 
+# %% ../nbs/05_bridge.ipynb #0c9bf3da
 def rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
     "x (..., d) divided by its RMS over the last dimension (unit RMS per row)."
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
 
+# %% ../nbs/05_bridge.ipynb #6c04bcbe
 class OutputNorm(nn.Module):
     "Put soft tokens on the target's embedding scale: 'rms', 'tanh' or 'none'."
     def __init__(self, mode: str = "rms", target_rms: float = 1.0, eps: float = 1e-6):
@@ -74,9 +77,11 @@ def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     m = mask.unsqueeze(-1).to(states.dtype)
     return (states * m).sum(1) / m.sum(1).clamp_min(1)
 
+# %% ../nbs/05_bridge.ipynb #2b12c759
 SOURCE_NORMS = ("none", "layernorm")
 LATENT_INITS = ("small", "orthogonal")
 
+# %% ../nbs/05_bridge.ipynb #79337a96
 def init_latents(k: int, width: int, kind: str = "small") -> torch.Tensor:
     """K starting queries (k, width). 'small': 0.02 * randn, the reference. 'orthogonal': orthogonal rows of RMS 1,
     the scale of the LayerNorm-ed keys, so each slot keeps its own direction in the residual stream."""
@@ -84,15 +89,18 @@ def init_latents(k: int, width: int, kind: str = "small") -> torch.Tensor:
     if kind == "small": return 0.02 * torch.randn(k, width)
     return nn.init.orthogonal_(torch.empty(k, width)) * (width ** 0.5 if k <= width else 1.0)
 
+# %% ../nbs/05_bridge.ipynb #178fab2a
 def _proj(d_in: int, d_out: int) -> nn.Module:
     "A linear map, or the identity when the widths match."
     return nn.Identity() if d_in == d_out else nn.Linear(d_in, d_out)
 
+# %% ../nbs/05_bridge.ipynb #a4883906
 def _source_norm(kind: str, d_src: int) -> nn.Module:
     "LayerNorm over the source width, or the identity (the reference)."
     if kind not in SOURCE_NORMS: raise TelepathyError(f"unknown source_norm {kind!r}", f"use one of {SOURCE_NORMS}")
     return nn.LayerNorm(d_src) if kind == "layernorm" else nn.Identity()
 
+# %% ../nbs/05_bridge.ipynb #28f4a0e5
 class PerceiverResampler(nn.Module):
     "Compress (B, T, d_src) states into (B, K, d_tgt) soft tokens with K learned queries."
     def __init__(self, d_src: int, d_tgt: int, *, soft_tokens: int = 32, width: int | None = None, depth: int = 2,
@@ -101,7 +109,8 @@ class PerceiverResampler(nn.Module):
         super().__init__()
         width = width or d_tgt
         self.src_norm = _source_norm(source_norm, d_src)
-        if width % heads: raise TelepathyError(f"width {width} is not divisible by heads {heads}", "pick heads that divide width")
+        if width % heads:
+            raise TelepathyError(f"width {width} is not divisible by heads {heads}", "pick heads that divide width")
         self.latents = nn.Parameter(init_latents(soft_tokens, width, latent_init))
         self.in_proj, self.out_proj = _proj(d_src, width), _proj(width, d_tgt)
         self.blocks = nn.ModuleList(PerceiverBlock(width, heads, ffn_mult) for _ in range(depth))
@@ -119,22 +128,31 @@ class PerceiverResampler(nn.Module):
     def forward(self, states, mask, need_weights: bool = False) -> BridgeOutput:
         lat, attn, src = self.resample(states, mask, need_weights)
         z = self.out_proj(lat)
-        return BridgeOutput(self.norm(z), z, attn=attn, latents=lat, keys=src, key_mask=mask)   # references only: nothing computed
+        # references only: nothing computed
+        return BridgeOutput(self.norm(z), z, attn=attn, latents=lat, keys=src, key_mask=mask)
 
 # %% ../nbs/05_bridge.ipynb #2c63bb48
 class MeanPoolBridge(nn.Module):
     "Masked mean-pool, then one linear map to K tokens."
     def __init__(self, d_src, d_tgt, *, soft_tokens=32, output_norm="rms", target_rms=1.0, source_norm="none", **_):
         super().__init__()
-        self.k, self.proj, self.norm = soft_tokens, nn.Linear(d_src, soft_tokens * d_tgt), OutputNorm(output_norm, target_rms)
+        self.k, self.proj, self.norm = (
+            soft_tokens,
+            nn.Linear(d_src, soft_tokens * d_tgt),
+            OutputNorm(output_norm, target_rms),
+        )
         self.src_norm = _source_norm(source_norm, d_src)
     def forward(self, states, mask, need_weights=False) -> BridgeOutput:
         z = rearrange(self.proj(masked_mean(self.src_norm(states), mask)), "b (k d) -> b k d", k=self.k)
         return BridgeOutput(self.norm(z), z)
 
+# %% ../nbs/05_bridge.ipynb #148609a9
 class MLPBridge(MeanPoolBridge):
     "Masked mean-pool, then a GELU MLP to K tokens."
-    def __init__(self, d_src, d_tgt, *, soft_tokens=32, width=None, output_norm="rms", target_rms=1.0, source_norm="none", **_):
+
+    def __init__(
+        self, d_src, d_tgt, *, soft_tokens=32, width=None, output_norm="rms", target_rms=1.0, source_norm="none", **_
+    ):
         super().__init__(d_src, d_tgt, soft_tokens=soft_tokens, output_norm=output_norm, target_rms=target_rms,
                          source_norm=source_norm)
         width = width or d_tgt
@@ -145,7 +163,10 @@ class SoftPromptBridge(nn.Module):
     "K learned soft tokens that ignore the source entirely (an input-blind control)."
     def __init__(self, d_src, d_tgt, *, soft_tokens=32, output_norm="rms", target_rms=1.0, **_):
         super().__init__()
-        self.prompt, self.norm = nn.Parameter(0.02 * torch.randn(soft_tokens, d_tgt)), OutputNorm(output_norm, target_rms)
+        self.prompt, self.norm = (
+            nn.Parameter(0.02 * torch.randn(soft_tokens, d_tgt)),
+            OutputNorm(output_norm, target_rms),
+        )
     def forward(self, states, mask, need_weights=False) -> BridgeOutput:
         z = repeat(self.prompt, "k d -> b k d", b=states.shape[0])
         return BridgeOutput(self.norm(z), z)
@@ -166,8 +187,10 @@ class VectorQuantizer(nn.Module):
         aux = F.mse_loss(q, x.detach()) + self.beta * F.mse_loss(x, q.detach())
         p = torch.bincount(codes, minlength=self.codebook.num_embeddings).float() / codes.numel()
         perplexity = torch.exp(-(p * (p + 1e-10).log()).sum())
-        return x + (q - x).detach(), aux, {"codebook_perplexity": perplexity.detach()}   # a 0-d tensor: read with the step's other numbers
+        # a 0-d tensor: read with the step's other numbers
+        return x + (q - x).detach(), aux, {"codebook_perplexity": perplexity.detach()}
 
+# %% ../nbs/05_bridge.ipynb #a35afaf8
 class VQBridge(PerceiverResampler):
     "A Perceiver resampler with a vector-quantised bottleneck before the output projection."
     def __init__(self, d_src, d_tgt, *, codebook_size: int = 512, **kw):
@@ -183,12 +206,14 @@ class VQBridge(PerceiverResampler):
 BRIDGES = {"perceiver": PerceiverResampler, "meanpool": MeanPoolBridge, "mlp": MLPBridge,
            "softprompt": SoftPromptBridge, "vq": VQBridge}
 
+# %% ../nbs/05_bridge.ipynb #5967c73c
 def make_bridge(kind: str, d_src: int, d_tgt: int, **kw) -> nn.Module:
     "Build the bridge `kind` (see `BRIDGES`) from source width `d_src` to target width `d_tgt`."
     if kind not in BRIDGES: raise TelepathyError(f"unknown bridge {kind!r}", f"use one of {sorted(BRIDGES)}")
     if kind != "vq": kw.pop("codebook_size", None)
     return BRIDGES[kind](d_src, d_tgt, **kw)
 
+# %% ../nbs/05_bridge.ipynb #58246e25
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:
     "Number of (trainable) parameters."
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
@@ -199,7 +224,10 @@ def build_target_inputs(embed: nn.Module, primer_ids: torch.Tensor, soft: torch.
     "inputs_embeds (B, P+K+L, d), attention_mask (B, P+K+L) and label positions (B, L) for the target."
     B, K, _ = soft.shape
     primer = repeat(embed(primer_ids.to(soft.device)), "p d -> b p d", b=B)
-    parts, masks = [primer.to(soft.dtype), soft], [torch.ones(B, primer.shape[1] + K, dtype=torch.long, device=soft.device)]
+    parts, masks = (
+        [primer.to(soft.dtype), soft],
+        [torch.ones(B, primer.shape[1] + K, dtype=torch.long, device=soft.device)],
+    )
     if label_ids is not None:
         parts.append(embed(label_ids).to(soft.dtype)); masks.append(label_mask.to(soft.device))
     L = 0 if label_ids is None else label_ids.shape[1]

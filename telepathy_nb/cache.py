@@ -10,16 +10,18 @@ import numpy as np
 import torch
 from .core import TelepathyError, atomic_write_json, read_json, to_device_async, progress_bar
 from .models import source_states, _decoder_layers
-from .data import _pad
+from .data import pad_ids
 
 # %% auto #0
 __all__ = ['CACHE_FORMAT', 'BUILD_BATCH_TOKENS', 'CHECKSUM_ALGO', 'model_fingerprint', 'ids_fingerprint', 'cache_key',
-           'key_changes', 'StateCache', 'is_state_cache', 'build_state_cache']
+           'key_changes', 'file_checksum', 'StateCache', 'is_state_cache', 'length_batches', 'build_state_cache']
 
 # %% ../nbs/04_cache.ipynb #92c0fec1
 CACHE_FORMAT = 1
-_STORAGE = {torch.bfloat16: torch.int16, torch.float16: torch.float16, torch.float32: torch.float32}  # bf16 kept as raw bits
+# bf16 kept as raw bits
+_STORAGE = {torch.bfloat16: torch.int16, torch.float16: torch.float16, torch.float32: torch.float32}
 
+# %% ../nbs/04_cache.ipynb #82989ea0
 def model_fingerprint(model, layer: int, sample: int = 2048) -> str:
     "Hash of `model`'s config and of a strided sample of the weights its layer-`layer` states depend on."
     h = hashlib.blake2b(digest_size=16)
@@ -31,6 +33,7 @@ def model_fingerprint(model, layer: int, sample: int = 2048) -> str:
         h.update(flat[:: max(1, flat.numel() // sample)][:sample].float().cpu().numpy().tobytes())
     return h.hexdigest()
 
+# %% ../nbs/04_cache.ipynb #c34f0ca4
 def ids_fingerprint(ids_list: list[list[int]]) -> str:
     "Hash of every row's token ids, in order."
     h = hashlib.blake2b(digest_size=16)
@@ -38,13 +41,22 @@ def ids_fingerprint(ids_list: list[list[int]]) -> str:
     h.update(np.fromiter((t for x in ids_list for t in x), dtype=np.int64).tobytes())
     return h.hexdigest()
 
+# %% ../nbs/04_cache.ipynb #a756cd4f
 def cache_key(source_name: str, model, layer: int, ids_list: list[list[int]], *, fingerprint: str | None = None,
               **described) -> dict:
     "The key a cache is valid for (`fingerprint`: model_fingerprint, if already computed); `described` (e.g. source_prompt, task, split) explains invalidations."
-    return {"format": CACHE_FORMAT, "source_model": source_name, "model_fingerprint": fingerprint or model_fingerprint(model, layer),
-            "layer": layer, "dtype": str(model.dtype).removeprefix("torch."), "rows": len(ids_list),
-            "token_ids": ids_fingerprint(ids_list), **described}
+    return {
+        "format": CACHE_FORMAT,
+        "source_model": source_name,
+        "model_fingerprint": fingerprint or model_fingerprint(model, layer),
+        "layer": layer,
+        "dtype": str(model.dtype).removeprefix("torch."),
+        "rows": len(ids_list),
+        "token_ids": ids_fingerprint(ids_list),
+        **described,
+    }
 
+# %% ../nbs/04_cache.ipynb #1e76c2e2
 def key_changes(old: dict, new: dict) -> str:
     "Which key fields differ, in words."
     diff = [k for k in dict.fromkeys([*new, *old]) if old.get(k) != new.get(k)]
@@ -55,23 +67,27 @@ def key_changes(old: dict, new: dict) -> str:
 BUILD_BATCH_TOKENS = 16384
 """training builds its caches in batches of 64 length-sorted rows, or more while rows x longest row stays within this many
 tokens: 16,384 SST-2 rows of the scale-random source took 6.5 s on one H200 this way against 8.2 s in 64-row batches
-(`scripts/check_cache_build.py`, `results/checks/cache_build_h200.json`; 4,096 tokens 6.4 s, 65,536 tokens 7.0 s)"""
+(`experiments/checks/check_cache_build.py`, `results/checks/cache_build_h200.json`; 4,096 tokens 6.4 s, 65,536 tokens 7.0 s)"""
 
 CHECKSUM_ALGO = "xxh3_128"
 "how new caches checksum states.bin: a non-cryptographic 128-bit hash (it guards against a changed file, not an attacker)"
 
+# %% ../nbs/04_cache.ipynb #18c63681
 def _hasher(algo: str):
     "A fresh hash object for `algo`: 'xxh3_128' (xxhash, which `datasets` needs too) or 'blake2b' (caches built before it)."
     if algo == "xxh3_128":
         import xxhash
         return xxhash.xxh3_128()
     if algo == "blake2b": return hashlib.blake2b(digest_size=16)
-    raise TelepathyError(f"unknown checksum algorithm {algo!r} in a cache's meta.json", "delete the cache folder: it is rebuilt")
+    raise TelepathyError(
+        f"unknown checksum algorithm {algo!r} in a cache's meta.json", "delete the cache folder: it is rebuilt"
+    )
 
-def _file_checksum(path: Path, progress: bool = False, chunk: int = 1 << 26, algo: str = CHECKSUM_ALGO) -> str:
+# %% ../nbs/04_cache.ipynb #2b60fc3c
+def file_checksum(path: Path, progress: bool = False, chunk: int = 1 << 26, algo: str = CHECKSUM_ALGO) -> str:
     """The `algo` hash of a file's bytes, 64 MiB at a time through a read-only memory map: no copy out of the page cache
     (reading into a buffer copies every byte, and ran several times slower in an ad-hoc try on the 2-core CPU; the map's rate is in
-    `results/checks/cache_checksum_cpu.json`, from `scripts/check_cache_checksum.py`)."""
+    `results/checks/cache_checksum_cpu.json`, from `experiments/checks/check_cache_checksum.py`)."""
     h, size = _hasher(algo), path.stat().st_size
     if size == 0: return h.hexdigest()
     with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m, \
@@ -83,29 +99,35 @@ def _file_checksum(path: Path, progress: bool = False, chunk: int = 1 << 26, alg
         finally: view.release()                                      # before the map closes
     return h.hexdigest()
 
+# %% ../nbs/04_cache.ipynb #774fdeee
 def _algo(meta: dict) -> str:
     "The checksum algorithm of a cache's meta.json (caches from before `checksum_algo` used BLAKE2b)."
     return meta.get("checksum_algo", "blake2b")
 
+# %% ../nbs/04_cache.ipynb #f4ddb257
 def _save_npy_atomic(path: Path, arr: np.ndarray) -> None:
     "np.save to a temporary file, then rename over `path`."
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".npy")
     with os.fdopen(fd, "wb") as f: np.save(f, arr)
     os.replace(tmp, path)
 
+# %% ../nbs/04_cache.ipynb #3d917daf
 def _open_states(path: Path, meta: dict, offsets: np.ndarray, mode: str) -> np.memmap:
     "states.bin as a (total tokens, width) memmap of the storage dtype."
     storage = _STORAGE[getattr(torch, meta["key"]["dtype"])]
     return np.memmap(path / "states.bin", dtype=torch.empty(0, dtype=storage).numpy().dtype, mode=mode,
                      shape=(int(offsets[-1]), meta["width"]))
 
+# %% ../nbs/04_cache.ipynb #a63d7a34
 class StateCache:
     "Read side of a complete cache: padded batches of cached source states."
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.meta = read_json(self.path / "meta.json")
         if not self.meta.get("complete"):
-            raise TelepathyError(f"state cache {self.path} is incomplete", "build it with build_state_cache (it resumes)")
+            raise TelepathyError(
+                f"state cache {self.path} is incomplete", "build it with build_state_cache (it resumes)"
+            )
         self.offsets = np.load(self.path / "offsets.npy")
         self.dtype, self.width = getattr(torch, self.meta["key"]["dtype"]), self.meta["width"]
         self.data = _open_states(self.path, self.meta, self.offsets, "r")
@@ -123,11 +145,12 @@ class StateCache:
         view = buf.numpy()
         for j, i in enumerate(ids): view[j, :lens[j]] = self.data[self.offsets[i]:self.offsets[i + 1]]
         mask = (torch.arange(buf.shape[1])[None] < torch.as_tensor(lens)[:, None]).long()
-        return buf.view(self.dtype).to(device, non_blocking=pin), to_device_async(mask, device)   # neither waits for the device
+        # neither waits for the device
+        return buf.view(self.dtype).to(device, non_blocking=pin), to_device_async(mask, device)
 
     def verify(self, progress: bool = False) -> None:
         "Raise if states.bin no longer matches its checksum."
-        if _file_checksum(self.path / "states.bin", progress, algo=_algo(self.meta)) != self.meta["checksum"]:
+        if file_checksum(self.path / "states.bin", progress, algo=_algo(self.meta)) != self.meta["checksum"]:
             raise TelepathyError(f"state cache {self.path} is corrupt (checksum mismatch)",
                                  "delete the folder; the next run rebuilds it")
 
@@ -136,6 +159,7 @@ def is_state_cache(path: str | Path) -> bool:
     "Whether `path` is a state-cache folder (complete or not)."
     return (Path(path) / "meta.json").exists()
 
+# %% ../nbs/04_cache.ipynb #a4723bfb
 def _open_meta(path: Path) -> dict | None:
     "meta.json of a cache folder; None when absent; an error for a folder that is not a cache."
     if not path.exists(): return None
@@ -144,6 +168,7 @@ def _open_meta(path: Path) -> dict | None:
     raise TelepathyError(f"{path} exists but is not a state cache (no meta.json)",
                          "point state_cache at an empty or new folder; nothing there was touched")
 
+# %% ../nbs/04_cache.ipynb #b93485b7
 def _allocate(path: Path, key: dict, lengths: np.ndarray, width: int, storage: torch.dtype) -> None:
     "Create an empty cache folder (sparse states.bin of the final size) atomically."
     itemsize = torch.empty(0, dtype=storage).element_size()
@@ -151,8 +176,10 @@ def _allocate(path: Path, key: dict, lengths: np.ndarray, width: int, storage: t
     path.parent.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(path.parent).free
     if need > free:
-        raise TelepathyError(f"the state cache needs {need / 2**30:.1f} GiB at {path} but only {free / 2**30:.1f} GiB are free",
-                             "point state_cache at a bigger disk, or train on fewer rows (train_size)")
+        raise TelepathyError(
+            f"the state cache needs {need / 2**30:.1f} GiB at {path} but only {free / 2**30:.1f} GiB are free",
+            "point state_cache at a bigger disk, or train on fewer rows (train_size)",
+        )
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     np.save(tmp / "offsets.npy", np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
     with open(tmp / "states.bin", "wb") as f: f.truncate(need)
@@ -160,25 +187,31 @@ def _allocate(path: Path, key: dict, lengths: np.ndarray, width: int, storage: t
     if path.exists(): path.rmdir()
     os.replace(tmp, path)
 
-def _prepare(path: Path, key: dict, lengths: np.ndarray, width: int, storage: torch.dtype, verify: bool, progress: bool) -> str:
+# %% ../nbs/04_cache.ipynb #f889c853
+def _prepare(
+    path: Path, key: dict, lengths: np.ndarray, width: int, storage: torch.dtype, verify: bool, progress: bool
+) -> str:
     "Rank 0: make `path` hold a cache for `key`; returns 'reused', 'resumed' or why it (re)builds."
     meta = _open_meta(path)
     if meta is not None and meta["key"] == key:
         if not meta["complete"]: return "resumed"
-        if not verify or _file_checksum(path / "states.bin", progress, algo=_algo(meta)) == meta["checksum"]: return "reused"
+        if not verify or file_checksum(path / "states.bin", progress, algo=_algo(meta)) == meta["checksum"]:
+            return "reused"
         reason = "checksum mismatch (the file changed on disk)"
     else: reason = "new" if meta is None else key_changes(meta["key"], key)
     if meta is not None: shutil.rmtree(path)
     _allocate(path, key, lengths, width, storage)
     return reason
 
+# %% ../nbs/04_cache.ipynb #f989ac6d
 def _done_rows(path: Path, n: int) -> np.ndarray:
     "Rows already written by any rank of an earlier, interrupted build."
     done = np.zeros(n, dtype=bool)
     for f in path.glob("done-*.npy"): done |= np.load(f)
     return done
 
-def _length_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int, batch_tokens: int = 0) -> list[np.ndarray]:
+# %% ../nbs/04_cache.ipynb #d28494cf
+def length_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int, batch_tokens: int = 0) -> list[np.ndarray]:
     """Consecutive slices of `order` (rows sorted by length, shortest first): `batch_size` rows each, or more while the
     padded batch (rows x its longest row) stays within `batch_tokens`. Short rows then travel in large batches, whose
     matrix products keep the device busy, and long rows in batches no larger than `batch_size` rows would be."""
@@ -189,6 +222,7 @@ def _length_batches(order: np.ndarray, lengths: np.ndarray, batch_size: int, bat
         out.append(order[start:end]); start = end
     return out
 
+# %% ../nbs/04_cache.ipynb #ca42cd6d
 def _to_host_async(h: torch.Tensor) -> tuple[torch.Tensor, torch.cuda.Event | None]:
     """`h` copied to pinned host memory without waiting, and the event that marks the copy done (None on a CPU: `h` is
     already on the host). The device can then run the next batch while the host writes this one."""
@@ -198,6 +232,7 @@ def _to_host_async(h: torch.Tensor) -> tuple[torch.Tensor, torch.cuda.Event | No
     done = torch.cuda.Event(); done.record()
     return host, done
 
+# %% ../nbs/04_cache.ipynb #2aee7cd2
 def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_size: int, pad_id: int,
           progress: bool, on_batch, save_every: float, batch_tokens: int = 0) -> int:
     """Compute and write this rank's missing rows; returns how many it computed. One batch is in flight: the device
@@ -210,9 +245,11 @@ def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_
     todo = np.arange(rank, n, world)
     todo = todo[~done[todo]]
     todo = todo[np.argsort(lengths[todo], kind="stable")]
-    batches = _length_batches(todo, lengths, batch_size, batch_tokens)
+    batches = length_batches(todo, lengths, batch_size, batch_tokens)
     last_save = time.monotonic()
-    with progress_bar(total=len(todo), desc=f"caching layer-{layer} states", unit="row", disable=not (progress and rank == 0)) as bar:
+    with progress_bar(
+        total=len(todo), desc=f"caching layer-{layer} states", unit="row", disable=not (progress and rank == 0)
+    ) as bar:
         def write(b, rows, host, ready):
             nonlocal last_save
             if ready is not None: ready.synchronize()
@@ -220,12 +257,13 @@ def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_
             for j, i in enumerate(rows): out[offsets[i]:offsets[i + 1]] = h[j, :lengths[i]]
             done[rows] = True
             if time.monotonic() - last_save >= save_every or b == len(batches) - 1:
-                out.flush(); _save_npy_atomic(done_file, done); last_save = time.monotonic()  # data first, then the record
+                # data first, then the record
+                out.flush(); _save_npy_atomic(done_file, done); last_save = time.monotonic()
             bar.update(len(rows))
             if on_batch: on_batch(b)
         pending = None                                   # the batch computed last, its copy to the host queued
         for b, rows in enumerate(batches):
-            ids, mask = _pad([ids_list[i] for i in rows], pad_id)
+            ids, mask = pad_ids([ids_list[i] for i in rows], pad_id)
             with torch.no_grad(): h = source_states(model, ids.to(dev), mask.to(dev), layer)
             ahead = (b, rows, *_to_host_async(h.to(dtype).view(_STORAGE[dtype])))
             if pending: write(*pending)
@@ -233,19 +271,36 @@ def _fill(path: Path, model, ids_list, layer: int, rank: int, world: int, batch_
         if pending: write(*pending)
     return len(todo)
 
+# %% ../nbs/04_cache.ipynb #c2d8e8c7
 def _finish(path: Path, seconds: float, progress: bool) -> None:
     "Rank 0: checksum, mark complete, drop the progress records."
     meta, t0 = read_json(path / "meta.json"), time.perf_counter()
-    checksum = _file_checksum(path / "states.bin", progress)
+    checksum = file_checksum(path / "states.bin", progress)
     meta.update(checksum=checksum, checksum_algo=CHECKSUM_ALGO, complete=True,
                 build_seconds=round(seconds, 2), checksum_seconds=round(time.perf_counter() - t0, 2))
     atomic_write_json(path / "meta.json", meta)
     for f in path.glob("done-*.npy"): f.unlink()
 
 # %% ../nbs/04_cache.ipynb #eca78464
-def build_state_cache(path: str | Path, model, ids_list: list[list[int]], layer: int, key: dict, *, batch_size: int = 64,
-                      pad_id: int = 0, rank: int = 0, world: int = 1, barrier=None, verify: bool = True,
-                      progress: bool = True, on_batch=None, save_every: float = 5.0, log=print, batch_tokens: int = 0) -> StateCache:
+def build_state_cache(
+    path: str | Path,
+    model,
+    ids_list: list[list[int]],
+    layer: int,
+    key: dict,
+    *,
+    batch_size: int = 64,
+    pad_id: int = 0,
+    rank: int = 0,
+    world: int = 1,
+    barrier=None,
+    verify: bool = True,
+    progress: bool = True,
+    on_batch=None,
+    save_every: float = 5.0,
+    log=print,
+    batch_tokens: int = 0,
+) -> StateCache:
     """Open the cache at `path` for `key`, building (or finishing) it first when needed; every rank calls this. Batches hold
     `batch_size` length-sorted rows, or more while rows x longest row stays within `batch_tokens` (0: never more)."""
     path, barrier = Path(path), barrier or (lambda: None)
@@ -255,10 +310,15 @@ def build_state_cache(path: str | Path, model, ids_list: list[list[int]], layer:
     t0 = time.perf_counter()
     if rank == 0:
         status = _prepare(path, key, lengths, model.config.hidden_size, _STORAGE[model.dtype], verify, progress)
-        if status != "reused": log(f"state cache {path}: {'building' if status == 'new' else status if status == 'resumed' else 'rebuilding: ' + status}")
+        if status != "reused":
+            log(
+                f"state cache {path}: {'building' if status == 'new' else status if status == 'resumed' else 'rebuilding: ' + status}"
+            )
     barrier()
     if not read_json(path / "meta.json")["complete"]:
-        _fill(path, model, ids_list, layer, rank, world, batch_size, pad_id, progress, on_batch, save_every, batch_tokens)
+        _fill(
+            path, model, ids_list, layer, rank, world, batch_size, pad_id, progress, on_batch, save_every, batch_tokens
+        )
         barrier()
         if rank == 0: _finish(path, time.perf_counter() - t0, progress)
         barrier()

@@ -27,7 +27,6 @@ def parse_params(pairs: list[str]) -> dict:
         out[k.strip()] = parse_value(v)
     return out
 
-
 # %% ../nbs/21_cli.ipynb #5c1a7bab
 def resume_command(run_dir: Path, template: str) -> str:
     "The command that resumes `run_dir`: its path relative to the working directory when it lies below it."
@@ -35,15 +34,18 @@ def resume_command(run_dir: Path, template: str) -> str:
     except ValueError: shown = run_dir
     return f"telepathy run {template} --resume {shlex.quote(str(shown))}"
 
+# %% ../nbs/21_cli.ipynb #e614923d
 def _last_checkpoint_line(run_dir: Path) -> str:
     from telepathy_nb.train import latest_checkpoint
     ckpt = latest_checkpoint(run_dir)
     return f"last checkpoint: {ckpt}" if ckpt else "no checkpoint yet: a resumed run starts again from step 0"
 
+# %% ../nbs/21_cli.ipynb #8a89af16
 def _cmd_run(a) -> int:
     from telepathy_nb.runs import launch, TERMINATED
     t0 = time.time()
-    if a.record and a.template != "train_bridge": raise TelepathyError("--record takes a train_bridge run", "drop --record")
+    if a.record and a.template != "train_bridge":
+        raise TelepathyError("--record takes a train_bridge run", "drop --record")
     run_dir = launch(a.template, parse_params(a.param), a.name, resume=a.resume, root=a.root)
     s = read_json(run_dir / SUMMARY)
     if a.record: _record_run(run_dir, a, time.time() - t0)
@@ -56,21 +58,34 @@ def _cmd_run(a) -> int:
     if s["status"] != "interrupted": return 1
     return 143 if s.get("error") == TERMINATED else 130          # the shell's codes for SIGTERM and SIGINT
 
+# %% ../nbs/21_cli.ipynb #5b44b66d
 def _record_run(run_dir: Path, a, wall_s: float) -> None:
     "Write the finished run as a results JSON (kind 'run', `report.run_result`) with the command that made it."
     from telepathy_nb.core import atomic_write_json
     from telepathy_nb.report import run_result
-    cmd = " ".join(["telepathy run", a.template, *(f"-p {shlex.quote(q)}" for q in a.param), *(["--name", a.name] if a.name else []),
-                    "--record", shlex.quote(a.record)])
+
+    cmd = " ".join(
+        [
+            "telepathy run",
+            a.template,
+            *(f"-p {shlex.quote(q)}" for q in a.param),
+            *(["--name", a.name] if a.name else []),
+            "--record",
+            shlex.quote(a.record),
+        ]
+    )
     print(f"recorded:     {atomic_write_json(a.record, run_result(run_dir, cmd, round(wall_s, 1)))}")
 
+# %% ../nbs/21_cli.ipynb #4c2686e5
 LIST_COLUMNS = ("status", "run", "task", "K", "steps", "last_step", "accuracy", "started")   # what a user scans first
 
+# %% ../nbs/21_cli.ipynb #64b5c718
 def _cell(v) -> str:
     "A terminal-table cell: accuracies to 4 places, missing values as '-'."
     if v is None or (isinstance(v, float) and v != v): return "-"
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
+# %% ../nbs/21_cli.ipynb #b4059c1b
 def format_runs(rows: list[dict], width: int) -> str:
     "Runs as an aligned text table no wider than `width`: the run name column gives way first, with an ellipsis."
     cells = [[_cell(r.get(c)) for c in LIST_COLUMNS] for r in rows]
@@ -81,13 +96,19 @@ def format_runs(rows: list[dict], width: int) -> str:
     line = lambda vals: "  ".join(fit(v, w).ljust(w) for v, w in zip(vals, widths)).rstrip()
     return "\n".join([line(list(LIST_COLUMNS)), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
+# %% ../nbs/21_cli.ipynb #fc5fb600
 def _cmd_list(a) -> int:
     from telepathy_nb.dashboard import runs_table
     rows = runs_table(a.root or runs_root()).to_dict("records")
     if a.json: print(json.dumps(rows, indent=1, default=str)); return 0
-    print(format_runs(rows, shutil.get_terminal_size((120, 24)).columns) if rows else f"no runs under {a.root or runs_root()}")
+    print(
+        format_runs(rows, shutil.get_terminal_size((120, 24)).columns)
+        if rows
+        else f"no runs under {a.root or runs_root()}"
+    )
     return 0
 
+# %% ../nbs/21_cli.ipynb #02ab5bf4
 def _cmd_templates(a) -> int:
     from telepathy_nb.runs import templates_dir, template_parameters
     for p in sorted(templates_dir().glob("*.ipynb")):
@@ -102,21 +123,41 @@ def add_bench_command(sub) -> None:
     b.add_argument("--iters", type=int, default=10); b.add_argument("--no-reference", action="store_true")
     b.add_argument("--out", default="bench.json"); b.add_argument("--compile", action="store_true")
     b.add_argument("--compile-mode", default="default"); b.add_argument("--latency-graphs", action="store_true")
-    b.add_argument("--micro-batches", default="", help="comma-separated micro-batch sizes for the compiled variants (default: the preset's)")
+    b.add_argument(
+        "--micro-batches",
+        default="",
+        help="comma-separated micro-batch sizes for the compiled variants (default: the preset's)",
+    )
     b.add_argument("--no-cache", action="store_true", help="skip the state-cache variants")
-    b.add_argument("--repeats", type=int, default=3, help="timings per training row (the table shows their median and spread)")
+    b.add_argument(
+        "--repeats", type=int, default=3, help="timings per training row (the table shows their median and spread)"
+    )
     b.set_defaults(fn=_cmd_bench)
 
+# %% ../nbs/21_cli.ipynb #941cb2c6
 def _cmd_bench(a) -> int:
-    if a.repeats < 1: raise TelepathyError(f"--repeats must be >= 1, got {a.repeats}", "pass --repeats 3 (the median of three timings)")
+    if a.repeats < 1:
+        raise TelepathyError(
+            f"--repeats must be >= 1, got {a.repeats}", "pass --repeats 3 (the median of three timings)"
+        )
     from telepathy_nb.config import make_config
     from telepathy_nb.bench import run_bench
     from telepathy_nb.report import bench_table
     cfg = make_config(a.preset, **parse_params(a.param))
     micro = _int_list(a.micro_batches, "--micro-batches", "16,32,64", minimum=1) if a.micro_batches.strip() else []
-    res = run_bench(cfg, iters=a.iters, reference=not a.no_reference, out=a.out, compile=a.compile, compile_mode=a.compile_mode,
-                    latency_graphs=a.latency_graphs, micro_batches=micro, cache=not a.no_cache,
-                    repeats=a.repeats, progress=True)
+    res = run_bench(
+        cfg,
+        iters=a.iters,
+        reference=not a.no_reference,
+        out=a.out,
+        compile=a.compile,
+        compile_mode=a.compile_mode,
+        latency_graphs=a.latency_graphs,
+        micro_batches=micro,
+        cache=not a.no_cache,
+        repeats=a.repeats,
+        progress=True,
+    )
     print(bench_table(res)); print(f"written: {a.out}")
     return 0
 
@@ -130,27 +171,64 @@ def _experiment_parser(sub, cmd: str, help: str, fn, param_help: str):
     p.add_argument("--out", help="results JSON (default results/NAME.json)"); p.set_defaults(fn=fn)
     return p
 
+# %% ../nbs/21_cli.ipynb #08134c2c
 def _results_path(a) -> str: return a.out or f"results/{a.name}.json"
 
+# %% ../nbs/21_cli.ipynb #bcc1bb35
 def _command_line(a, cmd: str, *extra: str) -> str:
     "The command that makes (or continues) an experiment's results JSON, as the file records it."
-    return " ".join([f"telepathy {cmd}", shlex.quote(a.name), "--preset", a.preset, *(f"-p {shlex.quote(q)}" for q in a.param),
-                     "--seeds", str(a.seeds), *extra, "--workers", str(a.workers), "--out", shlex.quote(_results_path(a))])
+    return " ".join(
+        [
+            f"telepathy {cmd}",
+            shlex.quote(a.name),
+            "--preset",
+            a.preset,
+            *(f"-p {shlex.quote(q)}" for q in a.param),
+            "--seeds",
+            str(a.seeds),
+            *extra,
+            "--workers",
+            str(a.workers),
+            "--out",
+            shlex.quote(_results_path(a)),
+        ]
+    )
 
+# %% ../nbs/21_cli.ipynb #5a666372
 def add_study_command(sub) -> None:
     "Register `telepathy study` on the CLI's subparsers."
-    s = _experiment_parser(sub, "study", "train and evaluate a grid of bridges (settings x seeds) into one results JSON", _cmd_study,
-                           "an axis of the grid, KEY=V1,V2")
+    s = _experiment_parser(
+        sub,
+        "study",
+        "train and evaluate a grid of bridges (settings x seeds) into one results JSON",
+        _cmd_study,
+        "an axis of the grid, KEY=V1,V2",
+    )
     s.add_argument("--eval-on", default="validation", choices=("validation", "heldout")); s.add_argument("--root")
-    s.add_argument("--contrast", metavar="AXIS", help="also compare each configuration with the one at AXIS's first value "
-                                                      "(paired bootstrap over seeds and rows, TOST within ±2 points)")
+    s.add_argument(
+        "--contrast",
+        metavar="AXIS",
+        help="also compare each configuration with the one at AXIS's first value "
+        "(paired bootstrap over seeds and rows, TOST within ±2 points)",
+    )
 
+# %% ../nbs/21_cli.ipynb #b955c71b
 def _cmd_study(a) -> int:
     from telepathy_nb.study import run_study, parse_axes
     from telepathy_nb.report import study_table, study_contrast
     extra = ["--eval-on", a.eval_on] + (["--contrast", a.contrast] if a.contrast else [])
-    res = run_study(a.name, a.preset, parse_axes(a.param), _int_list(a.seeds, "--seeds"), out=_results_path(a), eval_on=a.eval_on,
-                    workers=a.workers, root=a.root, command=_command_line(a, "study", *extra), contrast=a.contrast)
+    res = run_study(
+        a.name,
+        a.preset,
+        parse_axes(a.param),
+        _int_list(a.seeds, "--seeds"),
+        out=_results_path(a),
+        eval_on=a.eval_on,
+        workers=a.workers,
+        root=a.root,
+        command=_command_line(a, "study", *extra),
+        contrast=a.contrast,
+    )
     import pandas as pd
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(study_table(res).round(4))
@@ -160,26 +238,44 @@ def _cmd_study(a) -> int:
 # %% ../nbs/21_cli.ipynb #aa11bb04
 def add_results_command(sub) -> None:
     "Register `telepathy results` (regenerate, or with --check compare, the README and the pages under docs/) on the CLI's subparsers."
-    r = sub.add_parser("results", help="regenerate README.md from nbs/index.ipynb and the result tables and values of README.md and "
-                                       "docs/*.md from results/ (--check: only compare)")
-    r.add_argument("--check", action="store_true"); r.add_argument("--root", default=".", help="the repository (default: here)")
+    r = sub.add_parser(
+        "results",
+        help="regenerate README.md from nbs/index.ipynb and the result tables and values of README.md and "
+        "docs/*.md from results/ (--check: only compare)",
+    )
+    r.add_argument("--check", action="store_true")
+    r.add_argument("--root", default=".", help="the repository (default: here)")
     r.add_argument("--dir", help="the results JSONs (default: ROOT/results)"); r.set_defaults(fn=_cmd_results)
 
+# %% ../nbs/21_cli.ipynb #5ed11f7d
 def _cmd_results(a) -> int:
     from telepathy_nb.report import sync_docs
     problems = sync_docs(a.root, a.dir, check=a.check)
     for p in problems: print(("differs: " if a.check else "updated: ") + p)
-    if a.check and problems: print("run `telepathy results` to regenerate the pages from nbs/index.ipynb and results/"); return 1
+    if a.check and problems:
+        print("run `telepathy results` to regenerate the pages from nbs/index.ipynb and results/")
+        return 1
     return 0
 
 # %% ../nbs/21_cli.ipynb #89dcec32
 def add_curves_command(sub) -> None:
     "Register `telepathy curves` (learning curves at matched supervision) on the CLI's subparsers."
-    c = _experiment_parser(sub, "curves", "every learned method on the same N training rows, per N and seed, into one results JSON",
-                           _cmd_curves, "a config setting, e.g. task=trec")
+    c = _experiment_parser(
+        sub,
+        "curves",
+        "every learned method on the same N training rows, per N and seed, into one results JSON",
+        _cmd_curves,
+        "a config setting, e.g. task=trec",
+    )
     c.add_argument("--n", default="500,2000,8000", help="training-row counts")
-    c.add_argument("--lr-steps", type=int, default=50, help="steps of each prompt-tuning lr trial on the held-out rows (0: all of the bridge's)")
+    c.add_argument(
+        "--lr-steps",
+        type=int,
+        default=50,
+        help="steps of each prompt-tuning lr trial on the held-out rows (0: all of the bridge's)",
+    )
 
+# %% ../nbs/21_cli.ipynb #93006407
 def _int_list(text: str, what: str, example: str = "0,1,2", minimum: int = 0) -> list[int]:
     "'500,2000' -> [500, 2000], or a TelepathyError naming the option."
     try: out = [int(x) for x in str(text).split(",") if x.strip()]
@@ -188,12 +284,22 @@ def _int_list(text: str, what: str, example: str = "0,1,2", minimum: int = 0) ->
         raise TelepathyError(f"{what} {text!r} is not a list of integers >= {minimum}", f"pass e.g. {what} {example}")
     return out
 
+# %% ../nbs/21_cli.ipynb #40bb8260
 def _cmd_curves(a) -> int:
     from telepathy_nb.study import run_curves
     from telepathy_nb.report import curves_markdown
-    res = run_curves(a.name, a.preset, parse_params(a.param), _int_list(a.n, "--n", "500,2000,8000"), _int_list(a.seeds, "--seeds"), out=_results_path(a),
-                     workers=a.workers, command=_command_line(a, "curves", "--n", a.n, "--lr-steps", str(a.lr_steps)),
-                     lr_steps=a.lr_steps or None)
+
+    res = run_curves(
+        a.name,
+        a.preset,
+        parse_params(a.param),
+        _int_list(a.n, "--n", "500,2000,8000"),
+        _int_list(a.seeds, "--seeds"),
+        out=_results_path(a),
+        workers=a.workers,
+        command=_command_line(a, "curves", "--n", a.n, "--lr-steps", str(a.lr_steps)),
+        lr_steps=a.lr_steps or None,
+    )
     print(curves_markdown(res))
     return 0
 
@@ -202,11 +308,15 @@ def add_artefact_commands(sub) -> None:
     "Register `telepathy export` and `telepathy predict`."
     e = sub.add_parser("export", help="write a run's trained bridge as a shareable artefact folder")
     e.add_argument("run_dir"); e.add_argument("--out"); e.add_argument("--device", default="cpu")
-    e.add_argument("--push", metavar="REPO_ID", help="also upload the folder to the model hub (off by default)"); e.set_defaults(fn=_cmd_export)
+    e.add_argument("--push", metavar="REPO_ID", help="also upload the folder to the model hub (off by default)")
+    e.set_defaults(fn=_cmd_export)
     p = sub.add_parser("predict", help="classify texts with an exported bridge")
     p.add_argument("path"); p.add_argument("texts", nargs="*"); p.add_argument("--file")
-    p.add_argument("--json", action="store_true"); p.add_argument("--device", default="auto"); p.set_defaults(fn=_cmd_predict)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--device", default="auto")
+    p.set_defaults(fn=_cmd_predict)
 
+# %% ../nbs/21_cli.ipynb #c70d931f
 def _cmd_export(a) -> int:
     from telepathy_nb.artefact import export_bridge, push_to_hub
     out = export_bridge(a.run_dir, a.out, device=a.device)
@@ -214,6 +324,7 @@ def _cmd_export(a) -> int:
     if a.push: print(f"pushed: {push_to_hub(out, a.push)}")
     return 0
 
+# %% ../nbs/21_cli.ipynb #f156cd49
 def text_lines(path: str | Path) -> list[str]:
     "The non-blank lines of a UTF-8 text file, or a TelepathyError that names what is wrong with it."
     p, fix = Path(path), "pass --file a UTF-8 text file with one text per line"
@@ -223,9 +334,11 @@ def text_lines(path: str | Path) -> list[str]:
     except UnicodeDecodeError: raise TelepathyError(f"--file {p} is not UTF-8 text", fix) from None
     except OSError as e: raise TelepathyError(f"--file {p} cannot be read: {e.strerror}", fix) from None
 
+# %% ../nbs/21_cli.ipynb #5653c107
 def _cmd_predict(a) -> int:
     texts = list(a.texts) + (text_lines(a.file) if a.file else [])
-    if not texts: raise TelepathyError("no texts to classify", 'pass texts as arguments or --file texts.txt (one per line)')
+    if not texts:
+        raise TelepathyError("no texts to classify", 'pass texts as arguments or --file texts.txt (one per line)')
     from telepathy_nb.artefact import TelepathyPipeline
     res = TelepathyPipeline.from_pretrained(a.path, device=a.device).classify(texts)
     if a.json: print(json.dumps([{"text": t, **r} for t, r in zip(texts, res)], indent=1)); return 0
@@ -236,45 +349,100 @@ def _cmd_predict(a) -> int:
 # %% ../nbs/21_cli.ipynb #64fbcf58
 def add_sweep_command(sub) -> None:
     "Register `telepathy sweep` on the CLI's subparsers."
-    s = sub.add_parser("sweep", help="a grid of runs of one template (every combination of the -p values), local or on SLURM; resumable")
+    s = sub.add_parser(
+        "sweep",
+        help="a grid of runs of one template (every combination of the -p values), local or on SLURM; resumable",
+    )
     s.add_argument("template", nargs="?", help="the template to sweep (omit with --resume)")
     s.add_argument("-p", "--param", action="append", default=[], metavar="KEY=V1,V2",
                    help="an axis of the grid; a single value is fixed for every run")
-    s.add_argument("--name", help="the sweep's name (default: the template's); the same name and grid again continues that sweep")
-    s.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"),   # sweep.EXECUTORS (a test checks)
+    s.add_argument(
+        "--name", help="the sweep's name (default: the template's); the same name and grid again continues that sweep"
+    )
+    # sweep.EXECUTORS (a test checks)
+    s.add_argument("--executor", default="local", choices=("local", "slurm", "submitit-local"),
                    help="local: worker processes here, GPUs shared out; slurm: one job array through submitit; "
                         "submitit-local: submitit's tasks on this machine (a check before a cluster)")
-    s.add_argument("--max-parallel", type=int, metavar="P", help="runs at once (local default: one per GPU, else 1; slurm: array parallelism)")
-    s.add_argument("--resume", metavar="SWEEP_DIR", help="continue a sweep: skip successes, resume killed runs, rerun failures")
+    s.add_argument(
+        "--max-parallel",
+        type=int,
+        metavar="P",
+        help="runs at once (local default: one per GPU, else 1; slurm: array parallelism)",
+    )
+    s.add_argument(
+        "--resume", metavar="SWEEP_DIR", help="continue a sweep: skip successes, resume killed runs, rerun failures"
+    )
     s.add_argument("--root", help="runs root (default ./papermill_runs or $TELEPATHY_RUNS_DIR)")
     s.add_argument("--no-report", action="store_true", help="do not render sweep_report.html at the end")
     g = s.add_argument_group("slurm (with --executor slurm)")
     g.add_argument("--slurm-partition", default="", metavar="NAME")
-    g.add_argument("--slurm-gpus-per-node", type=int, default=1, metavar="G", help="GPUs of each task (>= the runs' num_processes)")
+    g.add_argument(
+        "--slurm-gpus-per-node", type=int, default=1, metavar="G", help="GPUs of each task (>= the runs' num_processes)"
+    )
     g.add_argument("--slurm-cpus-per-task", type=int, default=8, metavar="C")
     g.add_argument("--slurm-time", type=int, default=60, metavar="MINUTES", help="time limit of each task")
     g.add_argument("--slurm-setup", action="append", default=[], metavar="LINE",
                    help="a shell line each task runs first, e.g. 'source .venv/bin/activate' (repeatable)")
     s.set_defaults(fn=_cmd_sweep)
 
+# %% ../nbs/21_cli.ipynb #ed6bfd2e
 def _sweep_command_line(a) -> str:
     "The command that makes (or continues) the sweep, as sweep.yaml records it."
-    slurm = [f"--slurm-{k} {shlex.quote(str(v))}" for k, v in (("partition", a.slurm_partition), ("gpus-per-node", a.slurm_gpus_per_node),
-             ("cpus-per-task", a.slurm_cpus_per_task), ("time", a.slurm_time))] if a.executor == "slurm" else []
-    return " ".join(["telepathy sweep", a.template, *(f"-p {shlex.quote(q)}" for q in a.param), *(["--name", a.name] if a.name else []),
-                     "--executor", a.executor, *(["--max-parallel", str(a.max_parallel)] if a.max_parallel else []), *slurm])
+    slurm = (
+        [
+            f"--slurm-{k} {shlex.quote(str(v))}"
+            for k, v in (
+                ("partition", a.slurm_partition),
+                ("gpus-per-node", a.slurm_gpus_per_node),
+                ("cpus-per-task", a.slurm_cpus_per_task),
+                ("time", a.slurm_time),
+            )
+        ]
+        if a.executor == "slurm"
+        else []
+    )
+    return " ".join(
+        [
+            "telepathy sweep",
+            a.template,
+            *(f"-p {shlex.quote(q)}" for q in a.param),
+            *(["--name", a.name] if a.name else []),
+            "--executor",
+            a.executor,
+            *(["--max-parallel", str(a.max_parallel)] if a.max_parallel else []),
+            *slurm,
+        ]
+    )
 
+# %% ../nbs/21_cli.ipynb #5899fd92
 def _cmd_sweep(a) -> int:
     from telepathy_nb.study import parse_axes
     from telepathy_nb.sweep import sweep, resume_sweep, read_index, sweep_spec, FINISHED, REPORT_PAGE
-    if a.resume and (a.template or a.param): raise TelepathyError("--resume takes the sweep folder alone", "drop the template and -p, or --resume")
-    if not a.resume and not a.template: raise TelepathyError("no template to sweep", "telepathy sweep TEMPLATE -p KEY=V1,V2 (or --resume SWEEP_DIR)")
+
+    if a.resume and (a.template or a.param):
+        raise TelepathyError("--resume takes the sweep folder alone", "drop the template and -p, or --resume")
+    if not a.resume and not a.template:
+        raise TelepathyError("no template to sweep", "telepathy sweep TEMPLATE -p KEY=V1,V2 (or --resume SWEEP_DIR)")
     if a.resume: d = resume_sweep(a.resume, report=not a.no_report)
     else:
-        slurm = {"partition": a.slurm_partition, "gpus_per_node": a.slurm_gpus_per_node, "cpus_per_task": a.slurm_cpus_per_task,
-                 "time_min": a.slurm_time, "setup": a.slurm_setup}
-        d = sweep(a.template, parse_axes(a.param), name=a.name, executor=a.executor, max_parallel=a.max_parallel, root=a.root,
-                  slurm=slurm, command=_sweep_command_line(a), report=not a.no_report)
+        slurm = {
+            "partition": a.slurm_partition,
+            "gpus_per_node": a.slurm_gpus_per_node,
+            "cpus_per_task": a.slurm_cpus_per_task,
+            "time_min": a.slurm_time,
+            "setup": a.slurm_setup,
+        }
+        d = sweep(
+            a.template,
+            parse_axes(a.param),
+            name=a.name,
+            executor=a.executor,
+            max_parallel=a.max_parallel,
+            root=a.root,
+            slurm=slurm,
+            command=_sweep_command_line(a),
+            report=not a.no_report,
+        )
     runs = read_index(d)["runs"]
     counts = {s: sum(e["status"] == s for e in runs) for s in dict.fromkeys(e["status"] for e in runs)}
     print(f"\nsweep folder: {d}\nruns: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
@@ -287,17 +455,26 @@ def _cmd_sweep(a) -> int:
 # %% ../nbs/21_cli.ipynb #4b3b6795
 def build_parser() -> argparse.ArgumentParser:
     "The `telepathy` command's argument parser: every subcommand and option (building it imports nothing heavy)."
-    ap = argparse.ArgumentParser(prog="telepathy", description="telepathy_nb runs: execute, resume and list papermill runs")
+    ap = argparse.ArgumentParser(
+        prog="telepathy", description="telepathy_nb runs: execute, resume and list papermill runs"
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run", help="execute a template into a new run folder")
     r.add_argument("template"); r.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE")
     r.add_argument("--name"); r.add_argument("--resume", metavar="RUN_DIR"); r.add_argument("--root")
-    r.add_argument("--record", metavar="JSON", help="also write the finished run as a results JSON (e.g. results/demo_cpu.json)")
+    r.add_argument(
+        "--record", metavar="JSON", help="also write the finished run as a results JSON (e.g. results/demo_cpu.json)"
+    )
     r.set_defaults(fn=_cmd_run)
     l = sub.add_parser("list", help="table of runs"); l.add_argument("--root")
-    l.add_argument("--json", action="store_true", help="every column of every run, as JSON for scripts"); l.set_defaults(fn=_cmd_list)
+    l.add_argument("--json", action="store_true", help="every column of every run, as JSON for scripts")
+    l.set_defaults(fn=_cmd_list)
     sub.add_parser("templates", help="templates and their parameters").set_defaults(fn=_cmd_templates)
-    add_bench_command(sub); add_study_command(sub); add_curves_command(sub); add_results_command(sub); add_artefact_commands(sub)
+    add_bench_command(sub)
+    add_study_command(sub)
+    add_curves_command(sub)
+    add_results_command(sub)
+    add_artefact_commands(sub)
     add_sweep_command(sub)
     return ap
 

@@ -47,16 +47,19 @@ class RunConfig:
     grad_clip: float = 1.0
     diversity_weight: float = 0.1        # the reference's batch diversity term (losses.diversity_loss)
     slot_weight: float = 0.0             # within-example slot spread (losses.slot_spread_loss); 0 = off, the reference
-    vicreg_weight: float = 0.0           # across-batch variance + covariance (losses.batch_vicreg_loss); 0 = off
-    nce_weight: float = 0.0              # InfoNCE: each message must identify its own source text in the batch (losses.info_nce_loss; perceiver only); 0 = off
+    vicreg_weight: float = 0.0  # across-batch variance + covariance (losses.batch_vicreg_loss); 0 = off
+    # InfoNCE: each message must identify its own source text in the batch (losses.info_nce_loss; perceiver only); 0 = off
+    nce_weight: float = 0.0
     latent_init: str = "small"           # small (0.02 randn, the reference) | orthogonal (bridge.init_latents)
-    mask_template: bool = False          # the bridge's keys skip the source prompt's template tokens, the same for every input (data.text_key_mask)
+    # the bridge's keys skip the source prompt's template tokens, the same for every input (data.text_key_mask)
+    mask_template: bool = False
     quick_eval_every: int = 10           # steps between quick evals (0 = never)
     quick_eval_size: int = 32            # fixed validation subset for quick evals
     log_every: int = 5
     checkpoint_every: int = 0            # steps between checkpoints (0 = only at the end)
     train_size: int = 0                  # training rows (0 = all)
-    holdout_rows: int = 0                # training rows held out of training, to choose settings on (data.training_rows)
+    # training rows held out of training, to choose settings on (data.training_rows)
+    holdout_rows: int = 0
     eval_size: int = 64                  # validation rows for the final eval (0 = all)
     source_prompt: str = ""              # source input with {text}; '' = the task's
     target_primer: str = ""              # target text before the soft tokens; '' = the task's
@@ -70,27 +73,40 @@ class RunConfig:
     run_dir: str = ""                    # where files go ('' = no files)
     device: str = "auto"                 # auto | cpu | cuda | cuda:N
     num_processes: int = 1               # data-parallel processes (GPUs)
-    grad_allreduce: str = "fp32"         # fp32 | bf16: data-parallel gradients all-reduced in bf16 (DDP's compression hook; half the bytes)
-    ddp_bucket_mb: int = 25              # data-parallel gradient bucket size in MB (DDP's bucket_cap_mb: fewer, larger all-reduces)
-    ddp_grad_views: bool = False         # gradients live in DDP's buckets (gradient_as_bucket_view: no copies in and out)
+    # fp32 | bf16: data-parallel gradients all-reduced in bf16 (DDP's compression hook; half the bytes)
+    grad_allreduce: str = "fp32"
+    # data-parallel gradient bucket size in MB (DDP's bucket_cap_mb: fewer, larger all-reduces)
+    ddp_bucket_mb: int = 25
+    # gradients live in DDP's buckets (gradient_as_bucket_view: no copies in and out)
+    ddp_grad_views: bool = False
     compile_target: bool = False         # torch.compile the target body (CUDA only)
     compile_bridge: bool = False         # torch.compile the bridge too (CUDA only; dynamic source lengths)
-    compile_mode: str = "default"        # torch.compile mode of the target body: default | reduce-overhead (CUDA graphs) | max-autotune-no-cudagraphs
-    compile_scope: str = "body"          # what compile_target wraps: body (one graph) | layers (each decoder layer; one graph reused by all: less to trace)
-    step_graphs: bool = False            # capture each training step as one CUDA graph (one GPU, state cache, grad_accum 1; see 09a_graphs)
-    graph_warmup: int = 2                # eager steps (not applied) before step_graphs captures; they run once, in step 1
-    cudnn_attention: bool = False        # let attention use cuDNN's fused kernel on a GPU (it builds a plan per call at first use: seconds; see 09_pipeline)
+    # torch.compile mode of the target body: default | reduce-overhead (CUDA graphs) | max-autotune-no-cudagraphs
+    compile_mode: str = "default"
+    # what compile_target wraps: body (one graph) | layers (each decoder layer; one graph reused by all: less to trace)
+    compile_scope: str = "body"
+    # capture each training step as one CUDA graph (one GPU, state cache, grad_accum 1; see 09a_graphs)
+    step_graphs: bool = False
+    # eager steps (not applied) before step_graphs captures; they run once, in step 1
+    graph_warmup: int = 2
+    # let attention use cuDNN's fused kernel on a GPU (it builds a plan per call at first use: seconds; see 09_pipeline)
+    cudnn_attention: bool = False
     state_cache: str = ""                # folder for cached layer-L source states ('' = off; see 04_cache)
     diverge_grad_norm: float = 1e4       # stop as diverged above this grad norm (or on NaN/inf)
     resume: bool = False                 # continue from run_dir's last checkpoint
     trust_remote_code: bool = False
     # the reference's procedure, one switch each (the seed-exp001 preset turns all four on)
     batch_order: str = "bucketed"        # bucketed (ours: similar lengths together) | shuffled (the reference)
-    bridge_precision: str = "fp32"       # fp32 (ours: fp32 master weights, bf16 autocast on GPU) | bf16 (the reference; GPU only)
-    quick_eval_mode: str = "scores"      # scores (ours: quick_eval_size seeded rows, class scores) | reference (the first rows, greedy generation + substring match)
-    quick_eval_compiled: bool = False    # quick evals through the compiled target too (false: eager, so the no-grad graph is never compiled)
-    decision: str = "scores"             # scores (ours: class-score argmax) | generation (the reference: greedy generation + substring match)
-    log_with: str = ""                   # also send metrics to this tracker through accelerate ("" = none; metrics.jsonl stays the record)
+    # fp32 (ours: fp32 master weights, bf16 autocast on GPU) | bf16 (the reference; GPU only)
+    bridge_precision: str = "fp32"
+    # scores (ours: quick_eval_size seeded rows, class scores) | reference (the first rows, greedy generation + substring match)
+    quick_eval_mode: str = "scores"
+    # quick evals through the compiled target too (false: eager, so the no-grad graph is never compiled)
+    quick_eval_compiled: bool = False
+    # scores (ours: class-score argmax) | generation (the reference: greedy generation + substring match)
+    decision: str = "scores"
+    # also send metrics to this tracker through accelerate ("" = none; metrics.jsonl stays the record)
+    log_with: str = ""
 
     def __post_init__(self): _validate(self)   # however it is made: make_config, RunConfig(**d), dataclasses.replace
     def to_json(self) -> str: return json.dumps(asdict(self), indent=2)
@@ -100,27 +116,92 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny": {},  # the dataclass defaults: tiny random pair on the synthetic task, seconds on a CPU
     "embedded": dict(  # the offline pair on a 2-core CPU. lr and source_norm chosen on 500 held-out SST-2 *training*
         # rows, never validation rows: results/preset_search_sst2_cpu.json and _seeds_cpu.json (README; lr was 1e-3 before)
-        task="sst2", source_model="smollm2-135m-instruct", target_model="gemma-3-270m", source_layer=15,
-        soft_tokens=8, depth=2, heads=8, width=0, source_norm="layernorm", steps=200, batch_size=16, grad_accum=1, lr=3e-4,
-        warmup_steps=20, quick_eval_every=50, quick_eval_size=128, log_every=10, checkpoint_every=100,
-        train_size=0, eval_size=0, max_source_tokens=96, target_bos=True, generation_eval=True),
+        task="sst2",
+        source_model="smollm2-135m-instruct",
+        target_model="gemma-3-270m",
+        source_layer=15,
+        soft_tokens=8,
+        depth=2,
+        heads=8,
+        width=0,
+        source_norm="layernorm",
+        steps=200,
+        batch_size=16,
+        grad_accum=1,
+        lr=3e-4,
+        warmup_steps=20,
+        quick_eval_every=50,
+        quick_eval_size=128,
+        log_every=10,
+        checkpoint_every=100,
+        train_size=0,
+        eval_size=0,
+        max_source_tokens=96,
+        target_bos=True,
+        generation_eval=True,
+    ),
     "seed-exp001": dict(  # the reference recipe (DESIGN §1), exactly
-        task="sst2", source_model="llama-3.1-8b-instruct", target_model="mistral-7b-instruct-v0.3",
-        source_layer=16, soft_tokens=32, depth=2, heads=8, width=4096, steps=2000, batch_size=16, grad_accum=2,
-        lr=2e-4, weight_decay=0.01, diversity_weight=0.1, quick_eval_every=200, quick_eval_size=50,
-        log_every=10, checkpoint_every=500, train_size=0, eval_size=0, max_source_tokens=128, label_eos=True,
-        target_bos=False, num_processes=2,
-        batch_order="shuffled", bridge_precision="bf16", quick_eval_mode="reference", decision="generation",
-        cudnn_attention=True),  # a speed switch, not the recipe: torch's default, with which every real-scale number was measured
+        task="sst2",
+        source_model="llama-3.1-8b-instruct",
+        target_model="mistral-7b-instruct-v0.3",
+        source_layer=16,
+        soft_tokens=32,
+        depth=2,
+        heads=8,
+        width=4096,
+        steps=2000,
+        batch_size=16,
+        grad_accum=2,
+        lr=2e-4,
+        weight_decay=0.01,
+        diversity_weight=0.1,
+        quick_eval_every=200,
+        quick_eval_size=50,
+        log_every=10,
+        checkpoint_every=500,
+        train_size=0,
+        eval_size=0,
+        max_source_tokens=128,
+        label_eos=True,
+        target_bos=False,
+        num_processes=2,
+        batch_order="shuffled",
+        bridge_precision="bf16",
+        quick_eval_mode="reference",
+        decision="generation",
+        # a speed switch, not the recipe: torch's default, with which every real-scale number was measured
+        cudnn_attention=True,
+    ),
     "scale-random": dict(  # real architectures, random bf16 weights: speed/memory on a GPU
-        task="sst2", source_model="llama-3.1-8b-random", target_model="mistral-7b-v0.3-random",
-        source_layer=16, soft_tokens=32, depth=2, heads=8, width=4096, steps=300, batch_size=16, grad_accum=2,
-        lr=2e-4, quick_eval_every=100, quick_eval_size=64, log_every=10, train_size=0, eval_size=256,
-        label_eos=True, target_bos=False, generation_eval=False, zero_shot_baseline=False,
-        cudnn_attention=True),  # as every real-scale speed number was measured (its effect on training there is unmeasured)
+        task="sst2",
+        source_model="llama-3.1-8b-random",
+        target_model="mistral-7b-v0.3-random",
+        source_layer=16,
+        soft_tokens=32,
+        depth=2,
+        heads=8,
+        width=4096,
+        steps=300,
+        batch_size=16,
+        grad_accum=2,
+        lr=2e-4,
+        quick_eval_every=100,
+        quick_eval_size=64,
+        log_every=10,
+        train_size=0,
+        eval_size=256,
+        label_eos=True,
+        target_bos=False,
+        generation_eval=False,
+        zero_shot_baseline=False,
+        # as every real-scale speed number was measured (its effect on training there is unmeasured)
+        cudnn_attention=True,
+    ),
 }
-PRESETS["demo"] = {  # `make demo`: the embedded pair in ~5 minutes on a 2-core CPU, a recipe chosen on held-out training rows
-    **PRESETS["embedded"],  # for a steady result (results/demo_recipe_search*_cpu.json, docs/demo.md); all 872 validation rows
+# `make demo`: the embedded pair in ~5 minutes on a 2-core CPU, a recipe chosen on held-out training rows
+PRESETS["demo"] = {
+    # for a steady result (results/demo_recipe_search*_cpu.json, docs/demo.md); all 872 validation rows
+    **PRESETS["embedded"],
     "steps": 100, "lr": 1e-3, "schedule": "cosine", "warmup_steps": 10, "quick_eval_every": 25, "quick_eval_size": 64,
     "checkpoint_every": 50, "generation_eval": False, "zero_shot_baseline": False}
 
@@ -135,8 +216,10 @@ def parse_value(text: str):
             except ValueError: pass
     return x
 
+# %% ../nbs/08_config.ipynb #dd0e6255
 _TYPES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
 
+# %% ../nbs/08_config.ipynb #9d4af00d
 def _coerce(name: str, value, typ):
     "Return `value` as `typ`, accepting only lossless conversions; else a TelepathyError naming the field."
     ok = {bool: isinstance(value, bool),
@@ -152,39 +235,90 @@ def _coerce(name: str, value, typ):
                          f"pass e.g. -p {name}={ {int: 400, float: 0.001, bool: 'true', str: 'text'}[typ] }")
 
 # %% ../nbs/08_config.ipynb #d0d94da4
-TRACKERS = {"tensorboard": ("tensorboard", "tensorboardX"), "mlflow": ("mlflow",), "wandb": ("wandb",), "trackio": ("trackio",)}
+TRACKERS = {
+    "tensorboard": ("tensorboard", "tensorboardX"),
+    "mlflow": ("mlflow",),
+    "wandb": ("wandb",),
+    "trackio": ("trackio",),
+}
 "accelerate trackers a run may log to -> the packages (any one) each needs"
 
 _POSITIVE = ("soft_tokens", "depth", "heads", "ffn_mult", "codebook_size", "steps", "batch_size", "grad_accum",
              "quick_eval_size", "log_every", "max_source_tokens", "num_processes", "graph_warmup", "ddp_bucket_mb")
-_NON_NEGATIVE = ("width", "warmup_steps", "quick_eval_every", "checkpoint_every", "train_size", "holdout_rows", "eval_size",
-                 "weight_decay", "diversity_weight", "slot_weight", "vicreg_weight", "nce_weight", "seed")
-_CHOICES = {"task": tuple(TASKS), "bridge": tuple(BRIDGES), "output_norm": OUTPUT_NORMS, "source_norm": SOURCE_NORMS,
-            "latent_init": LATENT_INITS, "batch_order": BATCH_ORDERS, "bridge_precision": ("fp32", "bf16"),
-            "quick_eval_mode": ("scores", "reference"), "decision": ("scores", "generation"),
-            "schedule": ("constant", "cosine"), "preset": tuple(PRESETS), "log_with": ("",) + tuple(TRACKERS),
-            "grad_allreduce": ("fp32", "bf16"), "compile_mode": ("default", "reduce-overhead", "max-autotune-no-cudagraphs"),
-            "compile_scope": ("body", "layers")}
+_NON_NEGATIVE = (
+    "width",
+    "warmup_steps",
+    "quick_eval_every",
+    "checkpoint_every",
+    "train_size",
+    "holdout_rows",
+    "eval_size",
+    "weight_decay",
+    "diversity_weight",
+    "slot_weight",
+    "vicreg_weight",
+    "nce_weight",
+    "seed",
+)
+_CHOICES = {
+    "task": tuple(TASKS),
+    "bridge": tuple(BRIDGES),
+    "output_norm": OUTPUT_NORMS,
+    "source_norm": SOURCE_NORMS,
+    "latent_init": LATENT_INITS,
+    "batch_order": BATCH_ORDERS,
+    "bridge_precision": ("fp32", "bf16"),
+    "quick_eval_mode": ("scores", "reference"),
+    "decision": ("scores", "generation"),
+    "schedule": ("constant", "cosine"),
+    "preset": tuple(PRESETS),
+    "log_with": ("",) + tuple(TRACKERS),
+    "grad_allreduce": ("fp32", "bf16"),
+    "compile_mode": ("default", "reduce-overhead", "max-autotune-no-cudagraphs"),
+    "compile_scope": ("body", "layers"),
+}
 
+# %% ../nbs/08_config.ipynb #d93b6fd9
 def _check_step_graphs(cfg: RunConfig) -> None:
     "step_graphs captures one process's eager step over cached states (`graphs.GraphedTrainStep`): refuse what it cannot hold."
     if not cfg.step_graphs: return
-    clash = [(cfg.num_processes > 1, f"num_processes={cfg.num_processes} (the all-reduce between processes is not captured)", "num_processes=1"),
-             (cfg.grad_accum > 1, f"grad_accum={cfg.grad_accum} (one micro-batch per captured step)", "grad_accum=1 with a larger batch_size"),
-             (not cfg.state_cache, "no state_cache (the graph reads cached source states)", "state_cache=FOLDER"),
-             (cfg.compile_target or cfg.compile_bridge, "compile_target/compile_bridge (the graph captures the eager step)",
-              "compile_target=false compile_bridge=false")]
+    clash = [
+        (
+            cfg.num_processes > 1,
+            f"num_processes={cfg.num_processes} (the all-reduce between processes is not captured)",
+            "num_processes=1",
+        ),
+        (
+            cfg.grad_accum > 1,
+            f"grad_accum={cfg.grad_accum} (one micro-batch per captured step)",
+            "grad_accum=1 with a larger batch_size",
+        ),
+        (not cfg.state_cache, "no state_cache (the graph reads cached source states)", "state_cache=FOLDER"),
+        (
+            cfg.compile_target or cfg.compile_bridge,
+            "compile_target/compile_bridge (the graph captures the eager step)",
+            "compile_target=false compile_bridge=false",
+        ),
+    ]
     for bad, why, fix in clash:
         if bad: raise TelepathyError(f"step_graphs=true cannot run with {why}", f"pass {fix}, or step_graphs=false")
 
+# %% ../nbs/08_config.ipynb #dc91727c
 def check_gpu_options(cfg: RunConfig, device_type: str) -> None:
     "Refuse the options that need a GPU (step_graphs, the reference's all-bf16 bridge) for a run on a `device_type` device."
     if device_type == "cuda": return
-    opts = [o for o, on in (("step_graphs=true", cfg.step_graphs), ("bridge_precision=bf16", cfg.bridge_precision == "bf16")) if on]
+    opts = [
+        o
+        for o, on in (("step_graphs=true", cfg.step_graphs), ("bridge_precision=bf16", cfg.bridge_precision == "bf16"))
+        if on
+    ]
     if opts:
-        raise TelepathyError(f"{' and '.join(opts)} {'needs' if len(opts) == 1 else 'need'} a GPU; this run is on {device_type}",
-                             f"drop {' and '.join(opts)}, or run where torch sees a GPU (device=cuda)")
+        raise TelepathyError(
+            f"{' and '.join(opts)} {'needs' if len(opts) == 1 else 'need'} a GPU; this run is on {device_type}",
+            f"drop {' and '.join(opts)}, or run where torch sees a GPU (device=cuda)",
+        )
 
+# %% ../nbs/08_config.ipynb #f9cc3c88
 def _check_ranges(cfg: RunConfig) -> None:
     "Raise on out-of-range numbers and unknown choices."
     for f in _POSITIVE:
@@ -192,14 +326,18 @@ def _check_ranges(cfg: RunConfig) -> None:
     for f in _NON_NEGATIVE:
         if getattr(cfg, f) < 0: raise TelepathyError(f"{f} must be >= 0, got {getattr(cfg, f)}", f"pass {f} >= 0")
     for f in ("lr", "grad_clip", "diverge_grad_norm"):
-        if not getattr(cfg, f) > 0: raise TelepathyError(f"{f} must be > 0, got {getattr(cfg, f)}", f"pass a positive {f}")
+        if not getattr(cfg, f) > 0:
+            raise TelepathyError(f"{f} must be > 0, got {getattr(cfg, f)}", f"pass a positive {f}")
     for f, options in _CHOICES.items():
-        if getattr(cfg, f) not in options: raise TelepathyError(f"unknown {f} {getattr(cfg, f)!r}", f"use one of {list(options)}")
+        if getattr(cfg, f) not in options:
+            raise TelepathyError(f"unknown {f} {getattr(cfg, f)!r}", f"use one of {list(options)}")
     if cfg.width and cfg.width % cfg.heads:
         raise TelepathyError(f"width {cfg.width} is not divisible by heads {cfg.heads}", "pick heads that divide width")
     if cfg.nce_weight and cfg.bridge != "perceiver":
-        raise TelepathyError(f"nce_weight needs the perceiver bridge (it matches the latents against the projected source), not {cfg.bridge!r}",
-                             "use bridge=perceiver, or nce_weight=0")
+        raise TelepathyError(
+            f"nce_weight needs the perceiver bridge (it matches the latents against the projected source), not {cfg.bridge!r}",
+            "use bridge=perceiver, or nce_weight=0",
+        )
     _check_step_graphs(cfg)
     if cfg.resume and not cfg.run_dir:
         raise TelepathyError("resume=True needs the run_dir to resume from", "pass run_dir=<the run folder>")
@@ -214,6 +352,7 @@ def _resolve_prompts(cfg: RunConfig) -> None:
         raise TelepathyError(f"source_prompt {cfg.source_prompt!r} has no {{text}} placeholder",
                              "write e.g. -p source_prompt='Review: {text}\\nSentiment:'")
 
+# %% ../nbs/08_config.ipynb #faa0149b
 def _check_state_cache(cfg: RunConfig) -> None:
     "state_cache must be a folder that is new, empty, or holds only earlier caches (never a user's files)."
     if not cfg.state_cache: return
@@ -223,22 +362,29 @@ def _check_state_cache(cfg: RunConfig) -> None:
     if root.is_dir():
         foreign = [p.name for p in root.iterdir() if not (p.name.startswith(".") or is_state_cache(p))]
         if foreign:
-            raise TelepathyError(f"state_cache {cfg.state_cache!r} holds files that are not state caches ({foreign[:3]})",
-                                 "pass a new or empty folder; nothing there was touched")
+            raise TelepathyError(
+                f"state_cache {cfg.state_cache!r} holds files that are not state caches ({foreign[:3]})",
+                "pass a new or empty folder; nothing there was touched",
+            )
 
+# %% ../nbs/08_config.ipynb #1fda5bbe
 def _check_tracker(cfg: RunConfig) -> None:
     "The tracker named by log_with must be importable here (checked before anything loads)."
     import importlib.util
     needs = TRACKERS.get(cfg.log_with, ())
     if needs and not any(importlib.util.find_spec(m) for m in needs):
-        raise TelepathyError(f"log_with={cfg.log_with!r} needs the {needs[0]} package, which is not installed",
-                             f"pip install {needs[0]} (or `pip install telepathy_nb[trackers]` for tensorboard), or drop log_with")
+        raise TelepathyError(
+            f"log_with={cfg.log_with!r} needs the {needs[0]} package, which is not installed",
+            f"pip install {needs[0]} (or `pip install telepathy_nb[trackers]` for tensorboard), or drop log_with",
+        )
 
+# %% ../nbs/08_config.ipynb #89dcbb86
 def _absolute_paths(cfg: RunConfig) -> None:
     "run_dir and state_cache as absolute paths, resolved once against the working directory of whoever builds the config."
     for f in ("run_dir", "state_cache"):
         if getattr(cfg, f): object.__setattr__(cfg, f, str(absolute_path(getattr(cfg, f))))
 
+# %% ../nbs/08_config.ipynb #927da993
 def _validate(cfg: RunConfig) -> None:
     "What every RunConfig passes, however it was made: lossless types, ranges and choices, prompts with {text}, absolute paths."
     for f in fields(cfg): object.__setattr__(cfg, f.name, _coerce(f.name, getattr(cfg, f.name), type(f.default)))
@@ -246,6 +392,7 @@ def _validate(cfg: RunConfig) -> None:
     _resolve_prompts(cfg)
     _absolute_paths(cfg)
 
+# %% ../nbs/08_config.ipynb #b400dc4f
 def make_config(preset: str = "tiny", check_models: bool = True, **overrides) -> RunConfig:
     "The preset's config with `overrides` applied, type-checked and validated (models checked without loading)."
     if preset not in PRESETS: raise TelepathyError(f"unknown preset {preset!r}", f"use one of {list(PRESETS)}")
@@ -267,11 +414,13 @@ def save_config(cfg: RunConfig, path: str | Path) -> Path:
     from telepathy_nb.core import atomic_write_json
     return atomic_write_json(path, {**asdict(cfg), "label_names": list(TASKS[cfg.task].label_names)})
 
+# %% ../nbs/08_config.ipynb #9f924fd4
 def config_from_dict(d: dict, check_models: bool = False, **overrides) -> RunConfig:
     "A validated RunConfig from a saved dict (its `preset` and fields), with `overrides` applied."
     d = {k: v for k, v in d.items() if k != "label_names"}   # written beside the fields, not one of them
     return make_config(d.pop("preset", "tiny"), check_models=check_models, **{**d, **overrides})
 
+# %% ../nbs/08_config.ipynb #d035caf2
 def load_config(path: str | Path, check_models: bool = False, **overrides) -> RunConfig:
     "Read and validate a config.json, with `overrides` applied."
     return config_from_dict(json.loads(Path(path).read_text()), check_models, **overrides)

@@ -55,6 +55,7 @@ def _umask() -> int:
     "The process umask (read by setting and restoring it)."
     m = os.umask(0); os.umask(m); return m
 
+# %% ../nbs/00_core.ipynb #b19fa00c
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     "Write `data` to `path` so that readers see either the old file or the whole new one."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
@@ -77,14 +78,17 @@ def _json_default(o):
     if type(o).__module__ == "torch" and hasattr(o, "tolist"): return o.tolist()   # a tensor
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
+# %% ../nbs/00_core.ipynb #1b99eb17
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     "Atomically write `obj` as indented JSON."
     return atomic_write_bytes(path, json.dumps(obj, indent=2, default=_json_default).encode())
 
+# %% ../nbs/00_core.ipynb #491994fb
 def read_json(path: str | Path) -> Any:
     "Read a JSON file."
     return json.loads(Path(path).read_text())
 
+# %% ../nbs/00_core.ipynb #4e15305d
 def read_optional_json(path: str | Path) -> Any | None:
     "The JSON at `path`, or None when it is missing or half-written."
     try: return read_json(path)
@@ -130,12 +134,16 @@ def git_revision(path: str | Path = ".") -> str | None:
         return rev.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError): return None
 
-REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent   # the checkout (or site dir)
+# %% ../nbs/00_core.ipynb #aacaf920
+# the checkout (or site dir)
+REPO = Path(__file__).resolve().parents[1] if "__file__" in globals() else Path.cwd().parent
 
+# %% ../nbs/00_core.ipynb #d3246827
 def code_revision() -> str | None:
     "The git revision of the checkout this package runs from (None when installed from a wheel)."
     return git_revision(REPO)
 
+# %% ../nbs/00_core.ipynb #bb3e5b4a
 def package_versions(names=("torch", "transformers", "accelerate", "datasets", "papermill", "telepathy_nb")) -> dict:
     "Installed versions of the packages a run depends on (None where missing)."
     from importlib.metadata import version, PackageNotFoundError
@@ -145,12 +153,14 @@ def package_versions(names=("torch", "transformers", "accelerate", "datasets", "
         except PackageNotFoundError: out[n] = None
     return out
 
+# %% ../nbs/00_core.ipynb #34c57461
 def cpu_model() -> str | None:
     "The CPU's model name as Linux reports it (None where /proc/cpuinfo is missing or names none)."
     try: lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError: return None
     return next((l.split(":", 1)[1].strip() for l in lines if l.startswith("model name") and ":" in l), None)
 
+# %% ../nbs/00_core.ipynb #2147e33a
 def device_description() -> str:
     """A human-readable description of the compute this process sees. On a CPU it names the model and the vector
     instruction set torch's kernels use (AVX2, AVX512, ...): kernels for different sets round differently, and the
@@ -162,6 +172,7 @@ def device_description() -> str:
     parts = [f"{os.cpu_count()} cores", cpu_model(), f"{torch.backends.cpu.get_cpu_capability()} kernels"]
     return "cpu (" + ", ".join(p for p in parts if p) + ")"
 
+# %% ../nbs/00_core.ipynb #92dfe897
 def short_commit(commit: str | None) -> str:
     "A commit for a table: a full hash (with or without '+dirty') as its first 7 characters; anything else (several commits, a note) as given; '?' when missing."
     c = str(commit or "?")
@@ -187,6 +198,7 @@ CLOSED_BARS: list[dict] = []
 """the final state of each bar this process closed, numbered by `seq`: a reader that polls sees every bar's end, even one
 that started and finished between two of its reads"""
 
+# %% ../nbs/00_core.ipynb #bdffc2e6
 def _write_progress(phase: str, **rec) -> None:
     "Write one progress record (and the last 10 closed bars) to $TELEPATHY_PROGRESS, if set; a failed write stops nothing."
     path = os.environ.get(PROGRESS_FILE)
@@ -196,6 +208,7 @@ def _write_progress(phase: str, **rec) -> None:
     try: atomic_write_json(path, {**rec, "closed": CLOSED_BARS[-10:]})
     except OSError: pass
 
+# %% ../nbs/00_core.ipynb #ff8844c7
 def phase(name: str) -> None:
     "Announce a stage of work that has no progress bar (e.g. 'loading models') to the launcher's terminal."
     _write_progress(name, n=None, total=None, done=False)
@@ -221,9 +234,16 @@ def mirrored(base: type) -> type:
             now = time.time()
             if self.disable or (not force and now - self._mirrored_at < MIRROR_INTERVAL): return
             self._mirrored_at, d = now, self.format_dict
-            _write_progress((self.desc or "working").rstrip(": "), n=d["n"], total=d["total"], unit=d["unit"],
-                            elapsed=round(d["elapsed"], 3), rate=d["rate"], fields={k: str(v) for k, v in self.fields.items()},
-                            done=done)
+            _write_progress(
+                (self.desc or "working").rstrip(": "),
+                n=d["n"],
+                total=d["total"],
+                unit=d["unit"],
+                elapsed=round(d["elapsed"], 3),
+                rate=d["rate"],
+                fields={k: str(v) for k, v in self.fields.items()},
+                done=done,
+            )
     Mirrored.__name__ = Mirrored.__qualname__ = f"Mirrored{base.__name__}"
     return Mirrored
 
@@ -233,6 +253,7 @@ def bf16_autocast(device: "torch.device | str"):
     import torch
     return torch.autocast("cuda", dtype=torch.bfloat16) if torch.device(device).type == "cuda" else nullcontext()
 
+# %% ../nbs/00_core.ipynb #5833d0a1
 def to_device_async(x, device):
     """`x` (a tensor, or a dict of them and other values) on `device`. To a GPU the copy goes through pinned memory
     without waiting, so the host can prepare the next batch while the device still runs the last one; a plain
@@ -243,9 +264,11 @@ def to_device_async(x, device):
     if torch.device(device).type != "cuda" or x.device.type != "cpu": return x.to(device)
     return x.pin_memory().to(device, non_blocking=True)
 
+# %% ../nbs/00_core.ipynb #f1735f22
 class Terminated(KeyboardInterrupt):
     "SIGTERM arrived while `sigterm_raises` was active: stop as Ctrl-C stops (kill, timeout, a scheduler's time limit)."
 
+# %% ../nbs/00_core.ipynb #818f0f9f
 @contextmanager
 def sigterm_raises():
     """While the block runs in the main thread, SIGTERM raises `Terminated`; yields a namespace whose `hit` says whether
@@ -259,9 +282,11 @@ def sigterm_raises():
     try: yield state
     finally: signal.signal(signal.SIGTERM, previous)
 
+# %% ../nbs/00_core.ipynb #6a9ee018
 TEXT_PROGRESS = "TELEPATHY_TEXT_PROGRESS"
 "environment variable: when set, progress bars are plain text (data-parallel workers, forked from a kernel, cannot draw widgets)"
 
+# %% ../nbs/00_core.ipynb #15891a3b
 def progress_bar(*args, **kwargs):
     """A tqdm progress bar: a widget in a notebook, plain text where `TELEPATHY_TEXT_PROGRESS` is set. A process forked from
     the kernel (accelerate's notebook_launcher) cannot send widget messages: each refresh would log a failed message instead.
@@ -270,6 +295,7 @@ def progress_bar(*args, **kwargs):
     base = text_tqdm if os.environ.get(TEXT_PROGRESS) else tqdm
     return (mirrored(base) if os.environ.get(PROGRESS_FILE) else base)(*args, **kwargs)
 
+# %% ../nbs/00_core.ipynb #4171ff21
 def batch_starts(n: int, batch_size: int, desc: str = "", progress: bool = False):
     "range(0, n, batch_size); when `progress`, a bar counts the rows done (a batch counts once its loop body has run)."
     with progress_bar(total=n, desc=desc, unit="row", disable=not progress, leave=False) as bar:

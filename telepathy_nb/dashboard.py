@@ -12,7 +12,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
-from .core import TelepathyError, atomic_write_bytes, atomic_write_json, read_jsonl, read_optional_json, markdown_table
+from telepathy_nb.core import (
+    TelepathyError,
+    atomic_write_bytes,
+    atomic_write_json,
+    read_jsonl,
+    read_optional_json,
+    markdown_table,
+)
 from .rundir import CONFIG, EVAL_RESULTS, METRICS, SUMMARY, runs_root, find_runs
 
 # %% auto #0
@@ -26,15 +33,44 @@ __all__ = ['BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'WIDGET_WIDTH', 'OVERLAY_METRI
            'final_status_banner', 'strip_external_scripts', 'page_cells', 'render_html']
 
 # %% ../nbs/14_dashboard.ipynb #dc2b6de9
-def synthetic_config(name: str = "demo", *, task: str = "sst2", label_names=("negative", "positive"), steps: int = 200, seed: int = 0,
-                     soft_tokens: int = 16, source_layer: int = 16) -> dict:
+def synthetic_config(
+    name: str = "demo",
+    *,
+    task: str = "sst2",
+    label_names=("negative", "positive"),
+    steps: int = 200,
+    seed: int = 0,
+    soft_tokens: int = 16,
+    source_layer: int = 16,
+) -> dict:
     "A resolved config, with the keys `config.json` holds (the task's `label_names` among them), for a synthetic run."
-    return dict(preset="synthetic", task=task, label_names=list(label_names), source_model="meta-llama/Llama-3.1-8B-Instruct",
-                target_model="mistralai/Mistral-7B-Instruct-v0.3", source_layer=source_layer,
-                soft_tokens=soft_tokens, bridge="perceiver", depth=2, heads=8, width=512, output_norm="rms",
-                steps=steps, batch_size=8, grad_accum=2, lr=1e-4, weight_decay=0.01, diversity_weight=0.1,
-                quick_eval_every=max(steps // 10, 1), train_size=6000, eval_size=200, seed=seed, name=name,
-                source_prompt="Text: {text}\nLabel:", target_primer="Label:")
+    return dict(
+        preset="synthetic",
+        task=task,
+        label_names=list(label_names),
+        source_model="meta-llama/Llama-3.1-8B-Instruct",
+        target_model="mistralai/Mistral-7B-Instruct-v0.3",
+        source_layer=source_layer,
+        soft_tokens=soft_tokens,
+        bridge="perceiver",
+        depth=2,
+        heads=8,
+        width=512,
+        output_norm="rms",
+        steps=steps,
+        batch_size=8,
+        grad_accum=2,
+        lr=1e-4,
+        weight_decay=0.01,
+        diversity_weight=0.1,
+        quick_eval_every=max(steps // 10, 1),
+        train_size=6000,
+        eval_size=200,
+        seed=seed,
+        name=name,
+        source_prompt="Text: {text}\nLabel:",
+        target_primer="Label:",
+    )
 
 # %% ../nbs/14_dashboard.ipynb #6f8e4f7b
 def _lr_at(step: int, steps: int, lr: float, warmup: float = 0.1) -> float:
@@ -43,21 +79,34 @@ def _lr_at(step: int, steps: int, lr: float, warmup: float = 0.1) -> float:
     if step <= w: return lr * step / w
     return lr * 0.5 * (1 + math.cos(math.pi * (step - w) / max(steps - w, 1)))
 
+# %% ../nbs/14_dashboard.ipynb #4c8d54a8
 def _train_record(cfg: dict, step: int, rng: np.random.Generator, diverged: bool = False) -> dict:
     "One plausible `kind: train` record at `step`."
     S, t = cfg["steps"], step / cfg["steps"]
     lm = float("nan") if diverged else max(1.1 + 4.5 * math.exp(-5 * t) + rng.normal(0, 0.15), 0.05)
     div = 0.3 * math.exp(-3 * t) + abs(rng.normal(0, 0.02))
     target = 0.0125
-    return dict(step=step, kind="train", lm_loss=lm, div_loss=div, loss=lm + cfg["diversity_weight"] * div,
-                z_var=10 ** (-1 + 1.5 * (1 - math.exp(-4 * t))) * math.exp(rng.normal(0, 0.1)),
-                soft_rms=target * (1 + 2 * math.exp(-6 * t)) * math.exp(rng.normal(0, 0.03)), target_rms=target,
-                slot_cos=0.1 + 0.8 * math.exp(-4 * t), slot_rank=1 + (cfg["soft_tokens"] - 1) * (1 - math.exp(-3 * t)) * 0.6,
-                message_rank=2 + 6 * (1 - math.exp(-4 * t)), message_cos=0.9 - 0.3 * t, message_cos_centred=-0.05 + 0.02 * rng.normal(),
-                lr=_lr_at(step, S, cfg["lr"]),
-                grad_norm=0.3 + 2 * math.exp(-3 * t) + abs(rng.normal(0, 0.1)) + (50.0 if diverged else 0.0),
-                samples_per_s=40.0, elapsed_s=round(step * 0.5, 3))
+    return dict(
+        step=step,
+        kind="train",
+        lm_loss=lm,
+        div_loss=div,
+        loss=lm + cfg["diversity_weight"] * div,
+        z_var=10 ** (-1 + 1.5 * (1 - math.exp(-4 * t))) * math.exp(rng.normal(0, 0.1)),
+        soft_rms=target * (1 + 2 * math.exp(-6 * t)) * math.exp(rng.normal(0, 0.03)),
+        target_rms=target,
+        slot_cos=0.1 + 0.8 * math.exp(-4 * t),
+        slot_rank=1 + (cfg["soft_tokens"] - 1) * (1 - math.exp(-3 * t)) * 0.6,
+        message_rank=2 + 6 * (1 - math.exp(-4 * t)),
+        message_cos=0.9 - 0.3 * t,
+        message_cos_centred=-0.05 + 0.02 * rng.normal(),
+        lr=_lr_at(step, S, cfg["lr"]),
+        grad_norm=0.3 + 2 * math.exp(-3 * t) + abs(rng.normal(0, 0.1)) + (50.0 if diverged else 0.0),
+        samples_per_s=40.0,
+        elapsed_s=round(step * 0.5, 3),
+    )
 
+# %% ../nbs/14_dashboard.ipynb #f08dd6c6
 def _quick_eval_curve(cfg: dict, rng: np.random.Generator, n: int = 200) -> list[float]:
     "Quick-eval accuracies: chance, a jump, a plateau near 0.9, one dip at 3/4 of the evals."
     E, chance = cfg["steps"] // cfg["quick_eval_every"], 1 / len(cfg["label_names"])
@@ -88,6 +137,7 @@ def _eval_summary(task: str, names: list[str], preds: list[dict]) -> dict:
     return dict(task=task, split="validation", n=len(preds), accuracy=float(np.trace(cm) / max(len(preds), 1)),
                 label_names=names, per_class_accuracy=per, confusion_matrix=cm.tolist(), predictions=preds)
 
+# %% ../nbs/14_dashboard.ipynb #2a829281
 def synthetic_eval(cfg: dict, *, accuracy: float = 0.88) -> dict:
     "An `eval_results.json` payload for `cfg`, about `accuracy` accurate, with a zero-shot baseline."
     rng, names = np.random.default_rng(cfg["seed"] + 1), cfg["label_names"]
@@ -109,6 +159,7 @@ def synthetic_eval(cfg: dict, *, accuracy: float = 0.88) -> dict:
 _SYNTH_ERRORS = {"failed": "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB (synthetic)",
                  "diverged": "TelepathyError: lm_loss is nan at step {step}: training diverged (synthetic)"}
 
+# %% ../nbs/14_dashboard.ipynb #dce8a9b2
 def _synthetic_summary(cfg: dict, run_dir: Path, status: str, records: list[dict], ev: dict | None) -> dict:
     "A `summary.json` payload for a synthetic run."
     start = dt.datetime(2026, 1, 1) + dt.timedelta(hours=cfg["seed"])
@@ -122,14 +173,30 @@ def _synthetic_summary(cfg: dict, run_dir: Path, status: str, records: list[dict
                 accuracy=ev["accuracy"] if ev else None, **{k: cfg[k] for k in keys})
 
 # %% ../nbs/14_dashboard.ipynb #2ef40930
-def make_synthetic_run(path: str | Path, *, steps: int = 200, seed: int = 0, task: str = "sst2", label_names=("negative", "positive"),
-                       status: str = "success", soft_tokens: int = 16, source_layer: int = 16) -> Path:
+def make_synthetic_run(
+    path: str | Path,
+    *,
+    steps: int = 200,
+    seed: int = 0,
+    task: str = "sst2",
+    label_names=("negative", "positive"),
+    status: str = "success",
+    soft_tokens: int = 16,
+    source_layer: int = 16,
+) -> Path:
     "Write a realistic run folder at `path` (config, metrics, evaluation, summary); returns `path`."
     if status not in ("success", "failed", "diverged", "running"): raise TelepathyError(
         f"unknown synthetic status {status!r}", "use success, failed, diverged or running")
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    cfg = synthetic_config(path.name, task=task, label_names=label_names, steps=steps, seed=seed, soft_tokens=soft_tokens,
-                           source_layer=source_layer)
+    cfg = synthetic_config(
+        path.name,
+        task=task,
+        label_names=label_names,
+        steps=steps,
+        seed=seed,
+        soft_tokens=soft_tokens,
+        source_layer=source_layer,
+    )
     upto = {"failed": int(0.6 * steps), "diverged": int(0.5 * steps) + 3, "running": steps // 2}.get(status)
     records = synthetic_metrics(cfg, upto=upto, diverge_at=int(0.5 * steps) if status == "diverged" else None)
     ev = synthetic_eval(cfg) if status == "success" else None
@@ -148,6 +215,7 @@ def metrics_frames(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
         return df.replace([np.inf, -np.inf], np.nan).sort_values("step").reset_index(drop=True)
     return frame("train"), frame("quick_eval")
 
+# %% ../nbs/14_dashboard.ipynb #d0447aba
 def load_metrics(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     "(train, quick_eval) DataFrames of `run_dir/metrics.jsonl` (empty when the file is missing)."
     return metrics_frames(read_jsonl(Path(run_dir) / METRICS))
@@ -160,6 +228,7 @@ def load_run(run_dir: str | Path) -> dict:
                 summary=read_optional_json(d / SUMMARY) or {},
                 eval=read_optional_json(d / EVAL_RESULTS), train=train, quick_eval=quick)
 
+# %% ../nbs/14_dashboard.ipynb #b6d1a206
 def num_classes(run: dict) -> int | None:
     "Number of classes: from the eval results, else the `label_names` that `config.json` holds (None for a config without them)."
     names = (run.get("eval") or {}).get("label_names") or (run.get("config") or {}).get("label_names")
@@ -176,6 +245,7 @@ def _last_step(path: Path) -> int | None:
         except (ValueError, KeyError, TypeError): continue
     return None
 
+# %% ../nbs/14_dashboard.ipynb #b4e1811a
 def _pair(src: str | None, tgt: str | None) -> str | None:
     "'source→target' with organisation prefixes dropped."
     short = lambda m: str(m).split("/")[-1]
@@ -185,6 +255,7 @@ def _pair(src: str | None, tgt: str | None) -> str | None:
 BROWSER_COLUMNS = ["run", "status", "preset", "pair", "task", "K", "layer", "steps", "last_step", "accuracy",
                    "duration_s", "error", "started", "run_dir"]
 
+# %% ../nbs/14_dashboard.ipynb #1b01a271
 def run_record(run_dir: str | Path) -> dict:
     "One run-browser row from the run's summary.json, config.json and eval_results.json."
     d = Path(run_dir); s = read_optional_json(d / SUMMARY) or {}
@@ -197,6 +268,7 @@ def run_record(run_dir: str | Path) -> dict:
                 accuracy=ev.get("accuracy", s.get("accuracy")), duration_s=s.get("duration_s"),
                 error=s.get("error"), started=s.get("started"), run_dir=str(d))
 
+# %% ../nbs/14_dashboard.ipynb #a8bb3214
 def runs_table(root: str | Path | None = None) -> pd.DataFrame:
     "The run browser: one row per run under `root` (default: `runs_root()`)."
     return pd.DataFrame([run_record(d) for d in find_runs(root)], columns=BROWSER_COLUMNS)
@@ -219,12 +291,15 @@ def metric_series(df: pd.DataFrame, col: str) -> tuple[list, list]:
     d = df[["step", col]].dropna()
     return d["step"].tolist(), d[col].tolist()
 
+# %% ../nbs/14_dashboard.ipynb #8a1d2473
 def _raw_and_smooth(fig: go.Figure, df: pd.DataFrame, col: str, smoothing: float, color: str, row: int, col_: int):
     "Add `col` raw (faint) and EMA-smoothed to subplot (row, col_)."
     x, y = metric_series(df, col)
     fig.add_scatter(x=x, y=y, mode="lines", name=f"{col} (raw)", line=dict(color=color, width=1), opacity=0.3,
                     showlegend=False, row=row, col=col_)
-    fig.add_scatter(x=x, y=ema(y, smoothing).tolist(), mode="lines", name=col, line=dict(color=color), row=row, col=col_)
+    fig.add_scatter(
+        x=x, y=ema(y, smoothing).tolist(), mode="lines", name=col, line=dict(color=color), row=row, col=col_
+    )
 
 # %% ../nbs/14_dashboard.ipynb #e5f4cec3
 def trajectory_figure(train: pd.DataFrame, quick_eval: pd.DataFrame, *, smoothing: float = 0.6,
@@ -245,12 +320,16 @@ _HEALTH_PANELS = ("Z variance per feature (log)", "soft-token RMS vs target RMS"
                   "slot rank (within an example)", "message rank (across the batch)", "slot cosine (within an example)",
                   "message cosine (across the batch)")
 
+# %% ../nbs/14_dashboard.ipynb #958ca293
 def _line(fig: go.Figure, train: pd.DataFrame, col: str, row: int, col_: int, **kw) -> None:
     "Plot metric `col` against step in subplot (row, col_)."
     x, y = metric_series(train, col)
     fig.add_scatter(x=x, y=y, mode="lines", name=col, row=row, col=col_, **kw)
 
-def health_figure(train: pd.DataFrame, *, smoothing: float = 0.6, title: str = "", soft_tokens: int | None = None) -> go.Figure:
+# %% ../nbs/14_dashboard.ipynb #fcd27f34
+def health_figure(
+    train: pd.DataFrame, *, smoothing: float = 0.6, title: str = "", soft_tokens: int | None = None
+) -> go.Figure:
     "Z variance, RMS, lr and grad norm (top); the collapse monitors within an example and across the batch (bottom)."
     fig = make_subplots(rows=2, cols=4, subplot_titles=_HEALTH_PANELS)
     _line(fig, train, "z_var", 1, 1)
@@ -275,10 +354,20 @@ def per_class_figure(ev: dict, *, title: str = "") -> go.Figure:
     fig = go.Figure()
     for name, res in {"bridge": ev, **(ev.get("baselines") or {})}.items():
         per = res.get("per_class_accuracy") or {}
-        fig.add_bar(x=list(per), y=list(per.values()), name=name, text=[f"{v:.0%}" if v is not None else "" for v in per.values()])
+        fig.add_bar(
+            x=list(per),
+            y=list(per.values()),
+            name=name,
+            text=[f"{v:.0%}" if v is not None else "" for v in per.values()],
+        )
     fig.add_hline(y=ev["accuracy"], line_dash="dash", annotation_text=f"accuracy {ev['accuracy']:.1%}")
-    return fig.update_layout(title=title or "Per-class accuracy", barmode="group", yaxis=dict(range=[0, 1.05], title="accuracy"),
-                             height=320, margin=dict(t=60, b=40))
+    return fig.update_layout(
+        title=title or "Per-class accuracy",
+        barmode="group",
+        yaxis=dict(range=[0, 1.05], title="accuracy"),
+        height=320,
+        margin=dict(t=60, b=40),
+    )
 
 # %% ../nbs/14_dashboard.ipynb #bf7ae2a8
 def confusion_figure(ev: dict, *, title: str = "") -> go.Figure:
@@ -312,23 +401,28 @@ def overlay_figure(run_dirs, metric: str = "lm_loss", *, smoothing: float = 0.6)
                         mode="lines", name=d.name)
     return fig.update_layout(title=f"{metric} by run", xaxis_title="step", yaxis_title=metric, height=380)
 
+# %% ../nbs/14_dashboard.ipynb #140415ca
 def compare_per_class_figure(run_dirs) -> go.Figure:
     "Per-class accuracy of several runs as grouped bars (runs without eval_results.json are skipped)."
     fig = go.Figure()
     for d in map(Path, run_dirs):
         ev = read_optional_json(d / EVAL_RESULTS)
         if ev: fig.add_bar(x=list(ev["per_class_accuracy"]), y=list(ev["per_class_accuracy"].values()), name=d.name)
-    return fig.update_layout(title="Per-class accuracy by run", barmode="group", yaxis=dict(range=[0, 1.05]), height=380)
+    return fig.update_layout(
+        title="Per-class accuracy by run", barmode="group", yaxis=dict(range=[0, 1.05]), height=380
+    )
 
 # %% ../nbs/14_dashboard.ipynb #c6eb202a
 _STATIC = False
 
+# %% ../nbs/14_dashboard.ipynb #4d3cf6a1
 @cache
 def widgets_available() -> bool:
     "Whether `go.FigureWidget` can be built here (plotly >= 6 needs `anywidget`)."
     try: go.FigureWidget(); return True
     except ImportError: return False
 
+# %% ../nbs/14_dashboard.ipynb #26dbb06a
 def _shell_name() -> str | None:
     "Class name of the running IPython shell, or None outside IPython."
     try: from IPython import get_ipython
@@ -336,6 +430,7 @@ def _shell_name() -> str | None:
     ip = get_ipython()
     return None if ip is None else type(ip).__name__
 
+# %% ../nbs/14_dashboard.ipynb #08bd11fe
 def is_interactive(interactive: bool | None = None) -> bool:
     "Whether to show live widgets here (see the rules above); `interactive` overrides the detection."
     if interactive is not None: return bool(interactive)
@@ -345,22 +440,26 @@ def is_interactive(interactive: bool | None = None) -> bool:
 # %% ../nbs/14_dashboard.ipynb #df13288b
 OFFLINE_RENDERER = "plotly_mimetype+notebook"
 
+# %% ../nbs/14_dashboard.ipynb #0c24b60a
 def setup_offline_rendering(static: bool = True) -> str:
     "Render figures so they draw offline in nbconvert HTML (plotly.js embedded once); `static` turns widgets off."
     global _STATIC
-    if pio.renderers.default != OFFLINE_RENDERER: pio.renderers.default = OFFLINE_RENDERER  # re-setting would embed plotly.js twice
+    # re-setting would embed plotly.js twice
+    if pio.renderers.default != OFFLINE_RENDERER: pio.renderers.default = OFFLINE_RENDERER
     _STATIC = static
     return pio.renderers.default
 
 # %% ../nbs/14_dashboard.ipynb #be7089b0
 WIDGET_WIDTH = 1000   # px: in JupyterLab, plotly's FigureWidget does not follow its output area and would stay at 700
 
+# %% ../nbs/14_dashboard.ipynb #c6a2add5
 def as_widget(fig: go.Figure) -> go.FigureWidget:
     "`fig` as a `FigureWidget`, given `WIDGET_WIDTH` when it sets no width of its own (multi-panel charts need the room)."
     w = fig if isinstance(fig, go.FigureWidget) else go.FigureWidget(fig)
     if w.layout.width is None: w.layout.width = WIDGET_WIDTH
     return w
 
+# %% ../nbs/14_dashboard.ipynb #8aa3a112
 def show(fig: go.Figure, interactive: bool | None = None):
     "Display `fig` as a `FigureWidget` when interactive, else as a plain figure; returns the displayed object."
     if is_interactive(interactive):
@@ -371,6 +470,7 @@ def show(fig: go.Figure, interactive: bool | None = None):
     if _shell_name() is not None: fig.show()
     return fig
 
+# %% ../nbs/14_dashboard.ipynb #55a577fe
 def _display(obj):
     "IPython display when inside IPython; a no-op elsewhere."
     if _shell_name() is not None:
@@ -389,12 +489,14 @@ def run_figures(run_dir: str | Path, *, smoothing: float = 0.6) -> list[go.Figur
     return [trajectory, per_class_figure(run["eval"], title=f"Per-class accuracy: {run['name']}"), health,
             confusion_figure(run["eval"], title=f"Confusion matrix: {run['name']}")]
 
+# %% ../nbs/14_dashboard.ipynb #f71948bb
 def show_run(run_dir: str | Path, *, smoothing: float = 0.6, hardest_n: int = 10, interactive: bool | None = None,
              heading: bool = True) -> list:
     "Display one run: a heading with its status (unless `heading=False`), its figures and its hardest misclassified examples; returns the figures."
     from IPython.display import Markdown
     rec = run_record(run_dir)
-    status = "" if rec["status"] == "running" else f" — {rec['status']}"   # shown inside its own run: the page's banner says how it ended
+    # shown inside its own run: the page's banner says how it ended
+    status = "" if rec["status"] == "running" else f" — {rec['status']}"
     head = f"### {rec['run']}{status}" + (f"\n\n**error:** `{rec['error']}`" if rec["error"] else "")
     if heading or rec["error"]: _display(Markdown(head))
     shown = [show(f, interactive) for f in run_figures(run_dir, smoothing=smoothing)]
@@ -432,6 +534,7 @@ def _copy_traces(fig: go.Figure, fresh: go.Figure):
     with fig.batch_update():
         for trace, src in zip(fig.data, fresh.data): trace.x, trace.y = src.x, src.y
 
+# %% ../nbs/14_dashboard.ipynb #289ed9b9
 def _refresh(self: LiveRunDashboard) -> int:
     "Re-read metrics.jsonl and update every trace in place; returns how many new records arrived."
     records = read_jsonl(self.run_dir / METRICS)
@@ -439,8 +542,12 @@ def _refresh(self: LiveRunDashboard) -> int:
     for fig, fresh in zip(self.figures, self._build(records)): _copy_traces(fig, fresh)
     step = max((r.get("step", 0) for r in records), default=0)
     if self.status is not None:
-        self.status.value = f"<b>{self.run_dir.name}</b>: step {step}, {len(records)} records, updated {dt.datetime.now():%H:%M:%S}"
+        self.status.value = (
+            f"<b>{self.run_dir.name}</b>: step {step}, {len(records)} records, updated {dt.datetime.now():%H:%M:%S}"
+        )
     return new
+
+# %% ../nbs/14_dashboard.ipynb #a2e99531
 LiveRunDashboard.refresh = _refresh
 
 # %% ../nbs/14_dashboard.ipynb #97e43cfc
@@ -450,18 +557,21 @@ def _poll(self: LiveRunDashboard):
         try: self.refresh(); self.error = None
         except Exception as e: self.error = e
 
+# %% ../nbs/14_dashboard.ipynb #a5954545
 def _start(self: LiveRunDashboard) -> LiveRunDashboard:
     "Start polling metrics.jsonl in a daemon thread (no-op if already polling)."
     if self._thread is None or not self._thread.is_alive():
         self._stop.clear(); self._thread = threading.Thread(target=self._poll, daemon=True); self._thread.start()
     return self
 
+# %% ../nbs/14_dashboard.ipynb #8ebcd628
 def _stop_polling(self: LiveRunDashboard) -> LiveRunDashboard:
     "Stop the polling thread and wait for it to end."
     self._stop.set()
     if self._thread is not None: self._thread.join(timeout=max(self.interval, 1) + 5)
     return self
 
+# %% ../nbs/14_dashboard.ipynb #5dcba185
 def _ipython_display_(self: LiveRunDashboard):
     "Widgets (status line + FigureWidgets) when interactive, else the plain figures."
     if not self.interactive:
@@ -471,12 +581,14 @@ def _ipython_display_(self: LiveRunDashboard):
     from IPython.display import display
     display(W.VBox([self.status, *self.figures]))
 
+# %% ../nbs/14_dashboard.ipynb #e96849c5
 LiveRunDashboard._poll, LiveRunDashboard.start, LiveRunDashboard.stop = _poll, _start, _stop_polling
 LiveRunDashboard._ipython_display_ = _ipython_display_
 
 # %% ../nbs/14_dashboard.ipynb #55e1f097
 OVERLAY_METRICS = ["quick_eval_acc", "lm_loss", "div_loss", "loss", "z_var", "soft_rms", "grad_norm", "lr"]
 
+# %% ../nbs/14_dashboard.ipynb #f1eb7e2e
 class RunBrowser:
     "Browse the runs under `root`: a table, and overlays / per-class comparisons of selected runs."
     def __init__(self, root: str | Path | None = None, *, smoothing: float = 0.6):
@@ -499,7 +611,9 @@ class RunBrowser:
 def _browser_widget(self: RunBrowser):
     "A multi-select of runs and a metric dropdown above the comparison figures (FigureWidgets), redrawn on change."
     import ipywidgets as W
-    if not widgets_available(): raise TelepathyError("the run browser widget needs go.FigureWidget", "pip install anywidget")
+
+    if not widgets_available():
+        raise TelepathyError("the run browser widget needs go.FigureWidget", "pip install anywidget")
     pick = W.SelectMultiple(options=list(self.table["run"]), value=[Path(p).name for p in self.run_dirs()],
                             description="runs", rows=min(max(len(self.table), 2), 12))
     metric = W.Dropdown(options=OVERLAY_METRICS, value="quick_eval_acc", description="metric")
@@ -510,12 +624,14 @@ def _browser_widget(self: RunBrowser):
     pick.observe(redraw, "value"); metric.observe(redraw, "value"); redraw()
     return box
 
+# %% ../nbs/14_dashboard.ipynb #e09cebaf
 def _browser_show(self: RunBrowser, runs=None, metric: str = "quick_eval_acc", interactive: bool | None = None) -> list:
     "Display the table, then the widget (interactive) or the figures for `runs`; returns the figures shown."
     _display(self.table)
     if is_interactive(interactive): _display(self.widget()); return []
     return [show(f, interactive=False) for f in self.figures(runs, metric)]
 
+# %% ../nbs/14_dashboard.ipynb #ed19daa0
 RunBrowser.widget, RunBrowser.show = _browser_widget, _browser_show
 
 # %% ../nbs/14_dashboard.ipynb #c2c6bfba
@@ -524,6 +640,7 @@ def first_jump(quick_eval: pd.DataFrame, chance: float, margin: float = 0.05) ->
     steps, accs = metric_series(quick_eval, "quick_eval_acc")
     return next(((s, a) for s, a in zip(steps, accs) if a > chance + margin), None)
 
+# %% ../nbs/14_dashboard.ipynb #1cf23558
 def accuracy_dips(quick_eval: pd.DataFrame) -> list[tuple[int, int, float]]:
     "(from_step, to_step, drop) for every fall of quick-eval accuracy between consecutive evals."
     steps, accs = metric_series(quick_eval, "quick_eval_acc")
@@ -531,21 +648,37 @@ def accuracy_dips(quick_eval: pd.DataFrame) -> list[tuple[int, int, float]]:
 
 # %% ../nbs/14_dashboard.ipynb #d16218a8
 def _pct(x) -> str: return "n/a" if x is None else f"{100 * x:.1f}%"
+
+# %% ../nbs/14_dashboard.ipynb #ffd5c79c
 def _num(x) -> str: return "n/a" if x is None else f"{x:g}" if isinstance(x, float) else str(x)
 
+# %% ../nbs/14_dashboard.ipynb #09b626e8
 def _objective(run: dict) -> str:
     c, s = run["config"], run["summary"]
-    return (f"## Objective\n\nTeach {c.get('target_model')} to classify `{c.get('task')}` from layer {c.get('source_layer')} "
-            f"hidden states of {c.get('source_model')}, passed through a {c.get('bridge')} bridge as "
-            f"{c.get('soft_tokens')} soft tokens.\n\nRun `{run['name']}`: status **{s.get('status', 'unknown')}**, "
-            f"preset `{c.get('preset')}`, duration {_num(s.get('duration_s'))} s, git `{s.get('git_revision')}`, "
-            f"device {s.get('device')}." + (f"\n\nError: `{s['error']}`" if s.get("error") else ""))
+    return (
+        f"## Objective\n\nTeach {c.get('target_model')} to classify `{c.get('task')}` from layer {c.get('source_layer')} "
+        f"hidden states of {c.get('source_model')}, passed through a {c.get('bridge')} bridge as "
+        f"{c.get('soft_tokens')} soft tokens.\n\nRun `{run['name']}`: status **{s.get('status', 'unknown')}**, "
+        f"preset `{c.get('preset')}`, duration {_num(s.get('duration_s'))} s, git `{s.get('git_revision')}`, "
+        f"device {s.get('device')}." + (f"\n\nError: `{s['error']}`" if s.get("error") else "")
+    )
 
 # %% ../nbs/14_dashboard.ipynb #73332a99
-ARCH_KEYS = ["source_model", "source_layer", "target_model", "bridge", "depth", "heads", "width", "soft_tokens", "output_norm"]
+ARCH_KEYS = [
+    "source_model",
+    "source_layer",
+    "target_model",
+    "bridge",
+    "depth",
+    "heads",
+    "width",
+    "soft_tokens",
+    "output_norm",
+]
 TRAIN_KEYS = ["steps", "batch_size", "grad_accum", "lr", "weight_decay", "diversity_weight", "quick_eval_every",
               "train_size", "eval_size", "seed"]
 
+# %% ../nbs/14_dashboard.ipynb #e38926ad
 def _config_tables(c: dict) -> str:
     "Architecture and training tables from the config."
     table = lambda keys: markdown_table(["setting", "value"], [[k, f"`{_num(c.get(k))}`"] for k in keys])
@@ -553,6 +686,7 @@ def _config_tables(c: dict) -> str:
     return (f"## Architecture\n\n{table(ARCH_KEYS)}\n\n## Training\n\n{table(TRAIN_KEYS)}\n\n"
             f"Effective batch: {_num(eff)} examples per optimizer step.")
 
+# %% ../nbs/14_dashboard.ipynb #f011f867
 def _task_format(c: dict) -> str:
     "Source prompt and target layout from the config."
     return (f"## Task format\n\nSource prompt (read by {c.get('source_model')} at layer {c.get('source_layer')}):\n\n"
@@ -564,14 +698,22 @@ def _results(run: dict) -> str:
     "Accuracy, per-class accuracy (with baselines) and the final losses."
     ev, train = run["eval"], run["train"]
     last = train.dropna(subset=["lm_loss"]).iloc[-1] if "lm_loss" in train and train["lm_loss"].notna().any() else None
-    loss = f"Last finite LM loss: {last['lm_loss']:.4f} (step {int(last['step'])})." if last is not None else "No LM loss logged."
+    loss = (
+        f"Last finite LM loss: {last['lm_loss']:.4f} (step {int(last['step'])})."
+        if last is not None
+        else "No LM loss logged."
+    )
     if not ev: return f"## Results\n\nNo `eval_results.json`: the run has no evaluation.\n\n{loss}"
     base = ev.get("baselines") or {}
     rows = [[n, _pct(a)] + [_pct((b.get("per_class_accuracy") or {}).get(n)) for b in base.values()]
             for n, a in ev["per_class_accuracy"].items()]
     rows.append(["**overall**", f"**{_pct(ev['accuracy'])}**"] + [_pct(b.get("accuracy")) for b in base.values()])
     gen = ev.get("generation")
-    gen = f"\n\nGeneration accuracy: {_pct(gen['accuracy'])} ({gen.get('invalid')} invalid of {gen.get('n')})." if gen else ""
+    gen = (
+        f"\n\nGeneration accuracy: {_pct(gen['accuracy'])} ({gen.get('invalid')} invalid of {gen.get('n')})."
+        if gen
+        else ""
+    )
     return (f"## Results\n\nAccuracy **{_pct(ev['accuracy'])}** on {ev['n']} `{ev.get('split')}` examples of "
             f"`{ev.get('task')}`.\n\n" + markdown_table(["class", "bridge", *base], rows) + gen + f"\n\n{loss}")
 
@@ -580,8 +722,11 @@ def _trajectory(quick: pd.DataFrame) -> str:
     "The quick-eval trajectory as a table."
     steps, accs = metric_series(quick, "quick_eval_acc")
     if not steps: return "## Quick-eval trajectory\n\nNo quick evals logged."
-    return "## Quick-eval trajectory\n\n" + markdown_table(["step", "quick-eval accuracy"], [[s, _pct(a)] for s, a in zip(steps, accs)])
+    return "## Quick-eval trajectory\n\n" + markdown_table(
+        ["step", "quick-eval accuracy"], [[s, _pct(a)] for s, a in zip(steps, accs)]
+    )
 
+# %% ../nbs/14_dashboard.ipynb #e6e046c2
 def _observations(run: dict, margin: float) -> str:
     "First jump above chance, dips, the gap to each baseline, and where the run stopped."
     k, quick, obs = num_classes(run), run["quick_eval"], []
@@ -590,11 +735,15 @@ def _observations(run: dict, margin: float) -> str:
         obs.append(f"Chance is {_pct(chance)} ({k} classes); the first quick eval above chance + {_pct(margin)} "
                    + (f"was at step {jump[0]} ({_pct(jump[1])})." if jump else "never came."))
     dips = accuracy_dips(quick)
-    obs += [f"Dip: quick-eval accuracy fell by {_pct(d)} from step {a} to step {b}." for a, b, d in dips] or ["No dips in quick-eval accuracy."]
+    obs += [f"Dip: quick-eval accuracy fell by {_pct(d)} from step {a} to step {b}." for a, b, d in dips] or [
+        "No dips in quick-eval accuracy."
+    ]
     ev = run["eval"] or {}
     for name, b in (ev.get("baselines") or {}).items():
         if b.get("accuracy") is not None:
-            obs.append(f"The bridge is {100 * (ev['accuracy'] - b['accuracy']):+.1f} points against `{name}` ({_pct(b['accuracy'])}).")
+            obs.append(
+                f"The bridge is {100 * (ev['accuracy'] - b['accuracy']):+.1f} points against `{name}` ({_pct(b['accuracy'])})."
+            )
     last = int(run["train"]["step"].max()) if len(run["train"]) else 0
     obs.append(f"Last logged training step: {last} of {_num(run['config'].get('steps'))}.")
     return "## Observations\n\n" + "\n".join(f"- {o}" for o in obs)
@@ -605,11 +754,17 @@ def experiment_summary(run_dir: str | Path, *, margin: float = 0.05) -> str:
     run = load_run(run_dir)
     parts = [f"# Experiment summary: {run['name']}", _objective(run), _config_tables(run["config"]),
              _task_format(run["config"]), _results(run), _trajectory(run["quick_eval"]), _observations(run, margin)]
-    return "\n\n".join(parts) + "\n\n_Generated by `telepathy_nb.dashboard.write_experiment_summary` from the run's files._\n"
+    return (
+        "\n\n".join(parts)
+        + "\n\n_Generated by `telepathy_nb.dashboard.write_experiment_summary` from the run's files._\n"
+    )
 
+# %% ../nbs/14_dashboard.ipynb #cd2d0dfb
 def write_experiment_summary(run_dir: str | Path, *, margin: float = 0.05) -> Path:
     "Write `EXPERIMENT_SUMMARY.md` beside the run; returns its path."
-    return atomic_write_bytes(Path(run_dir) / "EXPERIMENT_SUMMARY.md", experiment_summary(run_dir, margin=margin).encode())
+    return atomic_write_bytes(
+        Path(run_dir) / "EXPERIMENT_SUMMARY.md", experiment_summary(run_dir, margin=margin).encode()
+    )
 
 # %% ../nbs/14_dashboard.ipynb #7ee11596
 def accuracy_line(ev: dict) -> str:
@@ -618,10 +773,17 @@ def accuracy_line(ev: dict) -> str:
     correct = [p["correct"] for p in ev.get("predictions") or []]
     lo, hi = bootstrap_ci(correct) if correct else (float("nan"), float("nan"))
     ci = f" (95% CI {100 * lo:.1f}–{100 * hi:.1f})" if correct else ""
-    base = [f"{k.replace('_', ' ')} {100 * b['accuracy']:.1f}%" for k, b in (ev.get("baselines") or {}).items() if "accuracy" in b]
-    return (f"accuracy **{100 * ev['accuracy']:.1f}%**{ci} on {ev.get('n', len(correct))} {ev.get('split', 'evaluation')} rows"
-            + (f"; beside it: {', '.join(base)}" if base else ""))
+    base = [
+        f"{k.replace('_', ' ')} {100 * b['accuracy']:.1f}%"
+        for k, b in (ev.get("baselines") or {}).items()
+        if "accuracy" in b
+    ]
+    return (
+        f"accuracy **{100 * ev['accuracy']:.1f}%**{ci} on {ev.get('n', len(correct))} {ev.get('split', 'evaluation')} rows"
+        + (f"; beside it: {', '.join(base)}" if base else "")
+    )
 
+# %% ../nbs/14_dashboard.ipynb #e47157a2
 def final_status_banner(summary: dict, ev: dict | None = None) -> str:
     "Markdown for the top of a rendered run: how it ended (summary.json) and, when it has one, its evaluation's headline."
     s = summary.get("status", "unknown")
@@ -631,15 +793,18 @@ def final_status_banner(summary: dict, ev: dict | None = None) -> str:
     return (f"**Final status: {s}**{acc}\n\n{summary.get('template', '')} run `{summary.get('name', '')}`, finished "
             f"{summary.get('finished') or '?'} after {summary.get('duration_s', '?')} s{err}")
 
+# %% ../nbs/14_dashboard.ipynb #9a9e3cd6
 LEAD, APPENDIX = "lead", "appendix"   # cell tags: shown right under the banner / moved to the page's end
 
 _EXTERNAL_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=\"https?://[^\"]*\"[^>]*>\s*</script>", re.I)
 
+# %% ../nbs/14_dashboard.ipynb #eb4b8373
 def strip_external_scripts(html: str) -> tuple[str, int]:
     """Remove <script src="http(s)://..."> tags (nbconvert's require.js and MathJax from a CDN): the page then asks the
     network for nothing. Our pages need neither: plotly.js is embedded, and no output uses LaTeX."""
     return _EXTERNAL_SCRIPT.subn("", html)
 
+# %% ../nbs/14_dashboard.ipynb #d11ae872
 def page_cells(cells: list, banner: str | None = None) -> list:
     """A rendered page's cells, the result first: the notebook's title, the banner, the cells tagged `lead` (their inputs
     folded away), the rest in order, then under 'Appendix' the parameters (papermill's cells) and the cells tagged
@@ -655,8 +820,14 @@ def page_cells(cells: list, banner: str | None = None) -> list:
     tail = [c for c in rest if late(c)]
     head = title + ([nbformat.v4.new_markdown_cell(banner)] if banner else []) + lead
     middle = [c for c in rest if c not in lead and c not in tail]
-    return head + middle + ([nbformat.v4.new_markdown_cell("## Appendix: parameters and configuration")] if tail else []) + tail
+    return (
+        head
+        + middle
+        + ([nbformat.v4.new_markdown_cell("## Appendix: parameters and configuration")] if tail else [])
+        + tail
+    )
 
+# %% ../nbs/14_dashboard.ipynb #1606b13b
 def render_html(ipynb_path: str | Path, html_path: str | Path, summary: dict | None = None) -> Path:
     """Convert an executed notebook to a standalone, offline HTML page that leads with the result (`page_cells`): the
     final-status banner when `summary` is given, with the evaluation beside the notebook when there is one."""

@@ -15,8 +15,9 @@ from .core import TelepathyError
 
 # %% auto #0
 __all__ = ['TASKS', 'HOLDOUT_SEED', 'TEMPLATE_PROBES', 'BATCH_ORDERS', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir',
-           'load_split', 'subset', 'training_rows', 'rows_of', 'heldout_rows', 'verbaliser_ids', 'PairCollator',
-           'template_span', 'text_key_mask', 'bucketed_batches', 'shuffled_batches', 'BatchStream', 'micro_batch_ids']
+           'load_split', 'subset', 'training_rows', 'rows_of', 'heldout_rows', 'pad_ids', 'verbaliser_ids',
+           'PairCollator', 'template_span', 'text_key_mask', 'bucketed_batches', 'shuffled_batches', 'BatchStream',
+           'micro_batch_ids']
 
 # %% ../nbs/03_data.ipynb #47c96e10
 @dataclass(frozen=True)
@@ -51,8 +52,10 @@ _BANKING = ("activate_my_card age_limit apple_pay_or_google_pay atm_support auto
     "virtual_card_not_working visa_or_mastercard why_verify_identity wrong_amount_of_cash_received "
     "wrong_exchange_rate_for_cash_withdrawal").split()
 
+# %% ../nbs/03_data.ipynb #012a1ecb
 def _say(names): return tuple(" " + n.replace("_", " ").rstrip("?").lower() for n in names)
 
+# %% ../nbs/03_data.ipynb #a2b79356
 TASKS = {
     "sst2": Task("sst2", ("negative", "positive"), (" negative", " positive"), "Review: {text}\nSentiment:",
                  "Sentiment:", hub=("nyu-mll/glue", "sst2", "sentence", "label")),
@@ -81,6 +84,7 @@ _TOY_POS = "good great fun wonderful superb loved best".split()
 _TOY_NEG = "bad awful boring dull terrible hate worst".split()
 _TOY_FILL = "the movie film plot story actors was really very this it".split()
 
+# %% ../nbs/03_data.ipynb #5f34ba3a
 def toy_split(split: str, n: int | None = None) -> datasets.Dataset:
     "Synthetic two-class reviews: 2,000 train / 200 validation rows, fixed seeds."
     n = n or (2000 if split == "train" else 200)
@@ -99,6 +103,7 @@ def _empty_texts(texts: pa.ChunkedArray) -> np.ndarray:
     blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0), True)
     return np.flatnonzero(blank.to_numpy(zero_copy_only=False))
 
+# %% ../nbs/03_data.ipynb #5c212f06
 def check_rows(ds: datasets.Dataset, task: Task, where: str) -> datasets.Dataset:
     "Raise on missing columns, empty texts or labels outside 0..C-1, naming the first bad row."
     missing = {"text", "label"} - set(ds.column_names)
@@ -122,14 +127,19 @@ def data_dir(explicit: str | Path | None = None) -> Path | None:
     d = explicit or os.environ.get("TELEPATHY_DATA_DIR") or None
     if d is None: return None
     if not Path(d).is_dir():
-        raise TelepathyError(f"data directory {str(d)!r} does not exist", "pass an existing folder or unset TELEPATHY_DATA_DIR")
+        raise TelepathyError(
+            f"data directory {str(d)!r} does not exist", "pass an existing folder or unset TELEPATHY_DATA_DIR"
+        )
     return Path(d)
 
+# %% ../nbs/03_data.ipynb #9900252a
 def _read_parquet(path: Path) -> datasets.Dataset:
     "A Parquet file as an in-memory `datasets.Dataset`, with a clear error when it is corrupt."
     try: table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as e:
-        raise TelepathyError(f"{path} is not a readable Parquet file ({e})", "copy the file again from its source") from None
+        raise TelepathyError(
+            f"{path} is not a readable Parquet file ({e})", "copy the file again from its source"
+        ) from None
     return datasets.Dataset(table)
 
 # %% ../nbs/03_data.ipynb #19ab8e7c
@@ -141,6 +151,7 @@ def _from_hub(task: Task, split: str) -> datasets.Dataset:
     if label_col != "label": ds = ds.rename_column(label_col, "label")
     return ds.select_columns(["text", "label"])
 
+# %% ../nbs/03_data.ipynb #12d4dc40
 def _split_name(task: Task, split: str) -> str:
     "Map the roles 'train'/'eval' to the task's split names; other names pass through."
     return task.splits.get(split, split)
@@ -169,34 +180,42 @@ def load_split(task: str | Task, split: str, data_dir_: str | Path | None = None
                                  f"({task.hub[0] if task.hub else 'no hub copy'})") from None
     return subset(check_rows(ds, task, where), n, seed)
 
+# %% ../nbs/03_data.ipynb #0e69d9be
 def subset(ds: datasets.Dataset, n: int | None, seed: int = 0) -> datasets.Dataset:
     "A seeded random subset of `n` rows (all rows when `n` is None or larger), in the original order."
     if n is None or n >= len(ds): return ds
-    if n <= 0: raise TelepathyError(f"subset size must be positive, got {n}", "pass a positive count or None for all rows")
+    if n <= 0:
+        raise TelepathyError(f"subset size must be positive, got {n}", "pass a positive count or None for all rows")
     idx = np.sort(np.random.default_rng(seed).choice(len(ds), n, replace=False))
     return ds.select(idx)
 
 # %% ../nbs/03_data.ipynb #d4a1b2c1
 HOLDOUT_SEED = 1234   # fixed: the held-out rows do not move with a run's seed
 
+# %% ../nbs/03_data.ipynb #2378f5f1
 def _holdout_mask(n_rows: int, holdout: int) -> np.ndarray:
     "Boolean mask of the `holdout` held-out rows among `n_rows`."
-    if holdout >= n_rows: raise TelepathyError(f"holdout_rows={holdout} leaves no training rows (the split has {n_rows})",
-                                               f"pass holdout_rows < {n_rows}")
+    if holdout >= n_rows:
+        raise TelepathyError(
+            f"holdout_rows={holdout} leaves no training rows (the split has {n_rows})", f"pass holdout_rows < {n_rows}"
+        )
     mask = np.zeros(n_rows, dtype=bool)
     mask[np.random.default_rng(HOLDOUT_SEED).choice(n_rows, holdout, replace=False)] = True
     return mask
 
+# %% ../nbs/03_data.ipynb #14eedf52
 def training_rows(task: str | Task, *, n: int | None = None, seed: int = 0, holdout: int = 0) -> list[dict]:
     "The rows a run trains on: the training split minus `holdout` held-out rows, then a seeded subset of `n`."
     ds = load_split(task, "train")
     if holdout: ds = ds.select(np.flatnonzero(~_holdout_mask(len(ds), holdout)))
     return rows_of(subset(ds, n, seed))
 
+# %% ../nbs/03_data.ipynb #c31bb753
 def rows_of(ds: datasets.Dataset) -> list[dict]:
     "The rows of `ds` as dicts (what `list(ds)` gives, read through Arrow: 67k rows in 0.06 s instead of 2.4 s)."
     return ds.with_format("arrow")[:].to_pylist()
 
+# %% ../nbs/03_data.ipynb #a661d3f3
 def heldout_rows(task: str | Task, holdout: int) -> list[dict]:
     "The `holdout` training rows that `training_rows(..., holdout=holdout)` leaves out, in split order."
     ds = load_split(task, "train")
@@ -209,7 +228,8 @@ def _cut_middle(ids: list[int], max_len: int, keep_tail: int) -> list[int]:
     keep_tail = min(keep_tail, max_len - 1)
     return ids[: max_len - keep_tail] + ids[len(ids) - keep_tail:]
 
-def _pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+# %% ../nbs/03_data.ipynb #20148a2f
+def pad_ids(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     "Right-pad to a (B, T) id tensor and its 0/1 mask."
     T = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), T), pad_id, dtype=torch.long)
@@ -222,6 +242,7 @@ def verbaliser_ids(tokenizer, task: Task) -> list[list[int]]:
     "Each class's verbaliser as token ids (no special tokens): what is scored and trained after the target's input."
     return [tokenizer(v, add_special_tokens=False).input_ids for v in task.verbalisers]
 
+# %% ../nbs/03_data.ipynb #b3de352e
 class PairCollator:
     "Rows -> a batch with source ids/mask, target label ids/mask and class labels."
     def __init__(self, task: Task, source_tok, target_tok, *, max_source_tokens: int = 256,
@@ -234,7 +255,8 @@ class PairCollator:
         self.train_ids = [ids + eos for ids in self.class_ids]                                          # trained
         bos = [target_tok.bos_token_id] if target_bos and target_tok.bos_token_id is not None else []
         self.primer_ids = bos + target_tok(task.target_primer, add_special_tokens=False).input_ids
-        self.template_span = template_span(source_tok, task.source_prompt)                             # (prefix, suffix) tokens
+        # (prefix, suffix) tokens
+        self.template_span = template_span(source_tok, task.source_prompt)
 
     def source_ids_many(self, rows: list[dict]) -> list[list[int]]:
         "Token ids of the source prompt for each row's text (special tokens included, long texts cut), one batched call."
@@ -251,20 +273,23 @@ class PairCollator:
 
     def label_batch(self, rows: list[dict]) -> dict:
         "The target side of a batch: label ids/mask (right-padded) and class indices."
-        lab_ids, lab_mask = _pad([self.train_ids[r["label"]] for r in rows], self.tgt.pad_token_id)
+        lab_ids, lab_mask = pad_ids([self.train_ids[r["label"]] for r in rows], self.tgt.pad_token_id)
         return {"label_ids": lab_ids, "label_mask": lab_mask, "labels": torch.tensor([r["label"] for r in rows])}
 
     def __call__(self, rows: list[dict]) -> dict:
-        src_ids, src_mask = _pad(self.source_ids_many(rows), self.src.pad_token_id)
+        src_ids, src_mask = pad_ids(self.source_ids_many(rows), self.src.pad_token_id)
         return {"source_ids": src_ids, "source_mask": src_mask, **self.label_batch(rows)}
 
+# %% ../nbs/03_data.ipynb #cc8d6648
 TEMPLATE_PROBES = ("good", "bad", "0", "The end.")   # texts that start and end differently under any tokenizer we use
 
+# %% ../nbs/03_data.ipynb #a561644d
 def _common_prefix(seqs: list[list[int]]) -> int:
     n = 0
     while all(len(s) > n for s in seqs) and len({s[n] for s in seqs}) == 1: n += 1
     return n
 
+# %% ../nbs/03_data.ipynb #cdce16da
 def template_span(tokenizer, source_prompt: str) -> tuple[int, int]:
     """(prefix, suffix): how many tokens before and after the text every source prompt shares — the template, the same for
     every input. Read off the prompt tokenised around different probe texts, so a template token that merges with the text
@@ -273,6 +298,7 @@ def template_span(tokenizer, source_prompt: str) -> tuple[int, int]:
     prefix = _common_prefix(enc)
     return prefix, min(_common_prefix([e[::-1] for e in enc]), min(map(len, enc)) - prefix - 1)
 
+# %% ../nbs/03_data.ipynb #acb63ced
 def text_key_mask(mask: torch.Tensor, prefix: int, suffix: int) -> torch.Tensor:
     "The right-padded source mask (B, T) with each row's first `prefix` and last `suffix` real tokens set to 0 (a row left with no text keeps its mask)."
     pos = torch.arange(mask.shape[1], device=mask.device).unsqueeze(0)
@@ -291,13 +317,16 @@ def bucketed_batches(lengths, batch_size: int, *, seed: int, epoch: int = 0, buc
         out += [chunk[i:i + batch_size].tolist() for i in range(0, len(chunk) - batch_size + 1, batch_size)]
     return [out[i] for i in rng.permutation(len(out))]
 
+# %% ../nbs/03_data.ipynb #1ad59c87
 def shuffled_batches(n: int, batch_size: int, *, seed: int, epoch: int = 0) -> list[list[int]]:
     "The reference's order: a seeded permutation of the rows cut into batches (lengths ignored); the last partial batch is dropped."
     order = np.random.default_rng([seed, epoch]).permutation(n)
     return [order[i:i + batch_size].tolist() for i in range(0, n - batch_size + 1, batch_size)]
 
+# %% ../nbs/03_data.ipynb #384f7d90
 BATCH_ORDERS = ("bucketed", "shuffled")
 
+# %% ../nbs/03_data.ipynb #e126641a
 @dataclass
 class BatchStream:
     """Micro-batch `g` of an endless, seeded sequence of epochs: length-bucketed (ours) or plainly shuffled (the reference).
@@ -316,7 +345,8 @@ class BatchStream:
         self.batches_per_epoch = len(self.epoch(0))
     def _build(self, e: int) -> list[list[int]]:
         self.builds += 1
-        if self.order == "shuffled": return shuffled_batches(len(self.lengths), self.batch_size, seed=self.seed, epoch=e)
+        if self.order == "shuffled":
+            return shuffled_batches(len(self.lengths), self.batch_size, seed=self.seed, epoch=e)
         return bucketed_batches(self.lengths, self.batch_size, seed=self.seed, epoch=e, bucket=self.bucket)
     def epoch(self, e: int) -> list[list[int]]:
         if e not in self._epochs:
@@ -327,8 +357,9 @@ class BatchStream:
     def batch_at(self, g: int) -> list[int]:
         return self.epoch(g // self.batches_per_epoch)[g % self.batches_per_epoch]
 
-
 # %% ../nbs/03_data.ipynb #b073de7c
-def micro_batch_ids(stream: BatchStream, step: int, micro: int, *, grad_accum: int = 1, processes: int = 1, rank: int = 0) -> list[int]:
+def micro_batch_ids(
+    stream: BatchStream, step: int, micro: int, *, grad_accum: int = 1, processes: int = 1, rank: int = 0
+) -> list[int]:
     "Row indices of micro-batch `micro` of optimizer step `step` (0-based) on process `rank`: the one sample order."
     return stream.batch_at((step * grad_accum + micro) * processes + rank)

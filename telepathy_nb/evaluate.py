@@ -20,10 +20,20 @@ __all__ = ['evaluate', 'zero_shot', 'write_eval_results', 'evaluate_run', 'eval_
 
 # %% ../nbs/12_evaluate.ipynb #befe880e
 def _predictions(rows, scores, preds, extra=None) -> list[dict]:
-    return [{"index": i, "text": r["text"], "label": int(r["label"]), "pred": int(p), "scores": [round(float(x), 4) for x in s],
-             "correct": bool(p == r["label"]), **({"generated": extra[i]} if extra else {})}
-            for i, (r, s, p) in enumerate(zip(rows, scores, preds))]
+    return [
+        {
+            "index": i,
+            "text": r["text"],
+            "label": int(r["label"]),
+            "pred": int(p),
+            "scores": [round(float(x), 4) for x in s],
+            "correct": bool(p == r["label"]),
+            **({"generated": extra[i]} if extra else {}),
+        }
+        for i, (r, s, p) in enumerate(zip(rows, scores, preds))
+    ]
 
+# %% ../nbs/12_evaluate.ipynb #37047d46
 def evaluate(pipe: Pipeline, rows: list[dict], *, batch_size: int = 32, generation: bool = False,
              progress: bool = True, split: str = "validation", decision: str = "scores") -> dict:
     """Evaluation of the bridge on `rows`. decision='scores' (ours): argmax of the class scores, generation mode beside it when asked;
@@ -34,7 +44,12 @@ def evaluate(pipe: Pipeline, rows: list[dict], *, batch_size: int = 32, generati
     scores = bridge_scores(pipe, rows, batch_size, progress, desc="evaluating",
                            also=(lambda soft: gens.extend(generate_answers(pipe, soft))) if generation else None)
     preds, labels = scores.argmax(-1), [r["label"] for r in rows]
-    res = {"task": task.name, "split": split, "label_names": list(task.label_names), **classification_report(labels, preds, task.label_names)}
+    res = {
+        "task": task.name,
+        "split": split,
+        "label_names": list(task.label_names),
+        **classification_report(labels, preds, task.label_names),
+    }
     if generation:
         gp = [match_verbaliser(g, task.verbalisers) for g in gens]
         rep = classification_report(labels, gp, task.label_names)
@@ -44,6 +59,7 @@ def evaluate(pipe: Pipeline, rows: list[dict], *, batch_size: int = 32, generati
     if decision == "generation": res = _decide_by_generation(res, labels, gens, task)
     return res
 
+# %% ../nbs/12_evaluate.ipynb #abb52c6f
 def _decide_by_generation(res: dict, labels, gens: list[str], task) -> dict:
     "Make the reference's decision (generation + substring match) the headline; the class-score result moves under 'scores'."
     preds = [substring_match(g, task.verbalisers) for g in gens]
@@ -53,33 +69,59 @@ def _decide_by_generation(res: dict, labels, gens: list[str], task) -> dict:
     return {**res, **rep, "decision": "generation (substring match)", "scores": scores_res}
 
 # %% ../nbs/12_evaluate.ipynb #e7a1b2c3
-def zero_shot(lm: LoadedLM, task: Task, rows: list[dict], *, batch_size: int = 16, progress: bool = False, **kw) -> dict:
+def zero_shot(
+    lm: LoadedLM, task: Task, rows: list[dict], *, batch_size: int = 16, progress: bool = False, **kw
+) -> dict:
     "`lm` reading the task prompt with the text, decided by its class scores: a `stats.report` with the model's name."
-    preds = text_scores(lm, task, [r["text"] for r in rows], batch_size=batch_size, progress=progress, desc=f"zero-shot {lm.name}").argmax(-1)
+    preds = text_scores(
+        lm, task, [r["text"] for r in rows], batch_size=batch_size, progress=progress, desc=f"zero-shot {lm.name}"
+    ).argmax(-1)
     return report([r["label"] for r in rows], preds, task.label_names, model=lm.name, kind="text",
                   description=f"{lm.name} zero-shot: the task prompt with the text, class scores", **kw)
 
+# %% ../nbs/12_evaluate.ipynb #d29222bd
 def write_eval_results(results: dict, run_dir: str | Path) -> Path:
     "Write eval_results.json into the run folder (atomically)."
     return atomic_write_json(Path(run_dir) / EVAL_RESULTS, results)
 
-def evaluate_run(pipe: Pipeline, cfg: RunConfig, run_dir: str | Path, *, rows: list[dict] | None = None, batch_size: int | None = None,
-                 generation: bool | None = None, zero_shot_baseline: bool | None = None, progress: bool = True, **extra) -> dict:
+# %% ../nbs/12_evaluate.ipynb #78f3131c
+def evaluate_run(
+    pipe: Pipeline,
+    cfg: RunConfig,
+    run_dir: str | Path,
+    *,
+    rows: list[dict] | None = None,
+    batch_size: int | None = None,
+    generation: bool | None = None,
+    zero_shot_baseline: bool | None = None,
+    progress: bool = True,
+    **extra,
+) -> dict:
     "Evaluate the bridge on `rows` (default: the config's seeded validation rows), the target zero-shot beside it, into eval_results.json."
-    t0, rows = time.time(), rows if rows is not None else list(load_split(cfg.task, "eval", n=cfg.eval_size or None, seed=cfg.seed))
+    t0, rows = (
+        time.time(),
+        rows if rows is not None else list(load_split(cfg.task, "eval", n=cfg.eval_size or None, seed=cfg.seed)),
+    )
     res = evaluate(pipe, rows, batch_size=batch_size or cfg.batch_size * 2, progress=progress, decision=cfg.decision,
                    generation=cfg.generation_eval if generation is None else generation)
     zs = cfg.zero_shot_baseline if zero_shot_baseline is None else zero_shot_baseline
-    res["baselines"] = {"target_zero_shot": zero_shot(pipe.target, get_task(cfg.task), rows, progress=progress)} if zs else {}
+    res["baselines"] = (
+        {"target_zero_shot": zero_shot(pipe.target, get_task(cfg.task), rows, progress=progress)} if zs else {}
+    )
     res.update(extra, eval_seconds=round(time.time() - t0, 2))
     write_eval_results(res, run_dir)
     return res
 
+# %% ../nbs/12_evaluate.ipynb #f8e04107
 def eval_table(results: dict):
     "Accuracy, n and per-class accuracy of the bridge, its generation mode and each baseline: one row each."
     import pandas as pd
     rows = {"bridge": results}
     if results.get("generation"): rows["bridge (generation, invalid counted wrong)"] = results["generation"]
     rows.update({f"baseline: {k}": v for k, v in (results.get("baselines") or {}).items()})
-    return pd.DataFrame({k: {"accuracy": v["accuracy"], "n": v["n"], **{f"acc[{c}]": a for c, a in v["per_class_accuracy"].items()}}
-                         for k, v in rows.items()}).T.round(4)
+    return pd.DataFrame(
+        {
+            k: {"accuracy": v["accuracy"], "n": v["n"], **{f"acc[{c}]": a for c, a in v["per_class_accuracy"].items()}}
+            for k, v in rows.items()
+        }
+    ).T.round(4)

@@ -18,8 +18,10 @@ __all__ = ['pad_into', 'CapturedCall', 'train_shapes', 'GraphedTrainStep', 'Deci
 def pad_into(dst: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
     "Copy `src` into the leading corner of the fixed-shape buffer `dst`, zero the rest (right padding); returns `dst`."
     if src.dim() != dst.dim() or any(s > d for s, d in zip(src.shape, dst.shape)):
-        raise TelepathyError(f"an input of shape {tuple(src.shape)} does not fit the captured buffer {tuple(dst.shape)}",
-                             "capture with shapes at least as large as every input (the longest source row, the longest label)")
+        raise TelepathyError(
+            f"an input of shape {tuple(src.shape)} does not fit the captured buffer {tuple(dst.shape)}",
+            "capture with shapes at least as large as every input (the longest source row, the longest label)",
+        )
     if src.shape == dst.shape: return dst.copy_(src, non_blocking=True)
     dst.zero_()
     dst[tuple(slice(0, s) for s in src.shape)].copy_(src, non_blocking=True)
@@ -55,7 +57,8 @@ class CapturedCall:
         if self.after_warmup: self.after_warmup()
         graph = torch.cuda.CUDAGraph()
         try:
-            with torch.cuda.graph(graph, capture_error_mode=self.capture_error_mode), mask_kept(): self.outputs = self.fn(self.inputs)
+            with torch.cuda.graph(graph, capture_error_mode=self.capture_error_mode), mask_kept():
+                self.outputs = self.fn(self.inputs)
         except RuntimeError as e:
             raise TelepathyError(f"{self.what} could not be captured as a CUDA graph: {str(e).splitlines()[0][:200]}",
                                  "turn the graph option off (e.g. -p step_graphs=false) and report the message") from e
@@ -72,16 +75,23 @@ class CapturedCall:
 def train_shapes(pipe: Pipeline, batch_size: int, max_source_len: int, state_dtype: torch.dtype) -> dict:
     "The fixed input shapes of a graphed training step: cached source states and mask padded to `max_source_len`, labels to the longest class."
     L = max(len(ids) for ids in pipe.collator.train_ids)
-    return {"states": ((batch_size, max_source_len, pipe.source.width), state_dtype), "source_mask": ((batch_size, max_source_len), torch.long),
-            "label_ids": ((batch_size, L), torch.long), "label_mask": ((batch_size, L), torch.long)}
+    return {
+        "states": ((batch_size, max_source_len, pipe.source.width), state_dtype),
+        "source_mask": ((batch_size, max_source_len), torch.long),
+        "label_ids": ((batch_size, L), torch.long),
+        "label_mask": ((batch_size, L), torch.long),
+    }
 
+# %% ../nbs/09a_graphs.ipynb #f0a9c88e
 class GraphedTrainStep:
     """Forward, backward and clipping of one micro-batch (from the state cache) as one CUDA graph; call with a collated
     batch and its states, get the loss parts (0-d tensors), the grad norm and the soft tokens, all overwritten next call."""
     def __init__(self, pipe: Pipeline, cfg, shapes: dict, device, warmup: int = 2):
         self.pipe, self.cfg = pipe, cfg
         self.params = [p for p in pipe.bridge.parameters() if p.requires_grad]
-        self.call = CapturedCall(self._body, shapes, device, warmup=warmup, after_warmup=self.release, what="the training step (step_graphs)")
+        self.call = CapturedCall(
+            self._body, shapes, device, warmup=warmup, after_warmup=self.release, what="the training step (step_graphs)"
+        )
 
     def release(self) -> None:
         "Drop the gradients (after the warm-up; at the end of training): the capture allocates its own."
@@ -94,7 +104,12 @@ class GraphedTrainStep:
             res = run_loss(self.pipe, batch, cfg, x["states"])
         res["loss"].backward()
         gn = torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
-        return {"parts": loss_values(res), "grad_norm": gn, "z": res["out"].z.detach(), "soft": res["out"].soft.detach()}
+        return {
+            "parts": loss_values(res),
+            "grad_norm": gn,
+            "z": res["out"].z.detach(),
+            "soft": res["out"].soft.detach(),
+        }
 
     def __call__(self, batch: dict, states: torch.Tensor, monitor: bool = False) -> tuple[dict, torch.Tensor]:
         "The step's loss parts (with the collapse monitors when `monitor`) and grad norm, as device tensors."
@@ -107,15 +122,21 @@ class GraphedTrainStep:
 # %% ../nbs/09a_graphs.ipynb #7a014d75
 class DecisionGraph:
     "Decisions (argmax over single-token classes) for batches of `batch_size` rows padded to `max_source_len` tokens, as one CUDA graph."
-    def __init__(self, pipe: Pipeline, batch_size: int, max_source_len: int, device, capture_error_mode: str = "global"):
+
+    def __init__(
+        self, pipe: Pipeline, batch_size: int, max_source_len: int, device, capture_error_mode: str = "global"
+    ):
         class_ids = pipe.collator.class_ids
         if any(len(c) != 1 for c in class_ids):
             raise TelepathyError("a decision graph scores single-token classes only; this task has multi-token labels",
                                  "time decisions without the graph (bench without --latency-graphs) for this task")
         self.pipe, dev = pipe, torch.device(device)
-        self.first = torch.tensor([c[0] for c in class_ids], device=dev)     # made here: no host copy inside the capture
+        # made here: no host copy inside the capture
+        self.first = torch.tensor([c[0] for c in class_ids], device=dev)
         shapes = {k: ((batch_size, max_source_len), torch.long) for k in ("source_ids", "source_mask")}
-        self.call = CapturedCall(self._decide, shapes, dev, what="the decision (decision graph)", capture_error_mode=capture_error_mode)
+        self.call = CapturedCall(
+            self._decide, shapes, dev, what="the decision (decision graph)", capture_error_mode=capture_error_mode
+        )
 
     @torch.no_grad()
     def _decide(self, x: dict) -> torch.Tensor:

@@ -20,11 +20,13 @@ def off_diagonal_mean(m: torch.Tensor) -> torch.Tensor:
     if n < 2: return m.new_zeros(m.shape[:-2])
     return (m.sum((-2, -1)) - m.diagonal(dim1=-2, dim2=-1).sum(-1)) / (n * (n - 1))
 
+# %% ../nbs/06_losses.ipynb #f84672b6
 def pairwise_cosine(x: torch.Tensor) -> torch.Tensor:
     "Mean off-diagonal cosine similarity between the rows of x (N, D); 0 when N < 2."
     f = F.normalize(x.float(), dim=-1)
     return off_diagonal_mean(f @ f.T)
 
+# %% ../nbs/06_losses.ipynb #61debded
 def diversity_loss(soft: torch.Tensor) -> torch.Tensor:
     "Mean off-diagonal cosine similarity of the flattened soft tokens (B, K, d) across the batch."
     return pairwise_cosine(soft.flatten(1))
@@ -36,30 +38,37 @@ def participation_ratio(x: torch.Tensor) -> torch.Tensor:
     tr, fro2 = g.diagonal(dim1=-2, dim2=-1).sum(-1), g.pow(2).sum((-2, -1))
     return torch.where(fro2 > 0, tr.pow(2) / fro2.clamp_min(1e-30), torch.zeros_like(tr))
 
+# %% ../nbs/06_losses.ipynb #f8a13d74
 def z_feature_variance(z: torch.Tensor) -> torch.Tensor:
     "The reference's Z variance: per-feature variance over batch x positions of z (B, K, d), averaged over features."
     return z.float().reshape(-1, z.shape[-1]).var(0, unbiased=False).mean()
 
+# %% ../nbs/06_losses.ipynb #84e76585
 def slot_rank(soft: torch.Tensor) -> torch.Tensor:
     "Within-example effective rank of the K x d soft tokens (1 = all K slots say the same), averaged over the batch."
     return participation_ratio(soft).mean()
 
+# %% ../nbs/06_losses.ipynb #4e0712f0
 def centred_messages(soft: torch.Tensor) -> torch.Tensor:
     "Each example's flattened message (B, K*d) minus the batch mean: what differs between inputs."
     m = soft.float().flatten(1)
     return m - m.mean(0, keepdim=True)
 
+# %% ../nbs/06_losses.ipynb #b8b7893c
 def message_rank(soft: torch.Tensor, centred: torch.Tensor | None = None) -> torch.Tensor:
     "Across-batch effective rank of the mean-centred messages (0 when every input gets the same message, up to rounding)."
     c = centred_messages(soft) if centred is None else centred
-    differs = c.pow(2).sum() > 1e-10 * soft.float().pow(2).sum()               # more than fp32 rounding left after centring
+    # more than fp32 rounding left after centring
+    differs = c.pow(2).sum() > 1e-10 * soft.float().pow(2).sum()
     return torch.where(differs, participation_ratio(c), torch.zeros((), device=c.device))
 
+# %% ../nbs/06_losses.ipynb #eae667f4
 def slot_cosines(soft: torch.Tensor) -> torch.Tensor:
     "Cosine between every pair of slots of each example: (B, K, d) -> (B, K, K)."
     f = F.normalize(soft.float(), dim=-1)
     return f @ f.transpose(1, 2)
 
+# %% ../nbs/06_losses.ipynb #6941ab87
 def slot_cosine(soft: torch.Tensor) -> torch.Tensor:
     "Mean cosine between different slots of the same example (1 = K copies of one token); 0 when K == 1."
     return off_diagonal_mean(slot_cosines(soft)).mean()
@@ -72,8 +81,17 @@ def soft_token_monitors(z: torch.Tensor, soft: torch.Tensor, as_floats: bool = T
     message_cos (raw cosine of flattened messages across the batch: the reference's diversity term),
     message_cos_centred and message_rank (the same on mean-centred messages)."""
     c = centred_messages(soft)
-    vals = torch.stack([z_feature_variance(z), soft.float().pow(2).mean(-1).sqrt().mean(), slot_cosine(soft), slot_rank(soft),
-                        diversity_loss(soft), pairwise_cosine(c), message_rank(soft, c)])
+    vals = torch.stack(
+        [
+            z_feature_variance(z),
+            soft.float().pow(2).mean(-1).sqrt().mean(),
+            slot_cosine(soft),
+            slot_rank(soft),
+            diversity_loss(soft),
+            pairwise_cosine(c),
+            message_rank(soft, c),
+        ]
+    )
     keys = ("z_var", "soft_rms", "slot_cos", "slot_rank", "message_cos", "message_cos_centred", "message_rank")
     return dict(zip(keys, vals.tolist() if as_floats else vals.unbind()))
 
@@ -82,16 +100,19 @@ def unit_rms(x: torch.Tensor) -> torch.Tensor:
     "x (..., d) scaled to unit RMS over its last dimension, in fp32."
     return rms_normalise(x.float())
 
+# %% ../nbs/06_losses.ipynb #4c259167
 def _hinged_std(x: torch.Tensor, dim: int, gamma: float) -> torch.Tensor:
     "Mean of relu(gamma - std) over `dim` (std with a small floor, so the gradient stays finite)."
     return F.relu(gamma - (x.var(dim, unbiased=False) + 1e-4).sqrt()).mean()
 
+# %% ../nbs/06_losses.ipynb #ce16f4d8
 def slot_spread_loss(soft: torch.Tensor, gamma: float = 0.5) -> torch.Tensor:
     "Within-example: hinge on the std across the K slots (per example and feature) + mean squared cosine between slots."
     if soft.shape[1] < 2: return soft.new_zeros((), dtype=torch.float32)
     x = unit_rms(soft)
     return _hinged_std(x, 1, gamma) + off_diagonal_mean(slot_cosines(x).pow(2)).mean()
 
+# %% ../nbs/06_losses.ipynb #6df3e3fa
 def batch_vicreg_loss(soft: torch.Tensor, gamma: float = 0.5) -> torch.Tensor:
     "Across the batch: hinge on the std across examples (per slot and feature) + squared off-diagonal covariance of mean tokens."
     B = soft.shape[0]
@@ -101,6 +122,7 @@ def batch_vicreg_loss(soft: torch.Tensor, gamma: float = 0.5) -> torch.Tensor:
     cov = m.T @ m / (B - 1)
     return _hinged_std(x, 0, gamma) + off_diagonal_mean(cov.pow(2)) * (m.shape[1] - 1)   # off-diagonal sum / d
 
+# %% ../nbs/06_losses.ipynb #e588298e
 def info_nce_loss(messages: torch.Tensor, sources: torch.Tensor, temperature: float = 0.1) -> torch.Tensor:
     """InfoNCE across the batch: each message (B, D) must pick out the source summary (B, D) of its own input among the
     batch's, and each source its message (symmetric cross-entropy over cosine similarities / temperature; 0 when B < 2).

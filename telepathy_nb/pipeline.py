@@ -10,7 +10,7 @@ import torch
 import torch.nn as nn
 from .core import TelepathyError, pick_device, bf16_autocast, batch_starts, to_device_async, phase
 from .models import LoadedLM, load_model, source_states, embedding_rms
-from .data import PairCollator, get_task, _pad, text_key_mask
+from .data import PairCollator, get_task, pad_ids, text_key_mask
 from .bridge import make_bridge, build_target_inputs, BridgeOutput, masked_mean
 from .losses import diversity_loss, slot_spread_loss, batch_vicreg_loss, info_nce_loss
 from .scoring import label_loss, class_scores
@@ -53,9 +53,11 @@ class Pipeline(nn.Module):
     def encode(self, batch: dict, states: torch.Tensor | None = None, need_weights: bool = False) -> BridgeOutput:
         "Soft tokens for a batch (source states computed unless given)."
         states = self.source_states(batch) if states is None else states
-        states = states.to(next(self.bridge.parameters()).dtype)  # bf16 source -> fp32 bridge (autocast may lower it again)
+        # bf16 source -> fp32 bridge (autocast may lower it again)
+        states = states.to(next(self.bridge.parameters()).dtype)
         keys = batch["source_mask"].to(states.device)
-        if self.mask_template: keys = text_key_mask(keys, *self.collator.template_span)   # the bridge reads the text's tokens only
+        # the bridge reads the text's tokens only
+        if self.mask_template: keys = text_key_mask(keys, *self.collator.template_span)
         out = self.bridge(states, keys, need_weights=need_weights)
         out.soft = out.soft.to(self.target.model.dtype)
         return out
@@ -68,6 +70,7 @@ def target_label_loss(pipe: Pipeline, soft: torch.Tensor, batch: dict) -> torch.
     embeds, mask, pos = build_target_inputs(tgt.get_input_embeddings(), pipe.primer_ids, soft, label_ids, label_mask)
     return label_loss(tgt, embeds, mask, pos, label_ids, label_mask)
 
+# %% ../nbs/09_pipeline.ipynb #f9ece017
 def pipeline_loss(pipe: Pipeline, batch: dict, diversity_weight: float = 0.1, states=None, *,
                   slot_weight: float = 0.0, vicreg_weight: float = 0.0, nce_weight: float = 0.0) -> dict:
     "Total loss and its parts for a collated batch: label LM loss + weighted diversity, slot-spread, VICReg and InfoNCE terms."
@@ -76,19 +79,32 @@ def pipeline_loss(pipe: Pipeline, batch: dict, diversity_weight: float = 0.1, st
     parts = {"lm_loss": lm, "div_loss": div}
     if slot_weight: parts["slot_loss"] = slot_spread_loss(out.soft)
     if vicreg_weight: parts["vicreg_loss"] = batch_vicreg_loss(out.soft)
-    if nce_weight: parts["nce_loss"] = info_nce_loss(out.latents.mean(1), masked_mean(out.keys, out.key_mask))   # message vs its source
-    loss = lm + diversity_weight * div + sum(w * parts[k] for w, k in ((slot_weight, "slot_loss"), (vicreg_weight, "vicreg_loss"),
-                                                                      (nce_weight, "nce_loss")) if w)
+    # message vs its source
+    if nce_weight: parts["nce_loss"] = info_nce_loss(out.latents.mean(1), masked_mean(out.keys, out.key_mask))
+    loss = (
+        lm
+        + diversity_weight * div
+        + sum(
+            w * parts[k]
+            for w, k in ((slot_weight, "slot_loss"), (vicreg_weight, "vicreg_loss"), (nce_weight, "nce_loss"))
+            if w
+        )
+    )
     return {"loss": loss + out.aux_loss, **parts, "out": out}
 
+# %% ../nbs/09_pipeline.ipynb #f4fb8694
 def run_loss(pipe: Pipeline, batch: dict, cfg: RunConfig, states=None) -> dict:
     "`pipeline_loss` with a run's regulariser weights: what a training step descends."
     return pipeline_loss(pipe, batch, cfg.diversity_weight, states=states, slot_weight=cfg.slot_weight,
                          vicreg_weight=cfg.vicreg_weight, nce_weight=cfg.nce_weight)
 
+# %% ../nbs/09_pipeline.ipynb #1a8b7fbc
 def loss_values(res: dict) -> dict:
     "A `pipeline_loss` result's parts and its bridge's monitors as detached fp32 0-d tensors (read later, without a wait now)."
-    return {k: torch.as_tensor(v).detach().float() for k, v in {**{k: v for k, v in res.items() if k != "out"}, **res["out"].stats}.items()}
+    return {
+        k: torch.as_tensor(v).detach().float()
+        for k, v in {**{k: v for k, v in res.items() if k != "out"}, **res["out"].stats}.items()
+    }
 
 # %% ../nbs/09_pipeline.ipynb #6720773f
 def soft_inputs(pipe: Pipeline, soft: torch.Tensor):
@@ -96,14 +112,17 @@ def soft_inputs(pipe: Pipeline, soft: torch.Tensor):
     emb = pipe.target.model.get_input_embeddings()
     def make(rows, conts):
         if not any(conts): return build_target_inputs(emb, pipe.primer_ids, soft[rows])
-        ids, mask = (x.to(soft.device) for x in _pad(conts, 0))
+        ids, mask = (x.to(soft.device) for x in pad_ids(conts, 0))
         return build_target_inputs(emb, pipe.primer_ids, soft[rows], ids, mask)
     return make
 
+# %% ../nbs/09_pipeline.ipynb #84436351
 @torch.no_grad()
 def soft_class_scores(pipe: Pipeline, soft: torch.Tensor, chunk_rows: int = 256) -> torch.Tensor:
     "Log-probability (B, C) of each class's verbaliser after [primer][soft tokens]."
-    return class_scores(pipe.target.model, soft_inputs(pipe, soft), soft.shape[0], pipe.collator.class_ids, chunk_rows=chunk_rows)
+    return class_scores(
+        pipe.target.model, soft_inputs(pipe, soft), soft.shape[0], pipe.collator.class_ids, chunk_rows=chunk_rows
+    )
 
 # %% ../nbs/09_pipeline.ipynb #2daec1fd
 def encoded_batches(pipe: Pipeline, rows: list[dict], batch_size: int = 32, progress: bool = False, cache=None,
@@ -115,6 +134,7 @@ def encoded_batches(pipe: Pipeline, rows: list[dict], batch_size: int = 32, prog
         with torch.no_grad(), bf16_autocast(pipe.primer_ids.device): soft = pipe.encode(batch, states).soft
         yield batch, soft
 
+# %% ../nbs/09_pipeline.ipynb #ac3bf569
 @torch.no_grad()
 def bridge_scores(pipe: Pipeline, rows: list[dict], batch_size: int = 32, progress: bool = False, cache=None,
                   make_states=None, desc: str = "scoring", also=None) -> np.ndarray:
@@ -133,11 +153,13 @@ def match_verbaliser(text: str, verbalisers) -> int:
     order = sorted(range(len(verbalisers)), key=lambda i: -len(verbalisers[i]))
     return next((i for i in order if t.startswith(verbalisers[i].strip().lower())), -1)
 
+# %% ../nbs/09_pipeline.ipynb #6ba6843d
 def substring_match(text: str, verbalisers) -> int:
     "The reference's reading of an answer: the first verbaliser (in class order) found anywhere in it, case-insensitive; else -1."
     t = text.lower()
     return next((i for i, v in enumerate(verbalisers) if v.strip().lower() in t), -1)
 
+# %% ../nbs/09_pipeline.ipynb #c7317e93
 @torch.no_grad()
 def generate_answers(pipe: Pipeline, soft: torch.Tensor, max_new_tokens: int | None = None) -> list[str]:
     "Greedy continuations of [primer][soft tokens], decoded."
@@ -148,7 +170,10 @@ def generate_answers(pipe: Pipeline, soft: torch.Tensor, max_new_tokens: int | N
                        pad_token_id=tok.pad_token_id, use_cache=True)
     return tok.batch_decode(gen[:, -n:] if gen.shape[1] > n else gen, skip_special_tokens=True)
 
-def bridge_answers(pipe: Pipeline, rows: list[dict], batch_size: int = 32, cache=None, max_new_tokens: int | None = None) -> list[str]:
+# %% ../nbs/09_pipeline.ipynb #067fb12d
+def bridge_answers(
+    pipe: Pipeline, rows: list[dict], batch_size: int = 32, cache=None, max_new_tokens: int | None = None
+) -> list[str]:
     "The target's greedy answers after the bridge's soft tokens for `rows`, in batches (no class scores computed)."
     out = []
     for _, soft in encoded_batches(pipe, rows, batch_size, cache=cache):
@@ -160,9 +185,10 @@ def set_attention_kernels(cudnn: bool) -> None:
     """Whether scaled-dot-product attention may use cuDNN's fused kernel on a GPU (a process-wide switch; no effect on a CPU).
     Off by default: cuDNN builds an execution plan when an attention call first runs, and on an H100 (torch 2.11) that took
     8.9 s of host time in the embedded pair's first two training steps, 44 calls at ≈ 0.1 s each
-    (`scripts/check_first_steps.py OUT plain 12 cuda --profile`); PyTorch's flash and memory-efficient kernels start at once."""
+    (`experiments/checks/check_first_steps.py OUT plain 12 cuda --profile`); PyTorch's flash and memory-efficient kernels start at once."""
     torch.backends.cuda.enable_cudnn_sdp(cudnn)
 
+# %% ../nbs/09_pipeline.ipynb #3a608672
 def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, source: LoadedLM | None = None,
                    target: LoadedLM | None = None) -> Pipeline:
     """Load (or reuse) both frozen models, measure the target's embedding scale, build the bridge (fp32, seeded). Sets the
@@ -171,7 +197,9 @@ def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, sou
     if source is None or target is None: phase("loading models")
     set_attention_kernels(cfg.cudnn_attention)
     source = source or load_model(cfg.source_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed)
-    target = target or load_model(cfg.target_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed + 1)
+    target = target or load_model(
+        cfg.target_model, device=dev, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed + 1
+    )
     task = dataclasses.replace(get_task(cfg.task), source_prompt=cfg.source_prompt or get_task(cfg.task).source_prompt,
                                target_primer=cfg.target_primer or get_task(cfg.task).target_primer)
     collator = PairCollator(task, source.tokenizer, target.tokenizer, max_source_tokens=cfg.max_source_tokens,
@@ -179,24 +207,41 @@ def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, sou
     target_rms = embedding_rms(target.model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        bridge = make_bridge(cfg.bridge, source.width, target.width, soft_tokens=cfg.soft_tokens, width=cfg.width or None,
-                             depth=cfg.depth, heads=cfg.heads, ffn_mult=cfg.ffn_mult, output_norm=cfg.output_norm,
-                             target_rms=target_rms, codebook_size=cfg.codebook_size, source_norm=cfg.source_norm,
-                             latent_init=cfg.latent_init)
-    return Pipeline(source, target, bridge, collator, cfg.source_layer, target_rms, cfg.mask_template).to(dev)  # the bridge and its buffers
+        bridge = make_bridge(
+            cfg.bridge,
+            source.width,
+            target.width,
+            soft_tokens=cfg.soft_tokens,
+            width=cfg.width or None,
+            depth=cfg.depth,
+            heads=cfg.heads,
+            ffn_mult=cfg.ffn_mult,
+            output_norm=cfg.output_norm,
+            target_rms=target_rms,
+            codebook_size=cfg.codebook_size,
+            source_norm=cfg.source_norm,
+            latent_init=cfg.latent_init,
+        )
+    # the bridge and its buffers
+    return Pipeline(source, target, bridge, collator, cfg.source_layer, target_rms, cfg.mask_template).to(dev)
 
 # %% ../nbs/09_pipeline.ipynb #ed83f944
-def compile_target_body(pipe: Pipeline, mode: str = "default", backend: str = "inductor", scope: str = "body") -> Pipeline:
+def compile_target_body(
+    pipe: Pipeline, mode: str = "default", backend: str = "inductor", scope: str = "body"
+) -> Pipeline:
     """torch.compile the target's body in place (static shapes); returns the pipeline. `scope="layers"` compiles each decoder
     layer instead (regional compilation): the layers share one class, so dynamo captures one graph and reuses it for all of
-    them, which cuts the compile time at startup (`scripts/check_compile_scope.py`). `backend="eager"` keeps dynamo's graph
+    them, which cuts the compile time at startup (`experiments/checks/check_compile_scope.py`). `backend="eager"` keeps dynamo's graph
     capture and guards without generating code: it counts compilations and recompilations cheaply on a CPU
-    (`scripts/check_recompiles.py`)."""
+    (`experiments/checks/check_recompiles.py`)."""
     kw = dict(mode=mode if backend == "inductor" else None, dynamic=False, backend=backend)
     body = pipe.target.model.model
     if scope == "body": pipe.target.model.model = torch.compile(body, **kw)
     elif scope == "layers":
-        if not hasattr(body, "layers"): raise TelepathyError(f"{type(body).__name__} has no .layers to compile one by one", "use compile_scope=body")
+        if not hasattr(body, "layers"):
+            raise TelepathyError(
+                f"{type(body).__name__} has no .layers to compile one by one", "use compile_scope=body"
+            )
         for layer in body.layers: layer.compile(**kw)
     else: raise TelepathyError(f"compile scope {scope!r} is not body or layers", "pass -p compile_scope=body or layers")
     return pipe

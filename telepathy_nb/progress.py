@@ -17,13 +17,18 @@ def progress_line(desc: str, n: float, total: float | None, unit: str = "it", el
                   rate: float | None = None, fields: dict | None = None) -> str:
     "One plain progress line: 'training 40/200 steps (20%) | loss 0.41 | elapsed 0:30 | ETA 2:00'."
     count = f"{n:g}/{total:g} {unit}s ({100 * n / total:.0f}%)" if total else f"{n:g} {unit}s"
-    parts = [f"{desc} {count}", *(f"{k} {v}" for k, v in (fields or {}).items()), f"elapsed {tqdm.format_interval(elapsed)}"]
+    parts = [
+        f"{desc} {count}",
+        *(f"{k} {v}" for k, v in (fields or {}).items()),
+        f"elapsed {tqdm.format_interval(elapsed)}",
+    ]
     if total and rate: parts.append(f"ETA {tqdm.format_interval((total - n) / rate)}")
     return " | ".join(parts)
 
 # %% ../nbs/01a_progress.ipynb #60b72c4a
 PROGRESS_INTERVAL = "TELEPATHY_PROGRESS_INTERVAL"   # environment variable: seconds between two plain progress lines
 
+# %% ../nbs/01a_progress.ipynb #83298681
 def plain_interval() -> float:
     "Seconds between two plain progress lines: $TELEPATHY_PROGRESS_INTERVAL, else 15."
     try: return max(0.0, float(os.environ.get(PROGRESS_INTERVAL, 15)))
@@ -49,8 +54,13 @@ class PlainBar:
     def emit(self):
         if self.disable: return
         self.printed_at, self.printed = time.time(), (self.n, dict(self.fields))
-        print(progress_line(self.desc, self.n, self.total, self.unit, self.printed_at - self.t0, self.rate(), self.fields),
-              file=self.file, flush=True)
+        print(
+            progress_line(
+                self.desc, self.n, self.total, self.unit, self.printed_at - self.t0, self.rate(), self.fields
+            ),
+            file=self.file,
+            flush=True,
+        )
     def close(self):
         "Print the last state, unless the last line already showed it."
         if self.closed: return
@@ -67,6 +77,7 @@ def is_terminal(file=None) -> bool:
     try: return bool(f.isatty())
     except (AttributeError, ValueError): return False
 
+# %% ../nbs/01a_progress.ipynb #63e980c8
 def terminal_bar(total: float | None = None, desc: str = "", unit: str = "it", file=None, **kwargs):
     "A progress bar for the launching process: tqdm's on a terminal, a `PlainBar` elsewhere (CI, a log file)."
     file = file or sys.stderr
@@ -74,7 +85,8 @@ def terminal_bar(total: float | None = None, desc: str = "", unit: str = "it", f
     kwargs.pop("interval", None)
     try: cols = os.get_terminal_size(file.fileno()).columns
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation): cols = 0
-    width = {"dynamic_ncols": True} if cols else {"ncols": 100, "nrows": 24}   # a terminal of unknown size (0x0) would draw nothing
+    # a terminal of unknown size (0x0) would draw nothing
+    width = {"dynamic_ncols": True} if cols else {"ncols": 100, "nrows": 24}
     return tqdm(total=total, desc=desc, unit=unit, file=file, **width, **kwargs)
 
 # %% ../nbs/01a_progress.ipynb #7789787c
@@ -103,14 +115,18 @@ def _tick(self: RunFollower) -> None:
     for end in rec.get("closed") or []:                    # bars that ended since the last read, in order
         if end["seq"] <= self.closed_seen: continue
         self.closed_seen = end["seq"]
-        if end["phase"] != self.phase or self.bar is None: self._start_phase(end)   # it began and ended between two reads
+        # it began and ended between two reads
+        if end["phase"] != self.phase or self.bar is None: self._start_phase(end)
         if self.bar is not None: self._move_bar(end)
         self._close_bar()
     if rec.get("done"): return
     if rec["phase"] != self.phase or (self.bar is None and rec.get("total")): self._start_phase(rec)
     if self.bar is not None: self._move_bar(rec)
+
+# %% ../nbs/01a_progress.ipynb #075bba2d
 RunFollower.tick = _tick
 
+# %% ../nbs/01a_progress.ipynb #772a30e2
 def _start_phase(self: RunFollower, rec: dict) -> None:
     "Close the last phase's bar, print the new phase's line and open its bar (when it counts to a total)."
     self._close_bar(); self.phase = rec["phase"]; self.phases.append(rec["phase"])
@@ -118,6 +134,8 @@ def _start_phase(self: RunFollower, rec: dict) -> None:
     if rec.get("total"):
         self.bar = terminal_bar(rec["total"], rec["phase"], rec.get("unit") or "it", self.file, interval=self.interval,
                                 initial=rec.get("n") or 0)
+
+# %% ../nbs/01a_progress.ipynb #7983c521
 RunFollower._start_phase = _start_phase
 
 # %% ../nbs/01a_progress.ipynb #8e7e0941
@@ -126,6 +144,9 @@ def _move_bar(self: RunFollower, rec: dict) -> None:
     self.bar.set_postfix(rec.get("fields") or {}, refresh=False)
     if rec.get("n") is not None and rec["n"] > self.bar.n: self.bar.update(rec["n"] - self.bar.n)
 
+# %% ../nbs/01a_progress.ipynb #99978c14
 def _close_bar(self: RunFollower) -> None:
     if self.bar is not None: self.bar.close(); self.bar = None
+
+# %% ../nbs/01a_progress.ipynb #9cbaab68
 RunFollower._move_bar, RunFollower._close_bar = _move_bar, _close_bar

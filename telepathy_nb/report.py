@@ -8,8 +8,15 @@ import datetime as dt, json, posixpath, re, statistics
 from pathlib import Path
 from typing import TYPE_CHECKING
 import numpy as np
-from .core import (TelepathyError, read_json, short_commit, markdown_table, code_revision, device_description,
-                               package_versions)
+from telepathy_nb.core import (
+    TelepathyError,
+    read_json,
+    short_commit,
+    markdown_table,
+    code_revision,
+    device_description,
+    package_versions,
+)
 from .rundir import EVAL_RESULTS, SUMMARY
 from .stats import EQUIVALENCE_MARGIN, paired_bootstrap_difference, equivalence_verdict, mcnemar_exact
 if TYPE_CHECKING: import pandas as pd   # annotations only
@@ -24,8 +31,13 @@ __all__ = ['README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'pro
 # %% ../nbs/11a_report.ipynb #d6f27936
 def provenance(command: str) -> dict:
     "What a results JSON records about its making: command, commit, machine, versions, date."
-    return {"command": command, "commit": code_revision(), "machine": device_description(), "versions": package_versions(),
-            "date": dt.date.today().isoformat()}
+    return {
+        "command": command,
+        "commit": code_revision(),
+        "machine": device_description(),
+        "versions": package_versions(),
+        "date": dt.date.today().isoformat(),
+    }
 
 # %% ../nbs/11a_report.ipynb #d776209a
 def study_table(res: dict) -> "pd.DataFrame":
@@ -34,19 +46,40 @@ def study_table(res: dict) -> "pd.DataFrame":
     runs = list(res["runs"].values())
     axes = [k for k, v in res["axes"].items() if len(v) > 1] or list(res["axes"]) or ["preset"]   # seeds only: one row
     fixed = {"preset": res.get("preset")}
-    rows = [{**{k: r["overrides"].get(k, fixed.get(k)) for k in axes}, "seed": r["seed"], "diverged": r["status"] == "diverged", "accuracy": r["accuracy"],
-             **{k: r["monitors"].get(k) for k in ("slot_rank", "message_rank", "z_var")}} for r in runs]
+    rows = [
+        {
+            **{k: r["overrides"].get(k, fixed.get(k)) for k in axes},
+            "seed": r["seed"],
+            "diverged": r["status"] == "diverged",
+            "accuracy": r["accuracy"],
+            **{k: r["monitors"].get(k) for k in ("slot_rank", "message_rank", "z_var")},
+        }
+        for r in runs
+    ]
     df = pd.DataFrame(rows)
-    g = df.groupby(axes, sort=True, dropna=False)                               # configurations in the axes' order, not finishing order
-    t = g.agg(seeds=("seed", "count"), diverged=("diverged", "sum"), acc_mean=("accuracy", "mean"), acc_sd=("accuracy", "std"),
-              slot_rank=("slot_rank", "mean"), message_rank=("message_rank", "mean"), z_var=("z_var", "mean"))
+    # configurations in the axes' order, not finishing order
+    g = df.groupby(axes, sort=True, dropna=False)
+    t = g.agg(
+        seeds=("seed", "count"),
+        diverged=("diverged", "sum"),
+        acc_mean=("accuracy", "mean"),
+        acc_sd=("accuracy", "std"),
+        slot_rank=("slot_rank", "mean"),
+        message_rank=("message_rank", "mean"),
+        z_var=("z_var", "mean"),
+    )
     return t.reset_index()
 
 # %% ../nbs/11a_report.ipynb #fd8b6320
 def _difference(labels, runs_a: list, runs_b: list, margin: float, subject: str = "bridge") -> dict:
     "A minus B (per-row predictions, one list per seed) bootstrapped over seeds and rows, as table columns: diff, its 95% interval, verdict."
     d = paired_bootstrap_difference(labels, runs_a, runs_b)
-    return {"diff": d["diff"], "diff_lo": d["ci95"][0], "diff_hi": d["ci95"][1], "verdict": equivalence_verdict(d, margin, subject)}
+    return {
+        "diff": d["diff"],
+        "diff_lo": d["ci95"][0],
+        "diff_hi": d["ci95"][1],
+        "verdict": equivalence_verdict(d, margin, subject),
+    }
 
 # %% ../nbs/11a_report.ipynb #fb4a5456
 def _diff_cell(diff: float, lo: float, hi: float) -> str: return f"{100 * diff:+.1f} ({100 * lo:+.1f}, {100 * hi:+.1f})"
@@ -58,10 +91,16 @@ def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> 
     worse, equivalent within ±margin by TOST, or inconclusive). Needs every run's per-row predictions on the same rows."""
     import pandas as pd
     values, runs = res["axes"].get(axis, []), list(res["runs"].values())
-    if len(values) < 2: raise TelepathyError(f"{axis!r} is not an axis of study {res.get('study')!r} with two values or more",
-                                             f"use one of {[k for k, v in res['axes'].items() if len(v) > 1]}")
-    if any("preds" not in r for r in runs): raise TelepathyError(f"study {res.get('study')!r} kept no per-row predictions",
-                                                                 "run it again with this version (studies record them since 2026-11-27)")
+    if len(values) < 2:
+        raise TelepathyError(
+            f"{axis!r} is not an axis of study {res.get('study')!r} with two values or more",
+            f"use one of {[k for k, v in res['axes'].items() if len(v) > 1]}",
+        )
+    if any("preds" not in r for r in runs):
+        raise TelepathyError(
+            f"study {res.get('study')!r} kept no per-row predictions",
+            "run it again with this version (studies record them since 2026-11-27)",
+        )
     others = lambda r: tuple(sorted((k, v) for k, v in r["overrides"].items() if k != axis))
     groups: dict = {}
     for r in runs: groups.setdefault((others(r), r["overrides"][axis]), []).append(r)
@@ -71,15 +110,17 @@ def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> 
         if v == values[0] or not base: continue
         labels = base[0]["labels"]
         if any(r["labels"] != labels for r in rs + base):
-            raise TelepathyError(f"the runs of {dict(rest)} were scored on different rows, so they cannot be paired",
-                                 "score every run on the same rows: all validation rows (eval_size=0) or --eval-on heldout")
+            raise TelepathyError(
+                f"the runs of {dict(rest)} were scored on different rows, so they cannot be paired",
+                "score every run on the same rows: all validation rows (eval_size=0) or --eval-on heldout",
+            )
         rows.append({**dict(rest), axis: v, "against": values[0],
                      **_difference(labels, [r["preds"] for r in rs], [r["preds"] for r in base], margin, subject="")})
     return pd.DataFrame(rows)
 
 # %% ../nbs/11a_report.ipynb #e64d0290
 def _commit(res: dict) -> str:
-    "A result's commit, short (where a machine's git copy was stale, scripts/stamp_code_commit.py corrects it by code sha256)."
+    "A result's commit, short (where a machine's git copy was stale, experiments/stamp_code_commit.py corrects it by code sha256)."
     return short_commit(res.get("commit"))
 
 # %% ../nbs/11a_report.ipynb #8473c8ec
@@ -92,7 +133,13 @@ def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame"
         bridge = [p["preds"]["bridge"] for p in pts]
         for m in pts[0]["preds"]:            # the methods in the order the JSON stores them
             accs = np.array([p["accuracy"][m] for p in pts])
-            row = {"n": n, "method": m, "seeds": len(pts), "acc_mean": accs.mean(), "acc_sd": accs.std(ddof=1) if len(accs) > 1 else np.nan}
+            row = {
+                "n": n,
+                "method": m,
+                "seeds": len(pts),
+                "acc_mean": accs.mean(),
+                "acc_sd": accs.std(ddof=1) if len(accs) > 1 else np.nan,
+            }
             if m != "bridge":
                 row.update(**_difference(labels, bridge, [p["preds"][m] for p in pts], margin),
                            mcnemar_p=[mcnemar_exact(labels, p["preds"]["bridge"], p["preds"][m])["p"] for p in pts])
@@ -103,20 +150,50 @@ def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame"
 def curves_markdown(res: dict) -> str:
     "A learning-curve result (kind 'curves') as markdown: provenance, then one row per N and method."
     t = curve_table(res)
-    lines = [f"`{res['command']}`", "",
-             f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, all {len(res['labels'])} validation rows, "
-             f"seeds {', '.join(map(str, res['seeds']))}; the bridge and every learned method see the same N training rows.", ""]
+    lines = [
+        f"`{res['command']}`",
+        "",
+        f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, all {len(res['labels'])} validation rows, "
+        f"seeds {', '.join(map(str, res['seeds']))}; the bridge and every learned method see the same N training rows.",
+        "",
+    ]
     rows = []
     for _, r in t.iterrows():
         sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
         diff = "" if r["method"] == "bridge" else _diff_cell(r["diff"], r["diff_lo"], r["diff_hi"])
         ps = "" if r["method"] == "bridge" else ", ".join(f"{p:.2g}" for p in r["mcnemar_p"])
-        rows.append([r["n"], r["method"], f"{100 * r['acc_mean']:.1f} ± {sd}", diff, ps, "" if r["method"] == "bridge" else r["verdict"]])
-    head = ["N", "method", "accuracy % (mean ± sd)", "bridge − it, pp (95% CI, seeds × rows)", "McNemar p per seed", "verdict"]
+        rows.append(
+            [
+                r["n"],
+                r["method"],
+                f"{100 * r['acc_mean']:.1f} ± {sd}",
+                diff,
+                ps,
+                "" if r["method"] == "bridge" else r["verdict"],
+            ]
+        )
+    head = [
+        "N",
+        "method",
+        "accuracy % (mean ± sd)",
+        "bridge − it, pp (95% CI, seeds × rows)",
+        "McNemar p per seed",
+        "verdict",
+    ]
     lines.append(markdown_table(head, rows))
-    stopped = [f"{m} at N = {r['n']}, seed {r['seed']}" for r in sorted(res["runs"].values(), key=lambda r: (r["n"], r["seed"]))
-               for m, s in r.get("train_status", {}).items() if s == "diverged"]
-    if stopped: lines += ["", "Stopped by the divergence check and scored with the weights of their last good step: " + "; ".join(stopped) + "."]
+    stopped = [
+        f"{m} at N = {r['n']}, seed {r['seed']}"
+        for r in sorted(res["runs"].values(), key=lambda r: (r["n"], r["seed"]))
+        for m, s in r.get("train_status", {}).items()
+        if s == "diverged"
+    ]
+    if stopped:
+        lines += [
+            "",
+            "Stopped by the divergence check and scored with the weights of their last good step: "
+            + "; ".join(stopped)
+            + ".",
+        ]
     return "\n".join(lines)
 
 # %% ../nbs/11a_report.ipynb #30176ccd
@@ -140,6 +217,7 @@ def baselines_table(res: dict):
 # %% ../nbs/11a_report.ipynb #8f5b9843
 _NUM_COLS = ("seeds", "diverged", "acc_mean", "acc_sd", "slot_rank", "message_rank", "z_var")
 
+# %% ../nbs/11a_report.ipynb #70fb2862
 def _fmt(v) -> str:
     "A table cell: floats to 2 decimals (below 0.01 in full: a learning rate of 3e-4 is not 0.00), the rest as text."
     if not isinstance(v, float): return str(v)
@@ -154,25 +232,46 @@ def study_markdown(res: dict) -> str:
     fixed = ", ".join(f"{k}={v[0]}" for k, v in res["axes"].items() if len(v) == 1)
     ns = sorted({r["n"] for r in res["runs"].values()})
     any_div = int(t["diverged"].sum() > 0)
-    lines = [f"`{res['command']}`", ""] + [f"continued by `{c['command']}` ({c['machine']}, commit `{short_commit(c['commit'])}`)"
-                                         for c in res.get("continued", [])] + ([""] if res.get("continued") else []) + [
-             f"{res['machine']}, commit `{_commit(res)}`, preset `{res['preset']}`" + (f" with {fixed}" if fixed else "")
-             + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).", ""]
+    lines = (
+        [f"`{res['command']}`", ""]
+        + [
+            f"continued by `{c['command']}` ({c['machine']}, commit `{short_commit(c['commit'])}`)"
+            for c in res.get("continued", [])
+        ]
+        + ([""] if res.get("continued") else [])
+        + [
+            f"{res['machine']}, commit `{_commit(res)}`, preset `{res['preset']}`"
+            + (f" with {fixed}" if fixed else "")
+            + f"; seeds {', '.join(map(str, res['seeds']))}; scored on {res['eval_on']} rows ({'/'.join(map(str, ns))} per run).",
+            "",
+        ]
+    )
     rows = []
-    for r in t.astype(object).to_dict("records"):                                # object: an integer axis stays an integer
+    # object: an integer axis stays an integer
+    for r in t.astype(object).to_dict("records"):
         sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
         counts = [str(int(r["seeds"]))] + [str(int(r["diverged"]))] * any_div
-        rows.append([_fmt(r[a]) for a in axes] + counts + [f"{100 * r['acc_mean']:.1f} ± {sd}", f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"])
+        rows.append(
+            [_fmt(r[a]) for a in axes]
+            + counts
+            + [f"{100 * r['acc_mean']:.1f} ± {sd}", f"{r['slot_rank']:.2f}", f"{r['message_rank']:.2f}"]
+        )
     head = axes + ["seeds"] + ["diverged"] * any_div + ["accuracy % (mean ± sd)", "slot rank", "message rank"]
-    return "\n".join(lines + [markdown_table(head, rows)] + (_contrast_lines(res, res["contrast"]) if res.get("contrast") else []))
+    return "\n".join(
+        lines + [markdown_table(head, rows)] + (_contrast_lines(res, res["contrast"]) if res.get("contrast") else [])
+    )
 
 # %% ../nbs/11a_report.ipynb #12a19905
 def _contrast_lines(res: dict, axis: str) -> list[str]:
     "The study's contrast (`study_contrast`) as a second markdown table."
     c, base = study_contrast(res, axis), res["axes"][axis][0]
     shown = [k for k, v in res["axes"].items() if len(v) > 1 and k != axis] + [axis]
-    lines = ["", f"Against {axis} = {_fmt(base)} with the other settings equal (bootstrap over seeds and rows; equivalent only by TOST "
-                 f"within ±{100 * EQUIVALENCE_MARGIN:g} points):", ""]
+    lines = [
+        "",
+        f"Against {axis} = {_fmt(base)} with the other settings equal (bootstrap over seeds and rows; equivalent only by TOST "
+        f"within ±{100 * EQUIVALENCE_MARGIN:g} points):",
+        "",
+    ]
     rows = [[_fmt(r[a]) for a in shown] + [_diff_cell(r["diff"], r["diff_lo"], r["diff_hi"]), r["verdict"]]
             for r in c.astype(object).to_dict("records")]
     return lines + [markdown_table(shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "verdict"], rows)]
@@ -187,7 +286,10 @@ def baselines_markdown(res: dict) -> str:
              f"{', '.join(map(str, b['bridge_seeds']))}, {b['train_rows_seen']} training rows seen by each bridge.", ""]
     if res.get("rescored"):                       # comparisons recomputed later from the stored predictions
         r = res["rescored"]
-        lines[-1:-1] = ["", f"Comparisons rescored by `{r['command']}` ({r['machine']}, commit `{short_commit(r['commit'])}`): {r['what']}."]
+        lines[-1:-1] = [
+            "",
+            f"Comparisons rescored by `{r['command']}` ({r['machine']}, commit `{short_commit(r['commit'])}`): {r['what']}.",
+        ]
     rows = []
     for name, r in t.iterrows():
         acc = f"{100 * r['accuracy']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["std"] and r["std"] == r["std"] else "")
@@ -202,39 +304,78 @@ def run_result(run_dir: str | Path, command: str, wall_s: float | None = None) -
     run_dir = Path(run_dir)
     s, ev = read_json(run_dir / SUMMARY), read_json(run_dir / EVAL_RESULTS)
     keep = lambda r: {k: r.get(k) for k in ("accuracy", "n", "per_class_accuracy", "invalid")} if r else None
-    return {"kind": "run", "study": run_dir.name, "command": command, "commit": s.get("git_revision"), "machine": s.get("device"),
-            "seeds": [s.get("seed")], "preset": s.get("preset"), "eval_on": ev.get("split"), "axes": {}, "runs": {},
-            "status": s.get("status"), "wall_s": wall_s, "duration_s": s.get("duration_s"), "bridge": keep(ev),
-            "generation": keep(ev.get("generation")), "target_zero_shot": keep((ev.get("baselines") or {}).get("target_zero_shot"))}
+    return {
+        "kind": "run",
+        "study": run_dir.name,
+        "command": command,
+        "commit": s.get("git_revision"),
+        "machine": s.get("device"),
+        "seeds": [s.get("seed")],
+        "preset": s.get("preset"),
+        "eval_on": ev.get("split"),
+        "axes": {},
+        "runs": {},
+        "status": s.get("status"),
+        "wall_s": wall_s,
+        "duration_s": s.get("duration_s"),
+        "bridge": keep(ev),
+        "generation": keep(ev.get("generation")),
+        "target_zero_shot": keep((ev.get("baselines") or {}).get("target_zero_shot")),
+    }
 
 # %% ../nbs/11a_report.ipynb #55d7074d
 def run_markdown(res: dict) -> str:
     "One run (kind 'run') as a sentence with its provenance."
     b, g, z = res["bridge"], res.get("generation"), res.get("target_zero_shot")
     n_ok = lambda r: f"{100 * r['accuracy']:.1f}% ({round(r['accuracy'] * r['n'])}/{r['n']})"
-    parts = [f"`{res['command']}` — {res['machine']}, commit `{_commit(res)}`, status {res['status']}"
-             + (f", {res['wall_s'] / 60:.1f} min wall" if res.get("wall_s") else "") + f" ({res['duration_s']:.0f} s in the notebook).", "",
-             f"Bridge **{n_ok(b)}** on the {res['eval_on']} split"]
-    if z: parts[-1] += f", against **{n_ok(z)}** for the target zero-shot (the task prompt with the text, no training), both decided by the same label scores"
+    parts = [
+        f"`{res['command']}` — {res['machine']}, commit `{_commit(res)}`, status {res['status']}"
+        + (f", {res['wall_s'] / 60:.1f} min wall" if res.get("wall_s") else "")
+        + f" ({res['duration_s']:.0f} s in the notebook).",
+        "",
+        f"Bridge **{n_ok(b)}** on the {res['eval_on']} split",
+    ]
+    if z:
+        parts[-1] += (
+            f", against **{n_ok(z)}** for the target zero-shot (the task prompt with the text, no training), both decided by the same label scores"
+        )
     parts[-1] += "."
-    if g: parts[-1] += f" Generation mode (the reference's way): {100 * g['accuracy']:.1f}%, {g['invalid']} invalid answers."
+    if g:
+        parts[-1] += (
+            f" Generation mode (the reference's way): {100 * g['accuracy']:.1f}%, {g['invalid']} invalid answers."
+        )
     return "\n".join(parts)
 
 # %% ../nbs/11a_report.ipynb #52e39e62
 def ceiling_markdown(res: dict) -> str:
-    "A prompt-tuning ceiling (kind 'source_ceiling', `scripts/check_source_ceiling.py`): accuracy per model of the pair and seed."
+    "A prompt-tuning ceiling (kind 'source_ceiling', `experiments/checks/check_source_ceiling.py`): accuracy per model of the pair and seed."
     runs = res["runs"].values()
     seeds = sorted({r["seed"] for r in runs})
-    lines = [f"`{res['command']}`", "", f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, N = {res['n']} training rows, "
-             f"all {next(iter(runs))['eval_rows']} validation rows; lr chosen per run on 300 held-out training rows.", ""]
+    lines = [
+        f"`{res['command']}`",
+        "",
+        f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, N = {res['n']} training rows, "
+        f"all {next(iter(runs))['eval_rows']} validation rows; lr chosen per run on 300 held-out training rows.",
+        "",
+    ]
     rows = []
     for role in ("source", "target"):
         rs = {r["seed"]: r for r in runs if r["role"] == role}
         if not rs: continue
         accs = [100 * r["accuracy"] for r in rs.values()]
-        rows.append([f"{role} ({next(iter(rs.values()))['model']})"] + [f"{100 * rs[s]['accuracy']:.1f}" if s in rs else "" for s in seeds]
-                    + [f"{np.mean(accs):.1f}", ", ".join(f"{rs[s]['lr']:g}" if s in rs else "" for s in seeds)])
-    return "\n".join(lines + [markdown_table(["prompt-tuned on the text"] + [f"seed {s} %" for s in seeds] + ["mean %", "lr per seed"], rows)])
+        rows.append(
+            [f"{role} ({next(iter(rs.values()))['model']})"]
+            + [f"{100 * rs[s]['accuracy']:.1f}" if s in rs else "" for s in seeds]
+            + [f"{np.mean(accs):.1f}", ", ".join(f"{rs[s]['lr']:g}" if s in rs else "" for s in seeds)]
+        )
+    return "\n".join(
+        lines
+        + [
+            markdown_table(
+                ["prompt-tuned on the text"] + [f"seed {s} %" for s in seeds] + ["mean %", "lr per seed"], rows
+            )
+        ]
+    )
 
 # %% ../nbs/11a_report.ipynb #ac520b03
 def result_markdown(res: dict) -> str:
@@ -259,25 +400,75 @@ def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
     if "flops_per_sample" in res:
         info += [["useful FLOPs / sample (live source)", f"{res['flops_per_sample'] / 1e9:.1f} G"],
                  ["FLOP floor (samples/s, live source)", f"{res['floor_samples_per_s']:.1f}"]]
-    if not res.get("complete", True): info.append(["status", "INCOMPLETE: the bench stopped early; these are the rows it measured"])
+    if not res.get("complete", True):
+        info.append(["status", "INCOMPLETE: the bench stopped early; these are the rows it measured"])
     def spread(r):
         runs = r.get("samples_per_s_runs") or [r["samples_per_s"]]
         return f"{min(runs):.1f}-{max(runs):.1f}"
-    train = [["reference step", res["config"]["batch_size"], "live", "no", f"{res['reference']['samples_per_s']:.1f}",
-              spread(res["reference"]), "", "1.00x", "", f"{res['reference']['peak_gib'] or 0:.1f}"]] if "reference" in res else []
+    train = (
+        [
+            [
+                "reference step",
+                res["config"]["batch_size"],
+                "live",
+                "no",
+                f"{res['reference']['samples_per_s']:.1f}",
+                spread(res["reference"]),
+                "",
+                "1.00x",
+                "",
+                f"{res['reference']['peak_gib'] or 0:.1f}",
+            ]
+        ]
+        if "reference" in res
+        else []
+    )
     lean = {r["micro_batch"]: r for r in res.get("lean", [])}
     ratio = lambda r, base: f"{r['samples_per_s'] / base['samples_per_s']:.2f}x" if base else ""
     for r in res.get("lean", []):
         train.append(["lean eager (plain)", r["micro_batch"], "live", "no", f"{r['samples_per_s']:.1f}", spread(r), "",
                       f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", "1.00x", f"{r['peak_gib'] or 0:.1f}"])
     for r in res["train"]:
-        train.append(["ours", r["micro_batch"], r["source"], "yes" if r["compiled"] else "no", f"{r['samples_per_s']:.1f}", spread(r),
-                      f"{r['mfu']:.3f}", f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", ratio(r, lean.get(r["micro_batch"])),
-                      f"{r['peak_gib'] or 0:.1f}"])
-    return {"setup": (["setup", ""], info),
-            "training": (["training", "micro-batch", "source", "compiled", "samples/s", "spread", "MFU", "vs reference", "vs lean", "peak GiB"], train),
-            "parts": (["step part (eager, ms)", ""], [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("breakdown", {}).items()]),
-            "latency": (["decision latency", "ms"], [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("latency", {}).items()])}
+        train.append(
+            [
+                "ours",
+                r["micro_batch"],
+                r["source"],
+                "yes" if r["compiled"] else "no",
+                f"{r['samples_per_s']:.1f}",
+                spread(r),
+                f"{r['mfu']:.3f}",
+                f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "",
+                ratio(r, lean.get(r["micro_batch"])),
+                f"{r['peak_gib'] or 0:.1f}",
+            ]
+        )
+    return {
+        "setup": (["setup", ""], info),
+        "training": (
+            [
+                "training",
+                "micro-batch",
+                "source",
+                "compiled",
+                "samples/s",
+                "spread",
+                "MFU",
+                "vs reference",
+                "vs lean",
+                "peak GiB",
+            ],
+            train,
+        ),
+        "parts": (
+            ["step part (eager, ms)", ""],
+            [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("breakdown", {}).items()],
+        ),
+        "latency": (
+            ["decision latency", "ms"],
+            [[k[:-3].replace("_", " "), f"{v:.1f}"] for k, v in res.get("latency", {}).items()],
+        ),
+    }
 
 # %% ../nbs/11a_report.ipynb #62120073
 def _cache_line(res: dict) -> str:
@@ -298,8 +489,15 @@ def bench_markdown(res: dict) -> str:
     t = _bench_sections(res)
     setup = "; ".join(f"{k}: {v}" for k, v in t["setup"][1][1:])
     wall = f"; {res['wall_s']:.0f} s wall for the whole command" if res.get("wall_s") else ""
-    return "\n".join([f"`{res['command']}` — {res['device']}, commit `{short_commit(res['commit'])}`; {setup}{wall}.", "",
-                      markdown_table(*t["training"]), "", markdown_table(*t["latency"])])
+    return "\n".join(
+        [
+            f"`{res['command']}` — {res['device']}, commit `{short_commit(res['commit'])}`; {setup}{wall}.",
+            "",
+            markdown_table(*t["training"]),
+            "",
+            markdown_table(*t["latency"]),
+        ]
+    )
 
 # %% ../nbs/11a_report.ipynb #c71bb141
 def _median(xs: list[float]) -> float | None: return statistics.median(xs) if xs else None
@@ -309,7 +507,14 @@ def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_
     """A results JSON (kind 'loop_speed') from training runs: `runs` maps a name to a run folder (metrics.jsonl, and
     summary.json when there) or to a copied `NAME.metrics.jsonl` (with `NAME.summary.json` beside it when there). Per run: samples/s of every metrics line, the median after the first `skip_lines` lines
     (compilation, cache build) and in each half of the rest (a drop shows as a gap), the seconds from the first line to the last."""
-    out = {"kind": "loop_speed", "command": command, "commit": commit, "machine": machine, "skip_lines": skip_lines, "runs": {}}
+    out = {
+        "kind": "loop_speed",
+        "command": command,
+        "commit": commit,
+        "machine": machine,
+        "skip_lines": skip_lines,
+        "runs": {},
+    }
     for name, folder in runs.items():
         path = Path(folder)
         metrics, summary_file = (path / "metrics.jsonl", path / "summary.json") if path.is_dir() else \
@@ -319,11 +524,20 @@ def loop_speed_result(runs: dict, command: str, commit: str, machine: str, skip_
         rate, steady = [r["samples_per_s"] for r in train], [r["samples_per_s"] for r in train[skip_lines:]]
         half = len(steady) // 2
         summary = read_json(summary_file) if summary_file.exists() else {}
-        out["runs"][name] = {"steps": [r["step"] for r in train], "samples_per_s": rate, "median": _median(steady),
-                             "median_first_half": _median(steady[:half]), "median_second_half": _median(steady[half:]),
-                             "min": min(steady), "max": max(steady), "first_to_last_s": train[-1]["elapsed_s"] - train[0]["elapsed_s"],
-                             "last_elapsed_s": train[-1]["elapsed_s"], "duration_s": summary.get("duration_s"),
-                             "loop_s": summary.get("loop_s"), "first_step_s": summary.get("first_step_s")}
+        out["runs"][name] = {
+            "steps": [r["step"] for r in train],
+            "samples_per_s": rate,
+            "median": _median(steady),
+            "median_first_half": _median(steady[:half]),
+            "median_second_half": _median(steady[half:]),
+            "min": min(steady),
+            "max": max(steady),
+            "first_to_last_s": train[-1]["elapsed_s"] - train[0]["elapsed_s"],
+            "last_elapsed_s": train[-1]["elapsed_s"],
+            "duration_s": summary.get("duration_s"),
+            "loop_s": summary.get("loop_s"),
+            "first_step_s": summary.get("first_step_s"),
+        }
     return out
 
 # %% ../nbs/11a_report.ipynb #9cb083d9
@@ -332,16 +546,49 @@ def loop_speed_markdown(res: dict) -> str:
     only the loop's seconds are known (`loop_s_only`: name -> seconds, as their command printed them)."""
     first = next(iter(res["runs"].values()))["median"]
     f1 = lambda v: "" if v is None else f"{v:.1f}"
-    firsts = any(r.get("first_step_s") is not None for r in res["runs"].values())   # a column only for runs since status.json records it
+    # a column only for runs since status.json records it
+    firsts = any(r.get("first_step_s") is not None for r in res["runs"].values())
     first_col = (lambda v: [f1(v)]) if firsts else (lambda v: [])
-    rows = [[name, f1(r["median"]), f"{r['min']:.1f}-{r['max']:.1f}", f"{r['median'] / first:.2f}x", f1(r["median_first_half"]),
-             f1(r["median_second_half"]), f"{r['steps'][-1]}", f1(r["last_elapsed_s"]), f1(r.get("loop_s")), *first_col(r.get("first_step_s")),
-             f1(r["duration_s"])] for name, r in res["runs"].items()]
-    rows += [[name, "", "", "", "", "", "", "", f1(s), *first_col(None), ""] for name, s in res.get("loop_s_only", {}).items()]   # runs whose files did not come back
-    head = ["run", "samples/s (median)", "range", "vs first row", "first half", "second half", "steps", "s from setup to the last step", "loop s",
-            *(["first step s"] if firsts else []), "run s (papermill)"]
-    parts = [f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
-             f"after the first {res['skip_lines']} (compilation, cache build).", "", markdown_table(head, rows)]
+    rows = [
+        [
+            name,
+            f1(r["median"]),
+            f"{r['min']:.1f}-{r['max']:.1f}",
+            f"{r['median'] / first:.2f}x",
+            f1(r["median_first_half"]),
+            f1(r["median_second_half"]),
+            f"{r['steps'][-1]}",
+            f1(r["last_elapsed_s"]),
+            f1(r.get("loop_s")),
+            *first_col(r.get("first_step_s")),
+            f1(r["duration_s"]),
+        ]
+        for name, r in res["runs"].items()
+    ]
+    # runs whose files did not come back
+    rows += [
+        [name, "", "", "", "", "", "", "", f1(s), *first_col(None), ""]
+        for name, s in res.get("loop_s_only", {}).items()
+    ]
+    head = [
+        "run",
+        "samples/s (median)",
+        "range",
+        "vs first row",
+        "first half",
+        "second half",
+        "steps",
+        "s from setup to the last step",
+        "loop s",
+        *(["first step s"] if firsts else []),
+        "run s (papermill)",
+    ]
+    parts = [
+        f"`{res['command']}` — {res['machine']}, commit `{short_commit(res['commit'])}`; samples/s from the metrics lines "
+        f"after the first {res['skip_lines']} (compilation, cache build).",
+        "",
+        markdown_table(head, rows),
+    ]
     if res.get("repeats"): parts += ["", repeats_markdown(res["repeats"])]
     if res.get("startup"): parts += ["", startup_markdown(res["startup"])]
     return "\n".join(parts)
@@ -351,10 +598,19 @@ def startup_markdown(startup: dict) -> str:
     """Where each run's start went (a loop-speed JSON's `startup`: run -> seconds from the command to each stage, setup
     phases, first step, the state cache's build and checksum), one row per run."""
     f1 = lambda v: "" if v is None else f"{v:.1f}"
-    rows = [[name, f1(s["seconds_from_command"].get("setup")), f1(s["phase_seconds"].get("models")),
-             f1(s["phase_seconds"].get("state_cache")), f"{s['cache_build_s']:.1f} / {s['cache_checksum_s']:.1f}",
-             f1(s["first_step_s"]), f1(s["seconds_from_command"].get("first_step")), f1(s["seconds_from_command"].get("last_step"))]
-            for name, s in startup.items()]
+    rows = [
+        [
+            name,
+            f1(s["seconds_from_command"].get("setup")),
+            f1(s["phase_seconds"].get("models")),
+            f1(s["phase_seconds"].get("state_cache")),
+            f"{s['cache_build_s']:.1f} / {s['cache_checksum_s']:.1f}",
+            f1(s["first_step_s"]),
+            f1(s["seconds_from_command"].get("first_step")),
+            f1(s["seconds_from_command"].get("last_step")),
+        ]
+        for name, s in startup.items()
+    ]
     return markdown_table(["run", "command to setup s", "models s", "state cache s", "cache build / checksum s",
                            "first step s (compilation)", "command to first step s", "command to last step s"], rows)
 
@@ -365,9 +621,19 @@ def add_repeats(res: dict, groups: dict) -> dict:
     (this setting's slowest run over the first's fastest, up to its fastest over the first's slowest)."""
     meds = {g: [res["runs"][n]["median"] for n in names] for g, names in groups.items()}
     base = next(iter(meds.values()))
-    res["repeats"] = {g: {"runs": list(groups[g]), "medians": m, "median": _median(m), "min": min(m), "max": max(m),
-                          "ratio": _median(m) / _median(base), "ratio_min": min(m) / max(base), "ratio_max": max(m) / min(base)}
-                      for g, m in meds.items()}
+    res["repeats"] = {
+        g: {
+            "runs": list(groups[g]),
+            "medians": m,
+            "median": _median(m),
+            "min": min(m),
+            "max": max(m),
+            "ratio": _median(m) / _median(base),
+            "ratio_min": min(m) / max(base),
+            "ratio_max": max(m) / min(base),
+        }
+        for g, m in meds.items()
+    }
     return res
 
 # %% ../nbs/11a_report.ipynb #9daf41ba
@@ -375,11 +641,14 @@ def repeats_markdown(reps: dict) -> str:
     "The repeats table: one row per setting (`add_repeats`)."
     rows = [[g, str(len(r["runs"])), f"{r['median']:.1f}", f"{r['min']:.1f}-{r['max']:.1f}", f"{r['ratio']:.3f}x",
              f"{r['ratio_min']:.3f}-{r['ratio_max']:.3f}x"] for g, r in reps.items()]
-    return markdown_table(["setting", "runs", "median of run medians", "spread", "vs first setting", "ratio range"], rows)
+    return markdown_table(
+        ["setting", "runs", "median of run medians", "spread", "vs first setting", "ratio range"], rows
+    )
 
 # %% ../nbs/11a_report.ipynb #8663f736
 _LINK = re.compile(r"(!?\[[^\]]*\]\()([^)\s]+)(\))")
 
+# %% ../nbs/11a_report.ipynb #a745aadf
 def rebase_links(text: str, base: str) -> str:
     "Markdown links and images of a page in folder `base`, rewritten relative to the repository's root."
     def fix(m):
@@ -391,6 +660,7 @@ def rebase_links(text: str, base: str) -> str:
 # %% ../nbs/11a_report.ipynb #33413db4
 README_NOTE = "<!-- generated from nbs/index.ipynb by `telepathy results`: edit the notebook, not this file -->"
 
+# %% ../nbs/11a_report.ipynb #9b7020a3
 def readme_from_index(index: str | Path) -> str:
     "README.md's text from the index notebook: its markdown cells (those tagged `skip_readme` left out), links rebased."
     nb = json.loads(Path(index).read_text())
@@ -402,10 +672,19 @@ def readme_from_index(index: str | Path) -> str:
 # %% ../nbs/11a_report.ipynb #b82b70d8
 RESULT_BLOCK = re.compile(r"<!-- result:([\w.-]+) -->\n(.*?)<!-- /result:\1 -->", re.S)
 VALUE = re.compile(r"<!-- value:([\w./-]+\.json):([\w.-]+)(?:\|(\w+))? -->(.*?)<!-- /value -->")
-VALUE_FORMATS = {"pct1": lambda x: f"{100 * x:.1f}", "pct0": lambda x: f"{100 * x:.0f}", "f0": lambda x: f"{x:.0f}",
-                 "f1": lambda x: f"{x:.1f}", "min1": lambda x: f"{x / 60:.1f}", "f2": lambda x: f"{x:.2f}", "f3": lambda x: f"{x:.3f}", "int": lambda x: f"{int(x):,}",
-                 "str": str}
+VALUE_FORMATS = {
+    "pct1": lambda x: f"{100 * x:.1f}",
+    "pct0": lambda x: f"{100 * x:.0f}",
+    "f0": lambda x: f"{x:.0f}",
+    "f1": lambda x: f"{x:.1f}",
+    "min1": lambda x: f"{x / 60:.1f}",
+    "f2": lambda x: f"{x:.2f}",
+    "f3": lambda x: f"{x:.3f}",
+    "int": lambda x: f"{int(x):,}",
+    "str": str,
+}
 
+# %% ../nbs/11a_report.ipynb #f79e0ba7
 def json_value(obj, path: str):
     """`obj` followed along a dotted path of keys (list indices as integers): json_value(d, 'runs.0.accuracy'). A key that
     holds dots itself ('torch.float32') is found by joining segments until the dict has it."""
@@ -445,41 +724,55 @@ def fill_page(text: str, results_dir: Path) -> tuple[str, list[str], set[str]]:
     def block(m):
         f = results_dir / f"{m.group(1)}.json"; named.add(m.group(1))
         if not f.exists(): problems.append(f"result {m.group(1)} names a missing file {f}"); return m.group(0)
-        return m.group(0)[:m.start(2) - m.start(0)] + result_markdown(read_json(f)) + "\n" + f"<!-- /result:{m.group(1)} -->"
+        return (
+            m.group(0)[: m.start(2) - m.start(0)]
+            + result_markdown(read_json(f))
+            + "\n"
+            + f"<!-- /result:{m.group(1)} -->"
+        )
     def value(m):
         f, fmt = results_dir / m.group(1), m.group(3) or "str"; named.add(m.group(1).removesuffix(".json"))
         try: v = VALUE_FORMATS[fmt](json_value(with_derived(f), m.group(2)))
         except (FileNotFoundError, KeyError, IndexError, ValueError, TypeError) as e:
-            problems.append(f"value {m.group(1)}:{m.group(2)}|{fmt} cannot be read ({type(e).__name__}: {e})"); return m.group(0)
+            problems.append(f"value {m.group(1)}:{m.group(2)}|{fmt} cannot be read ({type(e).__name__}: {e})")
+            return m.group(0)
         return m.group(0)[:m.start(4) - m.start(0)] + v + "<!-- /value -->"
     return VALUE.sub(value, RESULT_BLOCK.sub(block, text)), problems, named
 
 # %% ../nbs/11a_report.ipynb #a663a83f
 DOCS = "docs"   # the documentation pages: markdown, each generated around its result blocks and values
 
+# %% ../nbs/11a_report.ipynb #544545fa
 def doc_pages(root: str | Path) -> list[Path]:
     "README.md and every page under docs/."
     root = Path(root)
     return [root / "README.md", *sorted((root / DOCS).glob("*.md"))]
 
+# %% ../nbs/11a_report.ipynb #c2238d0d
 def sync_docs(root: str | Path = ".", results_dir: str | Path | None = None, check: bool = False) -> list[str]:
     """Regenerate README.md from nbs/index.ipynb and fill every page's result blocks and values from `results/`; with
     `check`, write nothing and list what differs. Also a problem: a results JSON that no page shows."""
     root = Path(root); results_dir = Path(results_dir) if results_dir else root / "results"
     index = root / "nbs" / "index.ipynb"
-    if not index.exists(): raise TelepathyError(f"{index} not found", "run `telepathy results` in the repository's root (or pass --root)")
-    if not results_dir.is_dir(): raise TelepathyError(f"{results_dir} is not a folder", "pass --dir the folder of results JSONs")
+    if not index.exists():
+        raise TelepathyError(f"{index} not found", "run `telepathy results` in the repository's root (or pass --root)")
+    if not results_dir.is_dir():
+        raise TelepathyError(f"{results_dir} is not a folder", "pass --dir the folder of results JSONs")
     problems, named = [], set()
     for page in doc_pages(root):
         old = page.read_text() if page.exists() else ""
-        new, missing, names = fill_page(readme_from_index(index) if page.name == "README.md" and page.parent == root else old,
-                                        results_dir)
+        new, missing, names = fill_page(
+            readme_from_index(index) if page.name == "README.md" and page.parent == root else old, results_dir
+        )
         problems += [f"{page.relative_to(root)}: {p}" for p in missing]; named |= names
         if new != old:
             problems.append(f"{page.relative_to(root)} differs from what nbs/index.ipynb and results/ make")
             if not check: page.write_text(new)
-    problems += [f"results/{f.name} is shown on no page (add <!-- result:{f.stem} --> ... <!-- /result:{f.stem} --> to one)"
-                 for f in sorted(results_dir.glob("*.json")) if f.stem not in named]
+    problems += [
+        f"results/{f.name} is shown on no page (add <!-- result:{f.stem} --> ... <!-- /result:{f.stem} --> to one)"
+        for f in sorted(results_dir.glob("*.json"))
+        if f.stem not in named
+    ]
     text = "\n".join(p.read_text() for p in doc_pages(root) if p.exists())
     problems += [f"results/checks/{f.name} is cited on no page" for f in sorted((results_dir / "checks").glob("*.json"))
                  if f"checks/{f.name}" not in text]

@@ -20,7 +20,17 @@ EVAL_RESULTS, BASELINES_RESULTS, SUMMARY = "eval_results.json", "baselines.json"
 NOTEBOOK, PAGE, CHECKPOINTS, LOCK = "run.ipynb", "run.html", "checkpoints", ".lock"
 PROGRESS = "progress.json"   # the kernel's progress bars, mirrored for the launching terminal (`core.mirrored`)
 RUN_FILES = (SUMMARY, CONFIG, METRICS)   # a folder holding any of these is a run folder
-SUMMARY_KEYS = ("preset", "task", "source_model", "target_model", "soft_tokens", "source_layer", "steps", "bridge", "seed")
+SUMMARY_KEYS = (
+    "preset",
+    "task",
+    "source_model",
+    "target_model",
+    "soft_tokens",
+    "source_layer",
+    "steps",
+    "bridge",
+    "seed",
+)
 TEMPLATE_RESULTS = {"train_bridge": (EVAL_RESULTS, "accuracy"), "eval_bridge": (EVAL_RESULTS, "accuracy"),
                     "baselines": (BASELINES_RESULTS, "baselines")}   # template -> (result file, the key it must hold)
 
@@ -34,6 +44,7 @@ def _holder(fd: int) -> str:
     "What the lock file says about the process that holds it."
     return os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown process"
 
+# %% ../nbs/01_rundir.ipynb #82a20352
 @contextmanager
 def run_lock(run_dir: str | Path):
     "Hold the run folder's exclusive lock while the block runs; a TelepathyError when another process holds it."
@@ -43,13 +54,18 @@ def run_lock(run_dir: str | Path):
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _holder(fd)
-            raise TelepathyError(f"run folder {run_dir} is being written by another process ({holder})",
-                                 "wait for that run to end, or stop it (Ctrl-C) and resume once it has stopped") from None
+            raise TelepathyError(
+                f"run folder {run_dir} is being written by another process ({holder})",
+                "wait for that run to end, or stop it (Ctrl-C) and resume once it has stopped",
+            ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0)
+        os.pwrite(
+            fd, f"pid {os.getpid()} on {socket.gethostname()} since {dt.datetime.now():%Y-%m-%d %H:%M:%S}".encode(), 0
+        )
         yield path
     finally: os.close(fd)
 
+# %% ../nbs/01_rundir.ipynb #238e48e3
 def lock_holder(run_dir: str | Path) -> str | None:
     "Who holds the run folder's lock now (pid, host, since when), or None when no live process does."
     path = Path(run_dir) / LOCK
@@ -71,10 +87,14 @@ def new_run_dir(template: str, name: str = "run", root: Path | None = None) -> P
         d = base / (f"{stamp}_{safe}" + (f"-{i}" if i else ""))
         try: d.mkdir(parents=True); return d
         except FileExistsError: continue
-        except OSError as e: raise TelepathyError(f"cannot create a run folder under {base}: {e.strerror}",
-                                                  "pass --root a folder you can write to (or set TELEPATHY_RUNS_DIR)") from None
+        except OSError as e:
+            raise TelepathyError(
+                f"cannot create a run folder under {base}: {e.strerror}",
+                "pass --root a folder you can write to (or set TELEPATHY_RUNS_DIR)",
+            ) from None
     raise TelepathyError(f"cannot create a run folder under {base}", "check permissions")
 
+# %% ../nbs/01_rundir.ipynb #619acbad
 def prepare_run_dir(run_dir: str, template: str, name: str = "run") -> Path:
     "The run folder a template should write to: `run_dir` when given (created if needed), else a new one; absolute."
     if run_dir: d = absolute_path(run_dir); d.mkdir(parents=True, exist_ok=True); return d

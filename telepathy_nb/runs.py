@@ -8,11 +8,33 @@ import datetime as dt, os, signal, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 import yaml
-from .core import (TelepathyError, atomic_write_json, atomic_write_bytes, read_optional_json, sigterm_raises,
-                               code_revision, package_versions, device_description, absolute_path, REPO)
+from telepathy_nb.core import (
+    TelepathyError,
+    atomic_write_json,
+    atomic_write_bytes,
+    read_optional_json,
+    sigterm_raises,
+    code_revision,
+    package_versions,
+    device_description,
+    absolute_path,
+    REPO,
+)
 from .config import make_config, RunConfig, check_gpu_options
-from .rundir import (CONFIG, EVAL_RESULTS, NOTEBOOK, PAGE, PARAMS, PROGRESS, STATUS, SUMMARY, SUMMARY_KEYS, TEMPLATE_RESULTS,
-                                 run_lock, new_run_dir)
+from telepathy_nb.rundir import (
+    CONFIG,
+    EVAL_RESULTS,
+    NOTEBOOK,
+    PAGE,
+    PARAMS,
+    PROGRESS,
+    STATUS,
+    SUMMARY,
+    SUMMARY_KEYS,
+    TEMPLATE_RESULTS,
+    run_lock,
+    new_run_dir,
+)
 from .progress import RunFollower
 
 # %% auto #0
@@ -28,11 +50,14 @@ def templates_dir() -> Path:
     shipped = Path(str(files("telepathy_nb"))) / "templates"
     d = absolute_path(env) if env else shipped if shipped.is_dir() else REPO / "nbs" / "runs"
     if not d.is_dir():
-        raise TelepathyError(f"template folder {d} not found (neither a wheel's telepathy_nb/templates nor a checkout's nbs/runs)",
-                             "reinstall the package (`pip install telepathy_nb` or `pip install -e .` in the repository), "
-                             "or set TELEPATHY_TEMPLATES to a folder of templates")
+        raise TelepathyError(
+            f"template folder {d} not found (neither a wheel's telepathy_nb/templates nor a checkout's nbs/runs)",
+            "reinstall the package (`pip install telepathy_nb` or `pip install -e .` in the repository), "
+            "or set TELEPATHY_TEMPLATES to a folder of templates",
+        )
     return d
 
+# %% ../nbs/17_runs.ipynb #eaec2945
 def template_path(name: str) -> Path:
     "The template notebook called `name` (with or without .ipynb)."
     p = templates_dir() / f"{Path(name).stem}.ipynb"
@@ -47,6 +72,7 @@ def template_parameters(name: str) -> dict:
     import papermill as pm
     return pm.inspect_notebook(str(template_path(name)))
 
+# %% ../nbs/17_runs.ipynb #8fdb5fb6
 def check_parameters(name: str, params: dict, here: bool = False) -> dict:
     """Raise on undeclared parameters and on an invalid run config; with `here` (the run executes on this machine), also
     on GPU-only options where torch sees no GPU (`config.check_gpu_options`). Returns the parameters."""
@@ -60,15 +86,18 @@ def check_parameters(name: str, params: dict, here: bool = False) -> dict:
         cfg = make_config(params.get("preset", _default(declared["preset"])), **over)
         check_data(cfg)
         if here:                                  # where the run executes: GPU-only options need a GPU here
-            from telepathy_nb.core import pick_device   # (torch, imported only now; device=cuda without a GPU is refused there)
+            # (torch, imported only now; device=cuda without a GPU is refused there)
+            from telepathy_nb.core import pick_device
             check_gpu_options(cfg, pick_device(cfg.device)[0].type)
     return params
 
+# %% ../nbs/17_runs.ipynb #c8292dfa
 def check_data(cfg: RunConfig) -> None:
     "Load and check the run's training and evaluation rows (missing split, corrupt file, empty text, bad label)."
     from telepathy_nb.data import load_split
     load_split(cfg.task, "train"); load_split(cfg.task, "eval")
 
+# %% ../nbs/17_runs.ipynb #3ed4f8a6
 def _default(p: dict):
     "A papermill parameter's default value as Python."
     return yaml.safe_load(p["default"])
@@ -78,6 +107,7 @@ PATH_PARAMS = ("run_dir", "state_cache", "checkpoint", "runs_root")   # template
 PATH_LIST_PARAMS = ("checkpoints", "run_dirs")                          # ... or several, comma-separated
 PATH_ENV = ("TELEPATHY_RUNS_DIR", "TELEPATHY_DATA_DIR", "TELEPATHY_CACHE", "TELEPATHY_TEMPLATES")
 
+# %% ../nbs/17_runs.ipynb #1363e19d
 def absolute_params(params: dict) -> dict:
     "`params` with every path parameter made absolute against the current working directory."
     out = dict(params)
@@ -88,6 +118,7 @@ def absolute_params(params: dict) -> dict:
             out[k] = ",".join(str(absolute_path(q.strip())) for q in out[k].split(",") if q.strip())
     return out
 
+# %% ../nbs/17_runs.ipynb #a2246913
 @contextmanager
 def absolute_env():
     "While the block runs, the environment's path variables are absolute (what a kernel started inside it inherits)."
@@ -99,6 +130,7 @@ def absolute_env():
 # %% ../nbs/17_runs.ipynb #f562727e
 TRAINS = ("train_bridge",)                          # templates whose status.json must show every step trained
 
+# %% ../nbs/17_runs.ipynb #7428a335
 def run_outcome(run_dir: str | Path, template: str) -> str | None:
     "What a run that executed without error still lacks, or None when its results are all there, in this folder."
     run_dir, template = absolute_path(run_dir), Path(template).stem
@@ -114,6 +146,7 @@ def run_outcome(run_dir: str | Path, template: str) -> str | None:
             return f"no {f} with {'an accuracy' if key == 'accuracy' else key}"
     return None
 
+# %% ../nbs/17_runs.ipynb #0f8d40e9
 def _final_status(run_dir: Path, template: str, status: str, error: str | None) -> tuple[str, str | None]:
     "A run that executed cleanly is `success` only when its results check out; `diverged`/`incomplete` otherwise."
     if status != "success": return status, error
@@ -122,21 +155,36 @@ def _final_status(run_dir: Path, template: str, status: str, error: str | None) 
     missing = run_outcome(run_dir, template)
     return ("incomplete", missing) if missing else ("success", None)
 
+# %% ../nbs/17_runs.ipynb #75f78a21
 def _summary(run_dir: Path, template: str, name: str, status: str, started: float, error: str | None = None) -> dict:
     "The summary.json record of a run."
     status, error = _final_status(run_dir, template, status, error)
     cfg, ev, st = (read_optional_json(run_dir / f) or {} for f in (CONFIG, EVAL_RESULTS, STATUS))
     now = time.time()
-    return {"status": status, "template": template, "name": name, "run_dir": str(run_dir),
-            "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
-            "finished": dt.datetime.fromtimestamp(now).isoformat(timespec="seconds") if status != "running" else None,
-            "duration_s": round(now - started, 1), "git_revision": code_revision(), "versions": package_versions(),
-            "device": device_description(), "error": error, "accuracy": ev.get("accuracy"),
-            "trained_steps": st.get("step"), "loop_s": st.get("loop_seconds"), "first_step_s": st.get("first_step_seconds"), **{k: cfg.get(k) for k in SUMMARY_KEYS}}
+    return {
+        "status": status,
+        "template": template,
+        "name": name,
+        "run_dir": str(run_dir),
+        "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
+        "finished": dt.datetime.fromtimestamp(now).isoformat(timespec="seconds") if status != "running" else None,
+        "duration_s": round(now - started, 1),
+        "git_revision": code_revision(),
+        "versions": package_versions(),
+        "device": device_description(),
+        "error": error,
+        "accuracy": ev.get("accuracy"),
+        "trained_steps": st.get("step"),
+        "loop_s": st.get("loop_seconds"),
+        "first_step_s": st.get("first_step_seconds"),
+        **{k: cfg.get(k) for k in SUMMARY_KEYS},
+    }
 
 # %% ../nbs/17_runs.ipynb #eb1bc929
-KERNEL_START_TIMEOUT = 300   # seconds for a kernel to answer (papermill's default, 60, is short for two kernels importing torch on a loaded 2-core machine)
+# seconds for a kernel to answer (papermill's default, 60, is short for two kernels importing torch on a loaded 2-core machine)
+KERNEL_START_TIMEOUT = 300
 
+# %% ../nbs/17_runs.ipynb #fdd515a0
 def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress: bool) -> None:
     "Execute the template into run_dir/run.ipynb; with `progress`, this terminal follows the kernel's progress bars."
     import papermill as pm
@@ -145,6 +193,7 @@ def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress:
                             cwd=str(run_dir), progress_bar=False, request_save_on_cell_execute=True,
                             start_timeout=KERNEL_START_TIMEOUT)
 
+# %% ../nbs/17_runs.ipynb #2427a999
 @contextmanager
 def _followed(run_dir: Path, progress: bool):
     """With `progress`: the kernel started in the block mirrors its bars to run_dir/progress.json (through the environment
@@ -160,18 +209,25 @@ def _followed(run_dir: Path, progress: bool):
         if saved is None: os.environ.pop(PROGRESS_FILE, None)
         else: os.environ[PROGRESS_FILE] = saved
 
+# %% ../nbs/17_runs.ipynb #4557a8cb
 def _error_text(e: BaseException) -> str:
     ename, evalue = getattr(e, "ename", type(e).__name__), getattr(e, "evalue", str(e))
     return f"{ename}: {evalue}".strip()
 
+# %% ../nbs/17_runs.ipynb #4f981a3a
 def _resume_params(template: str, resume: str | Path) -> tuple[Path, dict]:
     "The folder to resume (absolute) and the parameters it ran with, plus resume=True."
     run_dir = absolute_path(resume)
     if not (run_dir / PARAMS).exists():
-        raise TelepathyError(f"{run_dir} is not a run folder (no params.yaml)", "pass the folder printed when the run started")
+        raise TelepathyError(
+            f"{run_dir} is not a run folder (no params.yaml)", "pass the folder printed when the run started"
+        )
     was = (read_optional_json(run_dir / SUMMARY) or {}).get("template")
     if was and was != Path(template).stem:
-        raise TelepathyError(f"{run_dir} is a {was} run, not a {Path(template).stem} run", f"resume it with: telepathy run {was} --resume {run_dir}")
+        raise TelepathyError(
+            f"{run_dir} is a {was} run, not a {Path(template).stem} run",
+            f"resume it with: telepathy run {was} --resume {run_dir}",
+        )
     return run_dir, {**yaml.safe_load((run_dir / PARAMS).read_text()), "resume": True}
 
 # %% ../nbs/17_runs.ipynb #d1e2f3a4
@@ -186,6 +242,7 @@ def _kernel_pids() -> list[int]:
         except OSError: return False
     return [pid for pid in kids if is_kernel(pid)]
 
+# %% ../nbs/17_runs.ipynb #4ec7a7a1
 @contextmanager
 def _ctrl_c_interrupts_kernel():
     "While the block runs, the first SIGINT interrupts the kernel (like JupyterLab's stop button); the second stops us."
@@ -207,18 +264,23 @@ INTERRUPTED = "stopped by Ctrl-C (SIGINT)"
 TERMINATED = "stopped by SIGTERM (kill, timeout, or a scheduler's time limit)"
 KILLED = "the kernel died (killed by a signal, or out of memory)"
 
+# %% ../nbs/17_runs.ipynb #27db018e
 def _kernel_died(e: BaseException) -> bool:
     from nbclient.exceptions import DeadKernelError
     return isinstance(e, DeadKernelError)
 
+# %% ../nbs/17_runs.ipynb #de35033d
 def launch(template: str, params: dict | None = None, name: str | None = None, *, resume: str | Path | None = None,
            root: str | Path | None = None, kernel: str = "python3", progress: bool = True, render: bool = True,
            run_dir: str | Path | None = None) -> Path:
     "Execute template `template` with `params` into a new run folder (`run_dir`: one made beforehand, still empty), or resume one; returns the folder."
     with absolute_env():
         path = template_path(template)
-        if run_dir and resume: raise TelepathyError("pass either run_dir (a new run) or resume (an old one), not both", "drop one")
-        run_dir, params = _resume_params(template, resume) if resume else (_empty_run_dir(run_dir) if run_dir else None, params)
+        if run_dir and resume:
+            raise TelepathyError("pass either run_dir (a new run) or resume (an old one), not both", "drop one")
+        run_dir, params = (
+            _resume_params(template, resume) if resume else (_empty_run_dir(run_dir) if run_dir else None, params)
+        )
         params = absolute_params(params or {})
         if run_dir: params["run_dir"] = str(run_dir)
         name = name or str(params.get("name") or "run")
@@ -230,25 +292,32 @@ def launch(template: str, params: dict | None = None, name: str | None = None, *
             _run_locked(path, run_dir, params, name, kernel, progress, render)
     return run_dir
 
+# %% ../nbs/17_runs.ipynb #d68af63b
 def _empty_run_dir(run_dir: str | Path) -> Path:
     "A folder made beforehand for a new run (a sweep makes them before it dispatches): absolute, created, and holding no run yet."
     d = absolute_path(run_dir); d.mkdir(parents=True, exist_ok=True)
-    if (d / PARAMS).exists(): raise TelepathyError(f"{d} already holds a run", f"resume it (--resume {d}) or pass a new folder")
+    if (d / PARAMS).exists():
+        raise TelepathyError(f"{d} already holds a run", f"resume it (--resume {d}) or pass a new folder")
     return d
 
+# %% ../nbs/17_runs.ipynb #9ae5f93a
 def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str, progress: bool, render: bool) -> None:
     "Execute one run in its (locked) folder and record how it ended."
-    if params.get("resume") and (run_dir / NOTEBOOK).exists(): os.replace(run_dir / NOTEBOOK, run_dir / "run.prev.ipynb")
+    if params.get("resume") and (run_dir / NOTEBOOK).exists():
+        os.replace(run_dir / NOTEBOOK, run_dir / "run.prev.ipynb")
     atomic_write_bytes(run_dir / PARAMS, yaml.safe_dump(params, sort_keys=False).encode())
     started, status, error = time.time(), "failed", "the launcher stopped before the notebook ended"
     atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, "running", started))
     try:
-        with sigterm_raises() as term, _ctrl_c_interrupts_kernel() as ctrl_c:   # SIGTERM: papermill shuts the kernel down on its way out
+        # SIGTERM: papermill shuts the kernel down on its way out
+        with sigterm_raises() as term, _ctrl_c_interrupts_kernel() as ctrl_c:
             why = lambda: TERMINATED if term.hit else INTERRUPTED
             try: _execute(path, run_dir, params, kernel, progress); status, error = "success", None
             except KeyboardInterrupt: status, error = "interrupted", why()
             except Exception as e:
-                stopped = getattr(e, "ename", "") == "KeyboardInterrupt" or term.hit or (ctrl_c is not None and ctrl_c.count)
+                stopped = (
+                    getattr(e, "ename", "") == "KeyboardInterrupt" or term.hit or (ctrl_c is not None and ctrl_c.count)
+                )
                 status, error = (("interrupted", why()) if stopped else ("killed", KILLED) if _kernel_died(e)
                                  else ("failed", _error_text(e)))   # killed: its checkpoints stand, resume it
     finally:
@@ -257,6 +326,7 @@ def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str,
         if progress: print(f"» rendering {PAGE}", file=sys.stderr, flush=True)
         _render(run_dir)
 
+# %% ../nbs/17_runs.ipynb #21b8c725
 def _render(run_dir: Path) -> None:
     "run.ipynb -> run.html; a rendering problem is reported, never fatal to the run record."
     try:

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from .core import batch_starts
 from .models import LoadedLM
-from .data import Task, verbaliser_ids, _pad
+from .data import Task, verbaliser_ids, pad_ids
 
 # %% auto #0
 __all__ = ['mask_kept', 'target_hidden', 'logits_at', 'label_lm_loss', 'sequence_log_prob', 'first_token_scores',
@@ -21,6 +21,7 @@ __all__ = ['mask_kept', 'target_hidden', 'logits_at', 'label_lm_loss', 'sequence
 # %% ../nbs/07_scoring.ipynb #bd6525e4
 _MASK_KEPT = threading.local()
 
+# %% ../nbs/07_scoring.ipynb #d89f5de4
 @contextmanager
 def mask_kept():
     """Inside, `target_hidden` always hands the body its attention mask, as it must while a CUDA graph is captured. A graph's
@@ -31,6 +32,7 @@ def mask_kept():
     try: yield
     finally: _MASK_KEPT.on = before
 
+# %% ../nbs/07_scoring.ipynb #500abfe4
 def target_hidden(model, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
     "Last hidden states of a causal LM's body (no LM head): (B, T, d) embeds -> (B, T, d)."
     # no padding: plain causal attention, flash kernels allowed. Asking waits for the device, which a CUDA graph being
@@ -40,6 +42,7 @@ def target_hidden(model, inputs_embeds: torch.Tensor, attention_mask: torch.Tens
     if not keep and bool(attention_mask.all()): attention_mask = None
     return model.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask, use_cache=False).last_hidden_state
 
+# %% ../nbs/07_scoring.ipynb #bef7af0c
 def logits_at(model, hidden: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     "LM-head logits at `positions` (B, L) only: (B, T, d) -> (B, L, V), in fp32."
     h = hidden.gather(1, positions.unsqueeze(-1).expand(-1, -1, hidden.shape[-1]))
@@ -54,6 +57,7 @@ def label_lm_loss(logits: torch.Tensor, label_ids: torch.Tensor, label_mask: tor
     m = label_mask.flatten().to(ce.dtype)
     return (ce * m).sum() / m.sum().clamp_min(1)
 
+# %% ../nbs/07_scoring.ipynb #e3a4e644
 def sequence_log_prob(logits: torch.Tensor, label_ids: torch.Tensor, label_mask: torch.Tensor) -> torch.Tensor:
     "Summed log-probability of each row's label tokens: (B, L, V) -> (B,)."
     lp = logits.log_softmax(-1).gather(-1, label_ids.unsqueeze(-1)).squeeze(-1)
@@ -65,16 +69,20 @@ def first_token_scores(model, embeds, mask, positions, class_first_ids: torch.Te
     logits = logits_at(model, target_hidden(model, embeds, mask), positions)[:, 0]
     return logits.log_softmax(-1)[:, class_first_ids]
 
+# %% ../nbs/07_scoring.ipynb #db92d44a
 def sequence_scores(model, embeds, mask, positions, label_ids, label_mask) -> torch.Tensor:
     "Summed log-probabilities (N,) of each row's label tokens under teacher forcing."
     return sequence_log_prob(logits_at(model, target_hidden(model, embeds, mask), positions), label_ids, label_mask)
 
+# %% ../nbs/07_scoring.ipynb #2ba0203a
 def label_loss(model, embeds, mask, positions, label_ids, label_mask) -> torch.Tensor:
     "The training loss: mean cross-entropy of the label tokens, logits at their positions only."
     return label_lm_loss(logits_at(model, target_hidden(model, embeds, mask), positions), label_ids, label_mask)
 
 # %% ../nbs/07_scoring.ipynb #8e43320f
-def class_scores(model, make_inputs, n: int, class_ids: list[list[int]], *, chunk_rows: int = 256, fast: bool = True) -> torch.Tensor:
+def class_scores(
+    model, make_inputs, n: int, class_ids: list[list[int]], *, chunk_rows: int = 256, fast: bool = True
+) -> torch.Tensor:
     """Log-probability (n, C) of each class's verbaliser tokens for `n` rows.
     `make_inputs(rows, conts)` builds the target's (embeds, mask, positions) for those row indices, each followed by its
     continuation tokens; positions (B, L) predict the continuation (with an empty one, L = 1: the last prefix position)."""
@@ -88,7 +96,7 @@ def class_scores(model, make_inputs, n: int, class_ids: list[list[int]], *, chun
     for s in range(0, len(pairs), chunk_rows):
         rows, conts = zip(*pairs[s:s + chunk_rows])
         embeds, mask, pos = make_inputs(list(rows), list(conts))
-        lab, lmask = (x.to(embeds.device) for x in _pad(list(conts), 0))
+        lab, lmask = (x.to(embeds.device) for x in pad_ids(list(conts), 0))
         out.append(sequence_scores(model, embeds, mask, pos, lab, lmask))
     return torch.cat(out).view(n, len(class_ids))
 
@@ -97,6 +105,7 @@ def _cache_keyword(model) -> str:
     "The keyword a transformers model body takes its KV cache by: `cache` (transformers 5.2x) or `past_key_values` (before)."
     return "cache" if "cache" in inspect.signature(model.model.forward).parameters else "past_key_values"
 
+# %% ../nbs/07_scoring.ipynb #a57ade86
 def _length_groups(class_ids: list[list[int]], per_group: int) -> list[list[int]]:
     "Indices of the multi-token classes, grouped by token count (no padding inside a group), at most `per_group` each."
     by_len: dict[int, list[int]] = {}
@@ -104,7 +113,10 @@ def _length_groups(class_ids: list[list[int]], per_group: int) -> list[list[int]
         if len(c) > 1: by_len.setdefault(len(c), []).append(i)
     return [idx[s:s + per_group] for _, idx in sorted(by_len.items()) for s in range(0, len(idx), per_group)]
 
-def shared_prefix_class_scores(model, make_inputs, n: int, class_ids: list[list[int]], *, chunk_rows: int = 256) -> torch.Tensor:
+# %% ../nbs/07_scoring.ipynb #d0ea7a53
+def shared_prefix_class_scores(
+    model, make_inputs, n: int, class_ids: list[list[int]], *, chunk_rows: int = 256
+) -> torch.Tensor:
     """Log-probability (n, C) of each class's tokens after each row's prefix, reading every prefix once: the first token
     of every class from the prefix's last position, the rest from the classes' own tokens run after the prefix's KV cache
     (repeated once per class, at most `chunk_rows` sequences at a time). The same scores as `fast=False`, which re-reads
@@ -115,14 +127,18 @@ def shared_prefix_class_scores(model, make_inputs, n: int, class_ids: list[list[
     cache = getattr(out, "cache", None) or out.past_key_values
     first = logits_at(model, out.last_hidden_state, pos[:, :1])[:, 0].log_softmax(-1)            # (n, V)
     scores = first[:, torch.tensor([c[0] for c in class_ids], device=dev)].clone()
-    real = mask.sum(1)                                                                           # each prefix's length without padding
+    # each prefix's length without padding
+    real = mask.sum(1)
     for group in _length_groups(class_ids, max(1, chunk_rows // n)):
         c = len(group)
         ids = torch.tensor([class_ids[i] for i in group], device=dev)                             # (c, L)
-        feed, steps = ids[:, :-1].repeat(n, 1), ids.shape[1] - 1                                   # row r's class j at r*c + j
-        kv = copy.deepcopy(cache); kv.batch_repeat_interleave(c)                                  # row r's cache at r*c ... r*c + c - 1
+        # row r's class j at r*c + j
+        feed, steps = ids[:, :-1].repeat(n, 1), ids.shape[1] - 1
+        # row r's cache at r*c ... r*c + c - 1
+        kv = copy.deepcopy(cache); kv.batch_repeat_interleave(c)
         am = torch.cat([mask.repeat_interleave(c, 0), torch.ones_like(feed)], 1)
-        where = real.repeat_interleave(c)[:, None] + torch.arange(steps, device=dev)               # positions right after the real prefix
+        # positions right after the real prefix
+        where = real.repeat_interleave(c)[:, None] + torch.arange(steps, device=dev)
         h = model.model(inputs_embeds=model.get_input_embeddings()(feed), attention_mask=am, position_ids=where,
                         use_cache=True, **{key: kv}).last_hidden_state
         logits = logits_at(model, h, torch.arange(steps, device=dev).expand(n * c, -1))
@@ -134,18 +150,21 @@ def text_inputs(lm: LoadedLM, prefixes: list[list[int]]):
     "`make_inputs` for `class_scores` when each row is a token-id prefix read by `lm` itself."
     tok, model, dev = lm.tokenizer, lm.model, lm.device
     def make(rows, conts):
-        ids, mask = (x.to(dev) for x in _pad([prefixes[i] + c for i, c in zip(rows, conts)], tok.pad_token_id))
+        ids, mask = (x.to(dev) for x in pad_ids([prefixes[i] + c for i, c in zip(rows, conts)], tok.pad_token_id))
         start = torch.tensor([len(prefixes[i]) - 1 for i in rows], device=dev)
         pos = start[:, None] + torch.arange(max(1, max(map(len, conts))), device=dev)
         return model.get_input_embeddings()(ids), mask, pos.clamp_max(ids.shape[1] - 1)
     return make
 
+# %% ../nbs/07_scoring.ipynb #290a0853
 @torch.no_grad()
 def text_class_scores(lm: LoadedLM, task: Task, texts: list[str], class_ids: list[list[int]] | None = None,
                       prompt: str | None = None, fast: bool = True) -> torch.Tensor:
     "Log-probability (B, C) of each verbaliser after `prompt.format(text=...)` read by `lm` itself."
     prefixes = [lm.tokenizer((prompt or task.source_prompt).format(text=t.strip())).input_ids for t in texts]
-    return class_scores(lm.model, text_inputs(lm, prefixes), len(texts), class_ids or verbaliser_ids(lm.tokenizer, task), fast=fast)
+    return class_scores(
+        lm.model, text_inputs(lm, prefixes), len(texts), class_ids or verbaliser_ids(lm.tokenizer, task), fast=fast
+    )
 
 # %% ../nbs/07_scoring.ipynb #88b753e8
 @torch.no_grad()

@@ -38,8 +38,11 @@ def bootstrap_ci(correct, *, n_resamples: int = 1000, level: float = 0.95, seed:
 def mcnemar_exact(labels, preds_a, preds_b) -> dict:
     "McNemar's exact test of two prediction vectors on the same rows: discordant counts b, c and the two-sided p."
     y, a, b_ = (np.asarray(x) for x in (labels, preds_a, preds_b))
-    if not (y.shape == a.shape == b_.shape): raise TelepathyError(f"McNemar needs the same rows: shapes {y.shape}, {a.shape}, {b_.shape}",
-                                                                   "score both classifiers on the same validation rows")
+    if not (y.shape == a.shape == b_.shape):
+        raise TelepathyError(
+            f"McNemar needs the same rows: shapes {y.shape}, {a.shape}, {b_.shape}",
+            "score both classifiers on the same validation rows",
+        )
     ra, rb = a == y, b_ == y
     b, c = int((ra & ~rb).sum()), int((~ra & rb).sum())
     p = binomtest(b, b + c, 0.5).pvalue if b + c else 1.0
@@ -53,7 +56,10 @@ def report(labels, preds, label_names, *, n_resamples: int = 1000, boot_seed: in
     ci = bootstrap_ci(preds == np.asarray(labels), n_resamples=n_resamples, seed=boot_seed)
     return {**extra, **rep, "ci": list(ci), "preds": preds.tolist()}
 
-def multi_report(labels, preds_per_run, label_names, *, n_resamples: int = 1000, boot_seed: int = 0, run_info=None, **extra) -> dict:
+# %% ../nbs/11_stats.ipynb #031c8159
+def multi_report(
+    labels, preds_per_run, label_names, *, n_resamples: int = 1000, boot_seed: int = 0, run_info=None, **extra
+) -> dict:
     "Mean ± std over several runs on the same rows, a row-bootstrap CI of the mean, and each run's record."
     runs = [report(labels, p, label_names, n_resamples=n_resamples, boot_seed=boot_seed, **(info or {}))
             for p, info in zip(preds_per_run, run_info or [None] * len(preds_per_run))]
@@ -61,22 +67,32 @@ def multi_report(labels, preds_per_run, label_names, *, n_resamples: int = 1000,
     correct = np.array([np.asarray(p) == np.asarray(labels) for p in preds_per_run])
     per_class = {k: (None if any(r["per_class_accuracy"][k] is None for r in runs)
                      else float(np.mean([r["per_class_accuracy"][k] for r in runs]))) for k in label_names}
-    return {**extra, "n": int(len(labels)), "accuracy": float(accs.mean()), "accuracy_std": float(accs.std(ddof=1)) if len(accs) > 1 else 0.0,
-            "ci": list(bootstrap_ci(correct, n_resamples=n_resamples, seed=boot_seed)), "per_class_accuracy": per_class,
-            "invalid": 0, "runs": runs}
+    return {
+        **extra,
+        "n": int(len(labels)),
+        "accuracy": float(accs.mean()),
+        "accuracy_std": float(accs.std(ddof=1)) if len(accs) > 1 else 0.0,
+        "ci": list(bootstrap_ci(correct, n_resamples=n_resamples, seed=boot_seed)),
+        "per_class_accuracy": per_class,
+        "invalid": 0,
+        "runs": runs,
+    }
 
 # %% ../nbs/11_stats.ipynb #f4ad2859
 EQUIVALENCE_MARGIN = 0.02   # ±2 accuracy points: the margin of the TOST equivalence test
 
+# %% ../nbs/11_stats.ipynb #43994aaa
 def _pred_lists(rec: dict) -> list[tuple[int | None, list]]:
     "(run index or None, preds) for a record from `report` or `multi_report`."
     return [(i, r["preds"]) for i, r in enumerate(rec["runs"])] if "runs" in rec else [(None, rec["preds"])]
 
+# %% ../nbs/11_stats.ipynb #e956c2df
 def _seed_average(correct: np.ndarray, rng, n_resamples: int) -> np.ndarray:
     "(S, N): per row, the mean correctness over R runs drawn with replacement from `correct` (R, N), once per resample."
     r = len(correct)
     return rng.multinomial(r, np.full(r, 1 / r), size=n_resamples) / r @ correct
 
+# %% ../nbs/11_stats.ipynb #7803fe9b
 def paired_bootstrap_difference(labels, runs_a: list, runs_b: list, *, n_resamples: int = 2000, seed: int = 0) -> dict:
     """Seed-averaged accuracy of A minus B, bootstrapped over rows (the same rows for both, so the pairing is kept) and over
     each side's runs (as many as it has, drawn with replacement); 90% and 95% intervals. More seeds narrow the interval."""
@@ -89,6 +105,7 @@ def paired_bootstrap_difference(labels, runs_a: list, runs_b: list, *, n_resampl
     return {"diff": float(A.mean() - B.mean()), "ci95": [float(x) for x in np.percentile(d, [2.5, 97.5])],
             "ci90": [float(x) for x in np.percentile(d, [5, 95])], "n_resamples": n_resamples, "runs": [len(A), len(B)]}
 
+# %% ../nbs/11_stats.ipynb #015f3a5b
 def equivalence_verdict(diff: dict, margin: float = EQUIVALENCE_MARGIN, subject: str = "bridge") -> str:
     """better / worse when the 95% interval excludes 0; equivalent when the 90% interval is inside ±margin (TOST); else
     inconclusive. `subject` names side A ("bridge better"; "" gives "better")."""
@@ -98,13 +115,22 @@ def equivalence_verdict(diff: dict, margin: float = EQUIVALENCE_MARGIN, subject:
     if -margin < lo90 and hi90 < margin: return f"equivalent within ±{100 * margin:g} pp (TOST)"
     return "inconclusive"
 
+# %% ../nbs/11_stats.ipynb #2e088c85
 def compare_to_bridge(rec: dict, bridge: dict, labels, margin: float = EQUIVALENCE_MARGIN) -> dict:
     "Add McNemar's exact test per bridge seed (and draw), the seed-and-row bootstrap of the difference, and the verdict."
     tests = []
     for (_, bp), seed_rec in zip(_pred_lists(bridge), bridge.get("runs", [bridge])):
         for i, p in _pred_lists(rec):
-            tests.append({"bridge_seed": seed_rec.get("seed"), **({"draw": i} if i is not None else {}), **mcnemar_exact(labels, bp, p)})
+            tests.append(
+                {
+                    "bridge_seed": seed_rec.get("seed"),
+                    **({"draw": i} if i is not None else {}),
+                    **mcnemar_exact(labels, bp, p),
+                }
+            )
     rec["mcnemar"], rec["mcnemar_p_per_seed"] = tests, [t["p"] for t in tests]
-    rec["difference"] = paired_bootstrap_difference(labels, [p for _, p in _pred_lists(bridge)], [p for _, p in _pred_lists(rec)])
+    rec["difference"] = paired_bootstrap_difference(
+        labels, [p for _, p in _pred_lists(bridge)], [p for _, p in _pred_lists(rec)]
+    )
     rec["verdict"] = equivalence_verdict(rec["difference"], margin)
     return rec

@@ -17,7 +17,7 @@ from .progress import terminal_bar
 # %% auto #0
 __all__ = ['MONITORS', 'THREAD_VARIABLES', 'parse_axes', 'expand_grid', 'combo_name', 'run_key', 'final_monitors', 'eval_rows',
            'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_thread_env', 'worker_thread_limits',
-           'worker_threads', 'curve_key', 'curve_job', 'run_curves']
+           'worker_threads', 'run_jobs', 'curve_key', 'curve_job', 'run_curves']
 
 # %% ../nbs/18_study.ipynb #e8dc121b
 def parse_axes(pairs: list[str]) -> dict[str, list]:
@@ -29,15 +29,18 @@ def parse_axes(pairs: list[str]) -> dict[str, list]:
         axes[k.strip()] = [parse_value(x) for x in v.split(",")]
     return axes
 
+# %% ../nbs/18_study.ipynb #866c67a1
 def expand_grid(axes: dict[str, list]) -> list[dict]:
     "One override dict per combination of the axes' values (in the axes' order)."
     keys = list(axes)
     return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
 
+# %% ../nbs/18_study.ipynb #55d6479e
 def combo_name(params: dict) -> str:
     "A stable, file-name-safe name of one combination of settings: 'soft_tokens=8,task=trec'."
     return ",".join(f"{k}={params[k]}" for k in sorted(params)).replace("/", "_").replace(" ", "")
 
+# %% ../nbs/18_study.ipynb #099a2a42
 def run_key(overrides: dict, seed: int) -> str:
     "A stable, file-name-safe name for one run of a study: its settings, then its seed."
     return ",".join(filter(None, [combo_name(overrides), f"seed={seed}"]))
@@ -45,21 +48,25 @@ def run_key(overrides: dict, seed: int) -> str:
 # %% ../nbs/18_study.ipynb #a4334c4f
 MONITORS = ("z_var", "slot_rank", "slot_cos", "message_rank", "message_cos", "message_cos_centred", "lm_loss")
 
+# %% ../nbs/18_study.ipynb #e6e443ac
 def final_monitors(run_dir: Path, last: int = 3) -> dict:
     "Each monitor averaged over the last `last` training lines of a run's metrics (dashboard.load_metrics)."
     from telepathy_nb.dashboard import load_metrics
     tail = load_metrics(run_dir)[0].tail(last)
     return {k: float(tail[k].mean()) for k in MONITORS if k in tail and tail[k].notna().any()}
 
+# %% ../nbs/18_study.ipynb #775d3898
 def eval_rows(cfg: RunConfig, eval_on: str) -> list[dict]:
     "The rows a study run is scored on: all validation rows (or eval_size of them), or the held-out training rows."
     from telepathy_nb.data import load_split, heldout_rows
     if eval_on == "validation": return list(load_split(cfg.task, "eval", n=cfg.eval_size or None, seed=cfg.seed))
     if eval_on == "heldout":
-        if not cfg.holdout_rows: raise TelepathyError("eval_on='heldout' needs holdout_rows > 0", "pass -p holdout_rows=500")
+        if not cfg.holdout_rows:
+            raise TelepathyError("eval_on='heldout' needs holdout_rows > 0", "pass -p holdout_rows=500")
         return heldout_rows(cfg.task, cfg.holdout_rows)
     raise TelepathyError(f"unknown eval_on {eval_on!r}", "use 'validation' or 'heldout'")
 
+# %% ../nbs/18_study.ipynb #5dee636b
 def study_run(preset: str, overrides: dict, seed: int, run_dir: str | Path, eval_on: str = "validation") -> dict:
     "Train and evaluate one bridge of a study in `run_dir`; the record is also written there as result.json."
     import torch
@@ -75,7 +82,8 @@ def study_run(preset: str, overrides: dict, seed: int, run_dir: str | Path, eval
            "accuracy": ev["accuracy"], "per_class_accuracy": ev["per_class_accuracy"], "decision": cfg.decision,
            **({"accuracy_by_scores": ev["scores"]["accuracy"]} if "scores" in ev else {}),
            "monitors": final_monitors(Path(run_dir)), "train_seconds": round(t_train, 1),
-           "labels": [p["label"] for p in ev["predictions"]], "preds": [p["pred"] for p in ev["predictions"]],   # for study_contrast
+           # for study_contrast
+           "labels": [p["label"] for p in ev["predictions"]], "preds": [p["pred"] for p in ev["predictions"]],
            "eval_seconds": round(time.time() - t0 - t_train, 1), "run_dir": str(run_dir)}
     atomic_write_json(Path(run_dir) / "result.json", rec)
     return rec
@@ -85,6 +93,7 @@ def _check_grid(preset: str, grid: list[dict], seeds: list[int]) -> None:
     "Validate every configuration of the grid before anything trains."
     for over in grid: make_config(preset, **{**over, "seed": seeds[0]})
 
+# %% ../nbs/18_study.ipynb #9f5b879c
 def code_sha_of(sources: dict[str, bytes]) -> str:
     "SHA-256 over module sources (file name -> bytes), in name order."
     import hashlib
@@ -92,29 +101,35 @@ def code_sha_of(sources: dict[str, bytes]) -> str:
     for name in sorted(sources): h.update(name.encode()); h.update(sources[name])
     return h.hexdigest()
 
+# %% ../nbs/18_study.ipynb #17d7ad42
 def code_sha() -> str:
     "SHA-256 over this package's module sources: names the code that ran even where git metadata is stale or absent."
     import telepathy_nb
     return code_sha_of({f.name: f.read_bytes() for f in Path(telepathy_nb.__file__).parent.glob("*.py")})
 
+# %% ../nbs/18_study.ipynb #c5111edd
 def _invocation(command: str | None) -> str:
     "The command to record: the one given, else this process' `telepathy ...` arguments."
     return command or "telepathy " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
+# %% ../nbs/18_study.ipynb #9ed3531b
 def _header(name: str, preset: str, axes: dict, seeds: list[int], eval_on: str, command: str | None) -> dict:
     return {"study": name, "preset": preset, "axes": axes, "seeds": seeds, "eval_on": eval_on,
             **provenance(_invocation(command)), "code_sha256": code_sha(), "runs": {}}
 
+# %% ../nbs/18_study.ipynb #2bb51c96
 def _merge_axes(old: dict, new: dict) -> dict:
     "Each axis' values from an earlier call, then any new ones: continuing a study with one task keeps the others listed."
     return {**old, **{k: list(old.get(k, [])) + [v for v in vs if v not in old.get(k, [])] for k, vs in new.items()}}
 
+# %% ../nbs/18_study.ipynb #4afd07f5
 def _note_continuation(res: dict, command: str | None) -> None:
     "A study continued by another command (more seeds, more values) records it, with that call's commit and machine."
     command = _invocation(command)
     if command != res.get("command") and command not in [c["command"] for c in res.get("continued", [])]:
         res.setdefault("continued", []).append({**provenance(command), "code_sha256": code_sha()})
 
+# %% ../nbs/18_study.ipynb #f724ddfe
 def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *, out: str | Path,
               eval_on: str = "validation", workers: int = 1, root: str | Path | None = None,
               command: str | None = None, progress: bool = True, contrast: str | None = None) -> dict:
@@ -124,13 +139,17 @@ def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *
     out, grid = absolute_path(out), expand_grid(axes)
     _check_grid(preset, grid, seeds)
     if contrast and len(axes.get(contrast, [])) < 2:
-        raise TelepathyError(f"--contrast {contrast!r} is not an axis of this study with two values or more (axes: {sorted(axes)})",
-                             f"pass -p {contrast}=A,B (the first value is the one compared against), or another --contrast")
+        raise TelepathyError(
+            f"--contrast {contrast!r} is not an axis of this study with two values or more (axes: {sorted(axes)})",
+            f"pass -p {contrast}=A,B (the first value is the one compared against), or another --contrast",
+        )
     base = absolute_path(root or runs_root()) / "study" / name
     res = read_optional_json(out) or _header(name, preset, axes, seeds, eval_on, command)
     if (res.get("preset"), res.get("eval_on")) != (preset, eval_on):
-        raise TelepathyError(f"{out} holds study {res.get('study')!r} with preset {res.get('preset')!r}, eval_on {res.get('eval_on')!r}",
-                             "pass another --out, or the same preset and eval_on to continue it")
+        raise TelepathyError(
+            f"{out} holds study {res.get('study')!r} with preset {res.get('preset')!r}, eval_on {res.get('eval_on')!r}",
+            "pass another --out, or the same preset and eval_on to continue it",
+        )
     _note_continuation(res, command)
     res.update(axes=_merge_axes(res.get("axes", {}), axes), seeds=sorted(set(res.get("seeds", [])) | set(seeds)))
     if contrast: res["contrast"] = contrast
@@ -139,14 +158,19 @@ def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *
     bar = terminal_bar(len(todo), f"study {name}", "run", disable=not progress)
     def done(rec):
         res["runs"][run_key(rec["overrides"], rec["seed"])] = rec; atomic_write_json(out, res)
-        if progress: bar.write(f"  [{len(res['runs'])}] {run_key(rec['overrides'], rec['seed'])}: {rec['accuracy']:.4f} "
-                               f"(slot rank {rec['monitors'].get('slot_rank', float('nan')):.2f})")
+        if progress:
+            bar.write(
+                f"  [{len(res['runs'])}] {run_key(rec['overrides'], rec['seed'])}: {rec['accuracy']:.4f} "
+                f"(slot rank {rec['monitors'].get('slot_rank', float('nan')):.2f})"
+            )
         bar.update()
-    with bar: _run_jobs(study_run, [(preset, o, s, str(base / run_key(o, s)), eval_on) for o, s in todo], done, workers)
+    with bar: run_jobs(study_run, [(preset, o, s, str(base / run_key(o, s)), eval_on) for o, s in todo], done, workers)
     return res
 
+# %% ../nbs/18_study.ipynb #7f62af45
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
+# %% ../nbs/18_study.ipynb #dbb1298f
 def worker_thread_env(workers: int) -> dict:
     """The environment that makes `workers` processes share the machine's cores: cpu_count // `workers` threads each, for
     torch and for the BLAS under numpy and scipy (the probes' scikit-learn fits); a variable already set is left out.
@@ -155,6 +179,7 @@ def worker_thread_env(workers: int) -> dict:
     n = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
     return {k: n for k in THREAD_VARIABLES if k not in os.environ}
 
+# %% ../nbs/18_study.ipynb #26665b11
 @contextmanager
 def worker_thread_limits(workers: int):
     "Processes started inside inherit `worker_thread_env(workers)`; the environment is restored after."
@@ -164,13 +189,19 @@ def worker_thread_limits(workers: int):
     finally:
         for k in added: os.environ.pop(k, None)
 
+# %% ../nbs/18_study.ipynb #9b3a24cf
 def worker_threads() -> dict:
     "The threads this process computes with: torch's intra-op threads and each BLAS library's (threadpoolctl)."
     import torch
     from threadpoolctl import threadpool_info
-    return {"torch": torch.get_num_threads(), "blas": sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})}
 
-def _run_jobs(fn, jobs: list[tuple], done, workers: int, kw: dict | None = None) -> None:
+    return {
+        "torch": torch.get_num_threads(),
+        "blas": sorted({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}),
+    }
+
+# %% ../nbs/18_study.ipynb #e900d26a
+def run_jobs(fn, jobs: list[tuple], done, workers: int, kw: dict | None = None) -> None:
     "fn(*job, **kw) for every job, here or in `workers` spawned processes; `done(record)` as each ends. Failed jobs are listed, then raised."
     kw = kw or {}
     if workers <= 1:
@@ -190,6 +221,7 @@ def _run_jobs(fn, jobs: list[tuple], done, workers: int, kw: dict | None = None)
 # %% ../nbs/18_study.ipynb #1faf0e51
 def curve_key(n: int, seed: int) -> str: return f"n={n},seed={seed}"
 
+# %% ../nbs/18_study.ipynb #952c0860
 @functools.cache
 def _frozen_pair(source: str, target: str, device: str, trust_remote_code: bool, seed: int) -> tuple:
     "Both frozen models, loaded once per process: a worker that runs several points reuses them (nothing trains them)."
@@ -197,6 +229,7 @@ def _frozen_pair(source: str, target: str, device: str, trust_remote_code: bool,
     return (load_model(source, device=device, trust_remote_code=trust_remote_code, seed=seed),
             load_model(target, device=device, trust_remote_code=trust_remote_code, seed=seed + 1))
 
+# %% ../nbs/18_study.ipynb #c20acbdf
 def curve_job(preset: str, overrides: dict, n: int, seed: int, stage_log: bool = False, **kw) -> dict:
     """One point of a learning curve in a worker process: both models (loaded once per process), every method
     (`baselines.curve_point`); with `stage_log`, each stage's seconds are printed as it ends."""
@@ -208,15 +241,35 @@ def curve_job(preset: str, overrides: dict, n: int, seed: int, stage_log: bool =
     rows = eval_rows(cfg, "validation")
     return curve_point(cfg, n, seed, src, tgt, rows, heldout_rows(cfg.task, cfg.holdout_rows)[:300], **kw)
 
-def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: list[int], *, out: str | Path, workers: int = 1,
-               command: str | None = None, progress: bool = True, **kw) -> dict:
+# %% ../nbs/18_study.ipynb #efa7f404
+def run_curves(
+    name: str,
+    preset: str,
+    overrides: dict,
+    ns: list[int],
+    seeds: list[int],
+    *,
+    out: str | Path,
+    workers: int = 1,
+    command: str | None = None,
+    progress: bool = True,
+    **kw,
+) -> dict:
     "Run (or continue) the learning curve `name`: every (n, seed) point into `out` (JSON, kind 'curves')."
     cfg, out = make_config(preset, **overrides), absolute_path(out)
-    if not cfg.holdout_rows: raise TelepathyError("a learning curve chooses the prompt-tuning lr on held-out training rows",
-                                                  "pass -p holdout_rows=300 (those rows are then never trained on)")
+    if not cfg.holdout_rows:
+        raise TelepathyError(
+            "a learning curve chooses the prompt-tuning lr on held-out training rows",
+            "pass -p holdout_rows=300 (those rows are then never trained on)",
+        )
     labels = [r["label"] for r in eval_rows(cfg, "validation")]
-    res = read_optional_json(out) or {**_header(name, preset, {"n": ns}, seeds, "validation", command), "kind": "curves",
-                                      "overrides": overrides, "task": cfg.task, "labels": labels}
+    res = read_optional_json(out) or {
+        **_header(name, preset, {"n": ns}, seeds, "validation", command),
+        "kind": "curves",
+        "overrides": overrides,
+        "task": cfg.task,
+        "labels": labels,
+    }
     if (res.get("preset"), res.get("overrides"), res.get("kind")) != (preset, overrides, "curves"):
         raise TelepathyError(f"{out} holds {res.get('kind') or 'a study'} {res.get('study')!r} with other settings",
                              "pass another --out, or the same preset and -p settings to continue it")
@@ -226,7 +279,10 @@ def run_curves(name: str, preset: str, overrides: dict, ns: list[int], seeds: li
     bar = terminal_bar(len(todo), f"curves {name}", "point", disable=not progress)
     def done(rec):
         res["runs"][curve_key(rec["n"], rec["seed"])] = rec; atomic_write_json(out, res)
-        if progress: bar.write(f"  n={rec['n']} seed={rec['seed']}: " + ", ".join(f"{m} {a:.3f}" for m, a in rec["accuracy"].items()))
+        if progress:
+            bar.write(
+                f"  n={rec['n']} seed={rec['seed']}: " + ", ".join(f"{m} {a:.3f}" for m, a in rec["accuracy"].items())
+            )
         bar.update()
-    with bar: _run_jobs(curve_job, [(preset, overrides, n, s, progress) for n, s in todo], done, workers, kw)
+    with bar: run_jobs(curve_job, [(preset, overrides, n, s, progress) for n, s in todo], done, workers, kw)
     return res

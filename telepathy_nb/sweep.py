@@ -10,8 +10,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 import numpy as np
 import yaml
-from .core import (TelepathyError, atomic_write_bytes, atomic_write_json, read_json, read_optional_json, absolute_path, code_revision,
-                               sigterm_raises)
+from telepathy_nb.core import (
+    TelepathyError,
+    atomic_write_bytes,
+    atomic_write_json,
+    read_json,
+    read_optional_json,
+    absolute_path,
+    code_revision,
+    sigterm_raises,
+)
 from .rundir import METRICS, PARAMS, SUMMARY, runs_root, new_run_dir, lock_holder
 from .study import expand_grid, final_monitors, combo_name, worker_thread_env
 from .runs import template_path, template_parameters, check_parameters, absolute_params, launch
@@ -32,41 +40,54 @@ SWEEP_OWNS = ("run_dir", "resume", "name")      # parameters the sweep sets for 
 EXECUTORS = ("local", "slurm", "submitit-local")
 FINISHED = ("success", "diverged")               # a run that ended so is a result: never run again
 
+# %% ../nbs/20_sweep.ipynb #4643625a
 def run_name(axes: dict[str, list], combo: dict) -> str:
     "The name of one run of a sweep: its values of the axes that vary ('run' when none does)."
     return combo_name({k: v for k, v in combo.items() if len(axes[k]) > 1}) or "run"
 
+# %% ../nbs/20_sweep.ipynb #271fc49f
 def sweep_grid(template: str, axes: dict[str, list]) -> list[dict]:
     "Every combination of `axes`, each checked as `telepathy run` checks its parameters; a TelepathyError names the first bad one."
     if not axes: raise TelepathyError("empty grid: no parameter to sweep", "give at least one axis, e.g. -p seed=0,1,2")
     declared = template_parameters(template)
     unknown = sorted(set(axes) - set(declared))
-    if unknown: raise TelepathyError(f"template {template!r} has no parameter(s) {unknown}", f"its parameters: {sorted(declared)}")
+    if unknown:
+        raise TelepathyError(
+            f"template {template!r} has no parameter(s) {unknown}", f"its parameters: {sorted(declared)}"
+        )
     owned = sorted(set(axes) & set(SWEEP_OWNS))
     if owned: raise TelepathyError(f"the sweep sets {owned} of each run itself", "drop them from the grid")
     for k, values in axes.items():
-        if len({repr(v) for v in values}) < len(values): raise TelepathyError(f"axis {k} repeats a value: {values}", "list each value once")
+        if len({repr(v) for v in values}) < len(values):
+            raise TelepathyError(f"axis {k} repeats a value: {values}", "list each value once")
     combos = expand_grid(axes)
     for i, combo in enumerate(combos, 1):
         try: check_parameters(template, absolute_params(combo))
         except TelepathyError as e:
-            raise TelepathyError(f"combination {i} of {len(combos)} ({combo_name(combo)}) fails validation: {e.problem}",
-                                 e.fix) from None
+            raise TelepathyError(
+                f"combination {i} of {len(combos)} ({combo_name(combo)}) fails validation: {e.problem}", e.fix
+            ) from None
     return combos
 
 # %% ../nbs/20_sweep.ipynb #c1b66605
 def check_executor(executor: str) -> None:
     "Raise, naming the fix, when `executor` cannot run on this machine (unknown, submitit missing, no sbatch)."
-    if executor not in EXECUTORS: raise TelepathyError(f"unknown executor {executor!r}", f"use one of {list(EXECUTORS)}")
+    if executor not in EXECUTORS:
+        raise TelepathyError(f"unknown executor {executor!r}", f"use one of {list(EXECUTORS)}")
     if executor == "local": return
-    try: importlib.import_module("submitit")
-    except ImportError: raise TelepathyError(f"--executor {executor} needs the submitit package, which is not installed",
-                                             "pip install submitit (or telepathy_nb[cluster]), or use --executor local") from None
+    try:
+        importlib.import_module("submitit")
+    except ImportError:
+        raise TelepathyError(
+            f"--executor {executor} needs the submitit package, which is not installed",
+            "pip install submitit (or telepathy_nb[cluster]), or use --executor local",
+        ) from None
     missing = [c for c in ("sbatch", "srun") if not shutil.which(c)] if executor == "slurm" else []
     if missing:
         raise TelepathyError(f"--executor slurm needs SLURM's {' and '.join(missing)} on PATH, and there is none here",
                              "start the sweep on the cluster's login node, or use --executor local")
 
+# %% ../nbs/20_sweep.ipynb #4108cff4
 def visible_gpus() -> list[str]:
     "The GPUs this process may hand out: CUDA_VISIBLE_DEVICES when set, else what nvidia-smi lists, else none."
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -75,17 +96,22 @@ def visible_gpus() -> list[str]:
     out = subprocess.run(["nvidia-smi", "--query-gpu=index", "--format=csv,noheader"], capture_output=True, text=True)
     return out.stdout.split() if out.returncode == 0 else []
 
+# %% ../nbs/20_sweep.ipynb #72e0d636
 def check_gpus(combos: list[dict], executor: str, slurm_gpus: int) -> None:
     "Refuse, before anything is written, a grid whose runs need more GPUs than they would get: the GPUs this machine shows (local), or each SLURM task's."
     if executor == "submitit-local": return
     have = visible_gpus() if executor == "local" else [str(i) for i in range(slurm_gpus)]
     too_big = [combo_name(c) for c in combos if gpus_needed(c, bool(have)) > len(have)]
     if not too_big: return
-    if executor == "local": raise TelepathyError(f"run(s) {too_big[:3]} need more GPUs than the {len(have)} visible here",
-                                                 "lower num_processes, or use --executor slurm with --slurm-gpus-per-node")
+    if executor == "local":
+        raise TelepathyError(
+            f"run(s) {too_big[:3]} need more GPUs than the {len(have)} visible here",
+            "lower num_processes, or use --executor slurm with --slurm-gpus-per-node",
+        )
     raise TelepathyError(f"run(s) {too_big[:3]} need more GPUs than the {slurm_gpus} each SLURM task gets",
                          "raise --slurm-gpus-per-node to the runs' num_processes")
 
+# %% ../nbs/20_sweep.ipynb #8c21d6d0
 def gpus_needed(params: dict, have_gpus: bool) -> int:
     "GPUs one run takes: none on a machine without them or for device=cpu, else its num_processes (1 by default)."
     if not have_gpus or str(params.get("device") or "auto") == "cpu": return 0
@@ -94,20 +120,27 @@ def gpus_needed(params: dict, have_gpus: bool) -> int:
 # %% ../nbs/20_sweep.ipynb #3a1ecc4a
 def _yaml_roundtrip(x): return yaml.safe_load(yaml.safe_dump(x))
 
+# %% ../nbs/20_sweep.ipynb #f3c78c3b
 def sweep_spec(sweep_dir: str | Path) -> dict:
     "The sweep's sweep.yaml."
     path = Path(sweep_dir) / SWEEP_FILE
-    if not path.exists(): raise TelepathyError(f"{sweep_dir} is not a sweep folder (no {SWEEP_FILE})",
-                                               "pass a folder printed by `telepathy sweep`, under papermill_runs/sweeps/")
+    if not path.exists():
+        raise TelepathyError(
+            f"{sweep_dir} is not a sweep folder (no {SWEEP_FILE})",
+            "pass a folder printed by `telepathy sweep`, under papermill_runs/sweeps/",
+        )
     return yaml.safe_load(path.read_text())
 
+# %% ../nbs/20_sweep.ipynb #c5eb6cbf
 def read_index(sweep_dir: str | Path) -> dict:
     "The sweep's index.json: {'runs': [{key, params, run_dir, attempts, job, status, accuracy}, ...]}."
     return read_json(Path(sweep_dir) / INDEX)
 
+# %% ../nbs/20_sweep.ipynb #c3425055
 def write_index(sweep_dir: str | Path, index: dict) -> None:
     atomic_write_json(Path(sweep_dir) / INDEX, {**index, "updated": dt.datetime.now().isoformat(timespec="seconds")})
 
+# %% ../nbs/20_sweep.ipynb #1e009c09
 def find_sweep(root: Path, name: str, template: str, axes: dict) -> Path | None:
     "The newest sweep called `name` under root/sweeps (None if there is none); refused when it holds another grid."
     for d in sorted((root / SWEEPS).glob("*_*"), reverse=True):
@@ -119,6 +152,7 @@ def find_sweep(root: Path, name: str, template: str, axes: dict) -> Path | None:
         return d
     return None
 
+# %% ../nbs/20_sweep.ipynb #7c696817
 def new_sweep(root: Path, name: str, template: str, axes: dict, combos: list[dict], options: dict) -> Path:
     "Create the sweep folder with its sweep.yaml and an index of runs that have no folder yet."
     d = new_run_dir(SWEEPS, name, root)
@@ -133,14 +167,19 @@ def new_sweep(root: Path, name: str, template: str, axes: dict, combos: list[dic
 @lru_cache(maxsize=None)
 def _resumable(template: str) -> bool: return "resume" in template_parameters(template)
 
+# %% ../nbs/20_sweep.ipynb #1a5f7055
 def _queued(job: str | None) -> bool:
     "Whether SLURM still lists job `job` (pending or running)."
     if not job: return False
-    if not shutil.which("squeue"): raise TelepathyError(f"cannot tell whether SLURM job {job} is still queued: no squeue on PATH",
-                                                        "resume the sweep from the cluster's login node")
+    if not shutil.which("squeue"):
+        raise TelepathyError(
+            f"cannot tell whether SLURM job {job} is still queued: no squeue on PATH",
+            "resume the sweep from the cluster's login node",
+        )
     out = subprocess.run(["squeue", "-h", "-o", "%i", "-j", job], capture_output=True, text=True)
     return job in out.stdout.split()
 
+# %% ../nbs/20_sweep.ipynb #78b6e2ca
 def run_state(template: str, entry: dict, ask_queue: bool = False) -> str:
     """start | done | running | resume | rerun | queued: what the sweep must do for one run (see the table above).
     `ask_queue` (SLURM sweeps, from the login node): a job squeue still lists, pending or running on a node whose lock
@@ -158,9 +197,11 @@ def run_state(template: str, entry: dict, ask_queue: bool = False) -> str:
 # %% ../nbs/20_sweep.ipynb #e4bb7a49
 def _entry(index: dict, key: str) -> dict:
     found = [e for e in index["runs"] if e["key"] == key]
-    if not found: raise TelepathyError(f"the sweep has no run {key!r}", f"its runs: {[e['key'] for e in index['runs']][:5]} ...")
+    if not found:
+        raise TelepathyError(f"the sweep has no run {key!r}", f"its runs: {[e['key'] for e in index['runs']][:5]} ...")
     return found[0]
 
+# %% ../nbs/20_sweep.ipynb #41040574
 def run_task(sweep_dir: str | Path, key: str, progress: bool = False) -> str:
     "Execute, resume or skip the sweep's run `key` in the folder the index gives it; returns how it ended."
     sweep_dir = absolute_path(sweep_dir)
@@ -180,11 +221,13 @@ def plan_runs(sweep_dir: Path) -> list[dict]:
         state = run_state(spec["template"], e, ask_queue=spec["executor"] == "slurm")
         if state == "rerun" or (state == "resume" and not _resumable(spec["template"])):
             e["attempts"].append(e["run_dir"]); e["run_dir"], e["job"] = None, None
-        if not e["run_dir"]: e["run_dir"] = str(new_run_dir(spec["template"], f"{spec['name']}-{e['key']}", Path(spec["root"])))
+        if not e["run_dir"]:
+            e["run_dir"] = str(new_run_dir(spec["template"], f"{spec['name']}-{e['key']}", Path(spec["root"])))
         if state not in ("done", "queued"): todo.append(e)
     write_index(sweep_dir, index)
     return todo
 
+# %% ../nbs/20_sweep.ipynb #98a2ef2e
 def refresh_index(sweep_dir: Path) -> dict:
     "Copy every run's status and accuracy from its summary.json into the index; returns the index."
     index, slurm = read_index(sweep_dir), sweep_spec(sweep_dir).get("executor") == "slurm"
@@ -199,20 +242,26 @@ def refresh_index(sweep_dir: Path) -> dict:
 # %% ../nbs/20_sweep.ipynb #78bc660e
 _WORKER = "import sys; from telepathy_nb.sweep import run_task; print('ended:', run_task(sys.argv[1], sys.argv[2], progress=True))"
 
+# %% ../nbs/20_sweep.ipynb #f06096a9
 def _start_worker(sweep_dir: Path, e: dict, gpus: list[str], threads: dict) -> tuple:
     "Start one worker process on `gpus` with the thread limits `threads` (`study.worker_thread_env`); its output goes to logs/<run>.log."
     (sweep_dir / LOGS).mkdir(exist_ok=True)
     log = open(sweep_dir / LOGS / f"{e['key']}.log", "ab")
-    env = {**os.environ, **threads, **({"CUDA_VISIBLE_DEVICES": ",".join(gpus)} if gpus else {})}   # P workers share the cores
-    proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(sweep_dir), e["key"]], stdout=log, stderr=subprocess.STDOUT, env=env)
+    # P workers share the cores
+    env = {**os.environ, **threads, **({"CUDA_VISIBLE_DEVICES": ",".join(gpus)} if gpus else {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WORKER, str(sweep_dir), e["key"]], stdout=log, stderr=subprocess.STDOUT, env=env
+    )
     return proc, e, gpus, log, time.time()
 
+# %% ../nbs/20_sweep.ipynb #917beef0
 def _ended_line(sweep_dir: Path, e: dict, t0: float) -> str:
     s = read_optional_json(Path(e["run_dir"]) / SUMMARY) or {}
     acc = f"  accuracy {s['accuracy']:.4f}" if s.get("accuracy") is not None else ""
     why = f"  ({s['error']})" if s.get("error") else ""
     return f"  {e['key']}: {s.get('status', 'no summary: see ' + str(sweep_dir / LOGS / (e['key'] + '.log')))}{acc}{why}  [{time.time() - t0:.0f} s]"
 
+# %% ../nbs/20_sweep.ipynb #11964435
 def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: str, progress: bool = True) -> None:
     """Run `todo` in worker processes, at most `max_parallel` at once, GPUs shared out; returns when all have ended.
     Ctrl-C reaches the workers through the terminal; SIGTERM (kill, timeout, a time limit) is passed on to them. Either way
@@ -233,7 +282,9 @@ def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: st
                     if state == "done": pending.remove(e); bar.update(); continue
                     need = gpus_needed(e["params"], bool(gpus))
                     if need > len(free): continue
-                    running.append(_start_worker(sweep_dir, e, free[:need], threads)); free = free[need:]; pending.remove(e)
+                    running.append(_start_worker(sweep_dir, e, free[:need], threads))
+                    free = free[need:]
+                    pending.remove(e)
                 for w in [w for w in running if w[0].poll() is not None]:
                     running.remove(w); w[3].close(); free += w[2]
                     bar.write(_ended_line(sweep_dir, w[1], w[4])); bar.update()
@@ -251,6 +302,7 @@ def run_local(sweep_dir: Path, todo: list[dict], max_parallel: int, template: st
 # %% ../nbs/20_sweep.ipynb #df79eb1b
 SLURM_DEFAULTS = {"partition": "", "gpus_per_node": 1, "cpus_per_task": 8, "time_min": 60, "setup": []}
 
+# %% ../nbs/20_sweep.ipynb #108394da
 def submit_array(sweep_dir: Path, todo: list[dict], spec: dict, local: bool = False) -> list:
     "Submit `todo` as one array through submitit (SLURM, or its LocalExecutor when `local`); records each task's job id; returns the jobs."
     import submitit
@@ -258,9 +310,13 @@ def submit_array(sweep_dir: Path, todo: list[dict], spec: dict, local: bool = Fa
     ex = submitit.AutoExecutor(folder=sweep_dir / "submitit" / "%j", cluster="local" if local else "slurm")
     params = {"name": f"telepathy-{spec['name']}", "timeout_min": opts["time_min"]}
     if not local:
-        params.update(gpus_per_node=opts["gpus_per_node"], cpus_per_task=opts["cpus_per_task"], slurm_setup=list(opts["setup"]),
-                      slurm_array_parallelism=spec.get("max_parallel") or len(todo),
-                      **({"slurm_partition": opts["partition"]} if opts["partition"] else {}))
+        params.update(
+            gpus_per_node=opts["gpus_per_node"],
+            cpus_per_task=opts["cpus_per_task"],
+            slurm_setup=list(opts["setup"]),
+            slurm_array_parallelism=spec.get("max_parallel") or len(todo),
+            **({"slurm_partition": opts["partition"]} if opts["partition"] else {}),
+        )
     ex.update_parameters(**params)
     jobs = ex.map_array(run_task, [str(sweep_dir)] * len(todo), [e["key"] for e in todo])
     index = read_index(sweep_dir)
@@ -274,6 +330,7 @@ def submit_array(sweep_dir: Path, todo: list[dict], spec: dict, local: bool = Fa
 SEED_AXES = ("seed",)    # axes whose values are repeats of one configuration, not settings
 REPORT_MONITORS = ("slot_rank", "message_rank", "z_var")
 
+# %% ../nbs/20_sweep.ipynb #86c5eec8
 def sweep_frame(sweep_dir: str | Path) -> "pd.DataFrame":
     "One row per run of the sweep: its swept parameters, status, accuracy, final collapse monitors and folder."
     import pandas as pd
@@ -283,14 +340,24 @@ def sweep_frame(sweep_dir: str | Path) -> "pd.DataFrame":
         d = Path(e["run_dir"]) if e.get("run_dir") else None
         s = (read_optional_json(d / SUMMARY) if d else None) or {}
         mon = final_monitors(d) if d and (d / METRICS).exists() else {}
-        rows.append({**{k: e["params"].get(k) for k in spec["axes"]}, "status": s.get("status", e.get("status")),
-                     "accuracy": s.get("accuracy"), **{m: mon.get(m) for m in REPORT_MONITORS}, "run": e["key"], "run_dir": str(d or "")})
+        rows.append(
+            {
+                **{k: e["params"].get(k) for k in spec["axes"]},
+                "status": s.get("status", e.get("status")),
+                "accuracy": s.get("accuracy"),
+                **{m: mon.get(m) for m in REPORT_MONITORS},
+                "run": e["key"],
+                "run_dir": str(d or ""),
+            }
+        )
     return pd.DataFrame(rows)
 
+# %% ../nbs/20_sweep.ipynb #e262bd0e
 def config_axes(spec: dict) -> list[str]:
     "The swept settings (axes with more than one value that are not seeds)."
     return [k for k, v in spec["axes"].items() if k not in SEED_AXES and len(v) > 1]
 
+# %% ../nbs/20_sweep.ipynb #9c0eb175
 def config_table(frame: "pd.DataFrame", axes: list[str], level: float = 0.95) -> "pd.DataFrame":
     "Per configuration: runs, successes, accuracy mean ± sd and its t-interval over seeds, final monitors (means)."
     import pandas as pd
@@ -321,11 +388,18 @@ def _mean_curves(run_dirs: list[str], metric: str) -> tuple[list, list]:
     mean = pd.concat(series, axis=1).mean(axis=1).sort_index()
     return mean.index.tolist(), mean.tolist()
 
-CURVE_PANELS = (("lm_loss", "LM loss"), ("quick_eval_acc", "quick-eval accuracy"),
-                ("slot_rank", "within-example rank of the K soft tokens"), ("message_rank", "across-batch rank of the messages"))
+# %% ../nbs/20_sweep.ipynb #c703fb19
+CURVE_PANELS = (
+    ("lm_loss", "LM loss"),
+    ("quick_eval_acc", "quick-eval accuracy"),
+    ("slot_rank", "within-example rank of the K soft tokens"),
+    ("message_rank", "across-batch rank of the messages"),
+)
 
+# %% ../nbs/20_sweep.ipynb #b2a29aee
 def config_label(row, axes: list[str]) -> str: return ", ".join(f"{a}={row[a]}" for a in axes) or "all runs"
 
+# %% ../nbs/20_sweep.ipynb #cf320d33
 def curves_figure(frame: "pd.DataFrame", axes: list[str]) -> "go.Figure":
     "Per configuration (mean over its seeds): the LM loss, the quick-eval accuracy and the two collapse monitors against step."
     import plotly.graph_objects as go
@@ -343,7 +417,10 @@ def curves_figure(frame: "pd.DataFrame", axes: list[str]) -> "go.Figure":
     fig.update_xaxes(title_text="step")
     return fig
 
-def by_parameter_figure(frame: "pd.DataFrame", table: "pd.DataFrame", axes: list[str], metric: str = "accuracy") -> "go.Figure":
+# %% ../nbs/20_sweep.ipynb #39eb3953
+def by_parameter_figure(
+    frame: "pd.DataFrame", table: "pd.DataFrame", axes: list[str], metric: str = "accuracy"
+) -> "go.Figure":
     "`metric` against each swept parameter: every run as a point, each value's mean with its t-interval over seeds."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -354,11 +431,26 @@ def by_parameter_figure(frame: "pd.DataFrame", table: "pd.DataFrame", axes: list
         fig.add_trace(go.Scatter(x=x, y=frame[metric], mode="markers", name="runs", showlegend=c == 1,
                                  marker=dict(color="rgba(90, 90, 90, 0.55)", size=9)), row=1, col=c)
         if a in table:
-            m = table.groupby(a, sort=True).agg(mean=(metric, "mean"), low=("ci_low", "mean"), high=("ci_high", "mean")).reset_index()
-            fig.add_trace(go.Scatter(x=m[a].astype(str), y=m["mean"], mode="lines+markers", name="mean of configurations",
-                                     showlegend=c == 1, error_y=dict(type="data", symmetric=False, array=m["high"] - m["mean"],
-                                                                     arrayminus=m["mean"] - m["low"]),
-                                     line=dict(color="black")), row=1, col=c)
+            m = (
+                table.groupby(a, sort=True)
+                .agg(mean=(metric, "mean"), low=("ci_low", "mean"), high=("ci_high", "mean"))
+                .reset_index()
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=m[a].astype(str),
+                    y=m["mean"],
+                    mode="lines+markers",
+                    name="mean of configurations",
+                    showlegend=c == 1,
+                    error_y=dict(
+                        type="data", symmetric=False, array=m["high"] - m["mean"], arrayminus=m["mean"] - m["low"]
+                    ),
+                    line=dict(color="black"),
+                ),
+                row=1,
+                col=c,
+            )
     fig.update_layout(title=f"Final {metric} against each swept parameter", height=420)
     fig.update_xaxes(type="category")
     if metric == "accuracy": fig.update_yaxes(range=[0, 1.02])   # a t-interval over 2-3 seeds can reach past [0, 1]
@@ -370,12 +462,28 @@ def make_synthetic_sweep(path: str | Path, soft_tokens=(1, 8), seeds=(0, 1, 2)) 
     from telepathy_nb.dashboard import make_synthetic_run
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     axes = {"soft_tokens": list(soft_tokens), "seed": list(seeds)}
-    spec = {"name": path.name, "template": "train_bridge", "axes": axes, "runs": len(soft_tokens) * len(seeds), "root": str(path)}
+    spec = {
+        "name": path.name,
+        "template": "train_bridge",
+        "axes": axes,
+        "runs": len(soft_tokens) * len(seeds),
+        "root": str(path),
+    }
     atomic_write_bytes(path / SWEEP_FILE, yaml.safe_dump(spec, sort_keys=False).encode())
     runs = []
     for c in expand_grid(axes):
         d = make_synthetic_run(path / "runs" / combo_name(c), soft_tokens=c["soft_tokens"], seed=c["seed"])
-        runs.append({"key": run_name(axes, c), "params": c, "run_dir": str(d), "attempts": [], "job": None, "status": "success", "accuracy": None})
+        runs.append(
+            {
+                "key": run_name(axes, c),
+                "params": c,
+                "run_dir": str(d),
+                "attempts": [],
+                "job": None,
+                "status": "success",
+                "accuracy": None,
+            }
+        )
     write_index(path, {"runs": runs})
     return path
 
@@ -384,29 +492,56 @@ def render_report(sweep_dir: Path, kernel: str = "python3") -> Path:
     "Execute the sweep_report template on this sweep into its folder and render it to HTML; returns the page."
     import papermill as pm
     from telepathy_nb.dashboard import render_html
-    pm.execute_notebook(str(template_path(REPORT_TEMPLATE)), str(sweep_dir / REPORT_NB), parameters={"sweep_dir": str(sweep_dir)},
-                        kernel_name=kernel, cwd=str(sweep_dir), progress_bar=False)
+
+    pm.execute_notebook(
+        str(template_path(REPORT_TEMPLATE)),
+        str(sweep_dir / REPORT_NB),
+        parameters={"sweep_dir": str(sweep_dir)},
+        kernel_name=kernel,
+        cwd=str(sweep_dir),
+        progress_bar=False,
+    )
     return render_html(sweep_dir / REPORT_NB, sweep_dir / REPORT_PAGE)
 
+# %% ../nbs/20_sweep.ipynb #8b533ca6
 def _dispatch(sweep_dir: Path, progress: bool, report: bool) -> Path:
     spec, todo = sweep_spec(sweep_dir), plan_runs(sweep_dir)
-    if progress: print(f"sweep {spec['name']}: {spec['runs']} runs of {spec['template']}, {spec['runs'] - len(todo)} done or queued, "
-                       f"{len(todo)} to run ({spec['executor']}, {spec.get('max_parallel') or 'all'} at a time)\n  folder: {sweep_dir}", flush=True)
-    if todo and spec["executor"] == "local": run_local(sweep_dir, todo, spec.get("max_parallel") or 1, spec["template"], progress)
+    if progress:
+        print(
+            f"sweep {spec['name']}: {spec['runs']} runs of {spec['template']}, {spec['runs'] - len(todo)} done or queued, "
+            f"{len(todo)} to run ({spec['executor']}, {spec.get('max_parallel') or 'all'} at a time)\n  folder: {sweep_dir}",
+            flush=True,
+        )
+    if todo and spec["executor"] == "local":
+        run_local(sweep_dir, todo, spec.get("max_parallel") or 1, spec["template"], progress)
     elif todo:
         jobs = submit_array(sweep_dir, todo, spec, local=spec["executor"] == "submitit-local")
         if spec["executor"] == "slurm":
-            if progress: print(f"submitted SLURM array {jobs[0].job_id.split('_')[0]} ({len(jobs)} tasks); when they end, "
-                               f"collect and render with: telepathy sweep --resume {sweep_dir}")
+            if progress:
+                print(
+                    f"submitted SLURM array {jobs[0].job_id.split('_')[0]} ({len(jobs)} tasks); when they end, "
+                    f"collect and render with: telepathy sweep --resume {sweep_dir}"
+                )
             refresh_index(sweep_dir); return sweep_dir
         for j in jobs: j.wait()
     refresh_index(sweep_dir)
     if report: render_report(sweep_dir)
     return sweep_dir
 
-def sweep(template: str, axes: dict[str, list], *, name: str | None = None, executor: str = "local", max_parallel: int | None = None,
-          root: str | Path | None = None, slurm: dict | None = None, command: str | None = None, progress: bool = True,
-          report: bool = True) -> Path:
+# %% ../nbs/20_sweep.ipynb #b15beccc
+def sweep(
+    template: str,
+    axes: dict[str, list],
+    *,
+    name: str | None = None,
+    executor: str = "local",
+    max_parallel: int | None = None,
+    root: str | Path | None = None,
+    slurm: dict | None = None,
+    command: str | None = None,
+    progress: bool = True,
+    report: bool = True,
+) -> Path:
     "Run (or continue) the grid `axes` of `template` as a sweep; returns its folder. Everything is checked before anything is written."
     check_executor(executor)
     template = template_path(template).stem
@@ -414,12 +549,18 @@ def sweep(template: str, axes: dict[str, list], *, name: str | None = None, exec
     root, name = absolute_path(root or runs_root()), name or template
     slurm = {**SLURM_DEFAULTS, **(slurm or {})}
     check_gpus(combos, executor, slurm["gpus_per_node"])
-    if max_parallel is not None and max_parallel < 1: raise TelepathyError(f"--max-parallel must be >= 1, got {max_parallel}", "pass 1 or more")
-    options = {"executor": executor, "max_parallel": max_parallel or (len(visible_gpus()) or 1 if executor == "local" else None),
-               "slurm": slurm, "command": command}
+    if max_parallel is not None and max_parallel < 1:
+        raise TelepathyError(f"--max-parallel must be >= 1, got {max_parallel}", "pass 1 or more")
+    options = {
+        "executor": executor,
+        "max_parallel": max_parallel or (len(visible_gpus()) or 1 if executor == "local" else None),
+        "slurm": slurm,
+        "command": command,
+    }
     d = find_sweep(root, name, template, axes) or new_sweep(root, name, template, axes, combos, options)
     return _dispatch(d, progress, report)
 
+# %% ../nbs/20_sweep.ipynb #3885a161
 def resume_sweep(sweep_dir: str | Path, progress: bool = True, report: bool = True) -> Path:
     "Continue the sweep in `sweep_dir`: skip what succeeded, resume what was killed, rerun what failed, render the report."
     d = absolute_path(sweep_dir)

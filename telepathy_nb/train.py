@@ -13,8 +13,16 @@ from accelerate import Accelerator, DistributedDataParallelKwargs
 from accelerate.utils import DDPCommunicationHookType
 from safetensors.torch import save_file, load_file
 from safetensors import SafetensorError
-from .core import (TelepathyError, seed_everything, atomic_write_json, read_json, JsonlWriter, progress_bar, TEXT_PROGRESS,
-                               pick_device)
+from telepathy_nb.core import (
+    TelepathyError,
+    seed_everything,
+    atomic_write_json,
+    read_json,
+    JsonlWriter,
+    progress_bar,
+    TEXT_PROGRESS,
+    pick_device,
+)
 from .config import RunConfig, save_config, config_from_dict, check_gpu_options
 from .data import load_split, training_rows, BatchStream, micro_batch_ids
 from .losses import soft_token_monitors
@@ -27,9 +35,9 @@ from .rundir import CONFIG, METRICS, STATUS
 # %% auto #0
 __all__ = ['TRACKER_DIR', 'MARKS', 'lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint',
            'check_checkpoint_config', 'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog',
-           'tracker_dir', 'start_trackers', 'quick_eval', 'Diverged', 'TrainState', 'bar_fields', 'mark',
-           'attach_state_caches', 'setup_training', 'TrainResult', 'run_training', 'train', 'die_with_parent',
-           'free_port', 'launch_training']
+           'tracker_dir', 'start_trackers', 'quick_eval', 'Diverged', 'TrainState', 'collate_step', 'backward_step',
+           'optimizer_step', 'bar_fields', 'mark', 'load_rows', 'attach_state_caches', 'setup_training', 'TrainResult',
+           'run_training', 'train', 'die_with_parent', 'free_port', 'launch_training']
 
 # %% ../nbs/10_train.ipynb #fc036759
 def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "constant") -> float:
@@ -42,17 +50,21 @@ def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "
 # %% ../nbs/10_train.ipynb #c834f1d3
 def _ckpt_dir(run_dir, step: int) -> Path: return Path(run_dir) / "checkpoints" / f"step-{step:06d}"
 
+# %% ../nbs/10_train.ipynb #7ae8061a
 def save_optimizer_state(optimizer, folder: Path) -> None:
     "Write `optimizer.state_dict()` as optimizer.safetensors (tensors) + optimizer.json (the rest)."
     sd, tensors, state = optimizer.state_dict(), {}, {}
     for pid, slots in sd["state"].items():
         state[str(pid)] = {}
         for k, v in slots.items():
-            if torch.is_tensor(v): tensors[f"{pid}.{k}"] = v.detach().contiguous().cpu(); state[str(pid)][k] = {"tensor": f"{pid}.{k}"}
+            if torch.is_tensor(v):
+                tensors[f"{pid}.{k}"] = v.detach().contiguous().cpu()
+                state[str(pid)][k] = {"tensor": f"{pid}.{k}"}
             else: state[str(pid)][k] = {"value": v}
     save_file(tensors, folder / "optimizer.safetensors")
     atomic_write_json(folder / "optimizer.json", {"param_groups": sd["param_groups"], "state": state})
 
+# %% ../nbs/10_train.ipynb #abecce2e
 def save_checkpoint(run_dir, step: int, bridge: torch.nn.Module, optimizer, cfg: RunConfig, keep: int = 2) -> Path:
     "Atomically write checkpoint `step` of `bridge` and `optimizer`; prune older ones."
     dest = _ckpt_dir(run_dir, step); dest.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +78,7 @@ def save_checkpoint(run_dir, step: int, bridge: torch.nn.Module, optimizer, cfg:
     for old in sorted(dest.parent.glob("step-*"))[:-keep]: shutil.rmtree(old)
     return dest
 
+# %% ../nbs/10_train.ipynb #74019bc2
 def latest_checkpoint(run_dir) -> Path | None:
     "The newest complete checkpoint folder of a run, or None."
     done = [p for p in sorted((Path(run_dir) / "checkpoints").glob("step-*")) if (p / "state.json").exists()]
@@ -75,10 +88,13 @@ def latest_checkpoint(run_dir) -> Path | None:
 _MUST_MATCH = ("source_model", "target_model", "source_layer", "task", "bridge", "soft_tokens", "depth", "heads",
                "width", "ffn_mult", "output_norm", "source_norm", "codebook_size")
 
+# %% ../nbs/10_train.ipynb #3b42fa6b
 def check_checkpoint_config(ckpt: Path, cfg: RunConfig) -> RunConfig:
     "Raise if checkpoint `ckpt` was trained for another pair/task/bridge than `cfg`."
     if not (ckpt / CONFIG).exists():
-        raise TelepathyError(f"{ckpt} has no config.json: not a telepathy_nb checkpoint", "point at a checkpoints/step-N folder")
+        raise TelepathyError(
+            f"{ckpt} has no config.json: not a telepathy_nb checkpoint", "point at a checkpoints/step-N folder"
+        )
     saved = read_json(ckpt / CONFIG)
     diff = {k: (saved.get(k), getattr(cfg, k)) for k in _MUST_MATCH if saved.get(k) != getattr(cfg, k)}
     if diff:
@@ -87,6 +103,7 @@ def check_checkpoint_config(ckpt: Path, cfg: RunConfig) -> RunConfig:
                              "use the checkpoint's own settings (its config.json) or another checkpoint")
     return config_from_dict(saved)
 
+# %% ../nbs/10_train.ipynb #3e47bdfd
 def load_bridge_weights(ckpt: Path, bridge: torch.nn.Module) -> torch.nn.Module:
     "Load bridge.safetensors into `bridge`, with a clear error on truncated or mismatched files."
     try: state = load_file(ckpt / "bridge.safetensors", device=str(next(bridge.parameters()).device))
@@ -105,10 +122,14 @@ def _legacy_optimizer_state(path: Path, device) -> dict:
     import pickle
     try: return torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as e:
-        raise TelepathyError(f"refused to unpickle {path}: it holds objects other than tensors, which could run code "
-                             f"({str(e).splitlines()[0][:160]})", "delete this checkpoint and resume from an earlier one, "
-                             "or start the run again; never load checkpoints you do not trust") from None
+        raise TelepathyError(
+            f"refused to unpickle {path}: it holds objects other than tensors, which could run code "
+            f"({str(e).splitlines()[0][:160]})",
+            "delete this checkpoint and resume from an earlier one, "
+            "or start the run again; never load checkpoints you do not trust",
+        ) from None
 
+# %% ../nbs/10_train.ipynb #8671ab42
 def load_optimizer_state(ckpt: Path, optimizer, device) -> None:
     "Load a checkpoint's optimizer state (safetensors + JSON; an old optimizer.pt only through weights_only)."
     if not (ckpt / "optimizer.json").exists():
@@ -130,15 +151,19 @@ class StepMeter:
     def __init__(self): self.reset()
     def reset(self): self.sums, self.counts, self.samples, self.t0 = {}, {}, 0, time.perf_counter()
     def add(self, samples: int, **values):
-        for k, v in values.items(): self.sums[k] = self.sums.get(k, 0.0) + float(v); self.counts[k] = self.counts.get(k, 0) + 1
+        for k, v in values.items():
+            self.sums[k] = self.sums.get(k, 0.0) + float(v)
+            self.counts[k] = self.counts.get(k, 0) + 1
         self.samples += samples
     def means(self) -> dict:
         out = {k: v / self.counts[k] for k, v in self.sums.items()}
         out["samples_per_s"] = self.samples / max(1e-9, time.perf_counter() - self.t0)
         return out
 
+# %% ../nbs/10_train.ipynb #3632bc59
 TRACKER_DIR = "trackers"   # a run folder's subfolder for tracker files (tensorboard events, offline mlflow/wandb)
 
+# %% ../nbs/10_train.ipynb #72c33bf4
 class TrackedLog(JsonlWriter):
     "metrics.jsonl (the record) that also sends each line's numbers to the run's accelerate trackers, as `kind/metric`."
     def __init__(self, path: str | Path, accelerator: Accelerator):
@@ -152,16 +177,23 @@ class TrackedLog(JsonlWriter):
         if nums and self.accelerator.trackers: self.accelerator.log(nums, step=record["step"])
         return record
 
+# %% ../nbs/10_train.ipynb #e3b2fa73
 def tracker_dir(cfg: RunConfig) -> Path:
     "Where a run's tracker files go: run_dir/trackers (the working directory's when the run has no folder)."
     return Path(cfg.run_dir or Path.cwd()) / TRACKER_DIR
 
+# %% ../nbs/10_train.ipynb #3d5feaea
 def start_trackers(acc: Accelerator, cfg: RunConfig) -> None:
     "Open cfg.log_with's tracker: one project per run (the run folder's name), files in `tracker_dir`, offline where the tracker allows."
     if not cfg.log_with: return
-    if cfg.log_with == "wandb": os.environ.setdefault("WANDB_MODE", "offline"); os.environ.setdefault("WANDB_DIR", str(tracker_dir(cfg)))
+    if cfg.log_with == "wandb":
+        os.environ.setdefault("WANDB_MODE", "offline")
+        os.environ.setdefault("WANDB_DIR", str(tracker_dir(cfg)))
     if cfg.log_with == "mlflow": os.environ.setdefault("MLFLOW_TRACKING_URI", (tracker_dir(cfg) / "mlruns").as_uri())
-    acc.init_trackers(tracker_dir(cfg).parent.name, config={k: v for k, v in asdict(cfg).items() if isinstance(v, (int, float, str, bool))})
+    acc.init_trackers(
+        tracker_dir(cfg).parent.name,
+        config={k: v for k, v in asdict(cfg).items() if isinstance(v, (int, float, str, bool))},
+    )
 
 # %% ../nbs/10_train.ipynb #9032c7d7
 def _quick_preds(pipe: Pipeline, rows: list[dict], batch_size: int, cache, mode: str) -> list[int]:
@@ -169,13 +201,18 @@ def _quick_preds(pipe: Pipeline, rows: list[dict], batch_size: int, cache, mode:
     if mode != "reference": return bridge_scores(pipe, rows, batch_size, cache=cache).argmax(-1).tolist()
     return [substring_match(g, pipe.collator.task.verbalisers) for g in bridge_answers(pipe, rows, batch_size, cache)]
 
+# %% ../nbs/10_train.ipynb #28279637
 @torch.no_grad()
 def quick_eval(pipe: Pipeline, rows: list[dict], batch_size: int, accelerator: Accelerator | None = None,
                cache: StateCache | None = None, mode: str = "scores") -> float:
     "Accuracy on `rows` (split across processes; source states from `cache` when given), decided as `mode` says."
     rank, world = (accelerator.process_index, accelerator.num_processes) if accelerator else (0, 1)
     mine = rows[rank::world]
-    correct = sum(int(p == r["label"]) for p, r in zip(_quick_preds(pipe, mine, batch_size, cache, mode), mine)) if mine else 0
+    correct = (
+        sum(int(p == r["label"]) for p, r in zip(_quick_preds(pipe, mine, batch_size, cache, mode), mine))
+        if mine
+        else 0
+    )
     counts = torch.tensor([correct, len(mine)], device=pipe.primer_ids.device)
     if accelerator and world > 1: counts = accelerator.reduce(counts, reduction="sum")
     return counts[0].item() / max(1, counts[1].item())
@@ -184,6 +221,7 @@ def quick_eval(pipe: Pipeline, rows: list[dict], batch_size: int, accelerator: A
 class Diverged(RuntimeError):
     "Training hit a non-finite loss or an exploding gradient."
 
+# %% ../nbs/10_train.ipynb #13689068
 @dataclass
 class TrainState:
     "What the loop carries between steps."
@@ -199,29 +237,38 @@ class TrainState:
     caches: dict = field(default_factory=dict)     # role ('train', 'quick_eval') -> StateCache, when cfg.state_cache
     t_start: float = field(default_factory=time.time)
     graphed: GraphedTrainStep | None = None        # the step as one CUDA graph, when cfg.step_graphs
-    seconds: dict = field(default_factory=dict)    # wall seconds of setup phases and quick evals (status.json's `phase_seconds`)
+    # wall seconds of setup phases and quick evals (status.json's `phase_seconds`)
+    seconds: dict = field(default_factory=dict)
 
+# %% ../nbs/10_train.ipynb #1326a2ad
 def _bare_bridge(st: TrainState) -> torch.nn.Module:
     "The bridge without its data-parallel and torch.compile wrappers (what checkpoints hold)."
     return st.accelerator.unwrap_model(st.pipe.bridge, keep_torch_compile=False)
 
+# %% ../nbs/10_train.ipynb #9ebfcf99
 def _micro_batch_ids(st: TrainState, step: int, a: int) -> list[int]:
     "This process's rows of micro-batch `a` of the 1-based optimizer step `step` (`data.micro_batch_ids`)."
     acc = st.accelerator
-    return micro_batch_ids(st.stream, step - 1, a, grad_accum=st.cfg.grad_accum, processes=acc.num_processes, rank=acc.process_index)
+    return micro_batch_ids(
+        st.stream, step - 1, a, grad_accum=st.cfg.grad_accum, processes=acc.num_processes, rank=acc.process_index
+    )
 
 # %% ../nbs/10_train.ipynb #2cb642cf
 def _logs_at(cfg: RunConfig, step: int) -> bool:
     "Whether optimizer step `step` writes a metrics line (every log_every steps, and the last)."
     return step % cfg.log_every == 0 or step == cfg.steps
 
-def _collate_step(st: TrainState, step: int) -> list[tuple[dict, torch.Tensor | None]]:
+# %% ../nbs/10_train.ipynb #10776258
+def collate_step(st: TrainState, step: int) -> list[tuple[dict, torch.Tensor | None]]:
     "The grad_accum micro-batches of optimizer step `step` as (batch, cached states or None), already sent to the device without waiting."
-    return [st.pipe.collate([st.train_rows[i] for i in _micro_batch_ids(st, step, a)], st.caches.get("train"), ship=True)
-            for a in range(st.cfg.grad_accum)]
+    return [
+        st.pipe.collate([st.train_rows[i] for i in _micro_batch_ids(st, step, a)], st.caches.get("train"), ship=True)
+        for a in range(st.cfg.grad_accum)
+    ]
 
-def _backward_step(st: TrainState, step: int, micro: list) -> tuple[dict, torch.Tensor | None]:
-    """Forward/backward over the grad_accum micro-batches of `step` (`micro`: `_collate_step(st, step)`); returns the summed
+# %% ../nbs/10_train.ipynb #a6e543aa
+def backward_step(st: TrainState, step: int, micro: list) -> tuple[dict, torch.Tensor | None]:
+    """Forward/backward over the grad_accum micro-batches of `step` (`micro`: `collate_step(st, step)`); returns the summed
     loss parts as 0-d device tensors (no wait for the device here), with the soft-token monitors added on the steps that
     write a metrics line, and the grad norm when the step already clipped (a step graph; else None)."""
     acc, A, parts = st.accelerator, st.cfg.grad_accum, {}
@@ -234,22 +281,28 @@ def _backward_step(st: TrainState, step: int, micro: list) -> tuple[dict, torch.
         with sync:
             with acc.autocast(): res = run_loss(st.pipe, batch, st.cfg, states)
             acc.backward(res["loss"] / A)
-        values = loss_values(res)                                                      # loss, lm_loss, div_loss, slot_loss, ...
+        # loss, lm_loss, div_loss, slot_loss, ...
+        values = loss_values(res)
         if monitor: values.update(soft_token_monitors(res["out"].z, res["out"].soft, as_floats=False))
         for k, v in values.items():
             parts[k] = parts.get(k, 0.0) + torch.as_tensor(v, dtype=torch.float32, device=acc.device) / A
     return parts, None
 
+# %% ../nbs/10_train.ipynb #ac318df8
 def _read_step(parts: dict, grad_norm: torch.Tensor) -> tuple[dict, float]:
     "The step's loss parts and grad norm as floats: the step's one wait for the device."
     keys = sorted(parts)
     vals = torch.stack([*(parts[k] for k in keys), grad_norm.float()]).tolist()
     return dict(zip(keys, vals[:-1])), vals[-1]
 
-def _optimizer_step(st: TrainState, step: int, parts: dict, gn: torch.Tensor | None = None) -> tuple[dict, float]:
+# %% ../nbs/10_train.ipynb #c13050ac
+def optimizer_step(st: TrainState, step: int, parts: dict, gn: torch.Tensor | None = None) -> tuple[dict, float]:
     """Clip (unless the step did: `gn`), check divergence, step the optimizer and the schedule; returns the step's loss
     parts and grad norm as floats."""
-    if gn is None: gn = st.accelerator.clip_grad_norm_([p for p in st.pipe.bridge.parameters() if p.requires_grad], st.cfg.grad_clip)
+    if gn is None:
+        gn = st.accelerator.clip_grad_norm_(
+            [p for p in st.pipe.bridge.parameters() if p.requires_grad], st.cfg.grad_clip
+        )
     parts, gn = _read_step(parts, torch.as_tensor(gn))
     if not math.isfinite(parts["loss"]) or not math.isfinite(gn) or gn > st.cfg.diverge_grad_norm:
         st.optimizer.zero_grad(set_to_none=True)
@@ -258,7 +311,8 @@ def _optimizer_step(st: TrainState, step: int, parts: dict, gn: torch.Tensor | N
     factor = lr_factor(step - 1, steps=st.cfg.steps, warmup_steps=st.cfg.warmup_steps, schedule=st.cfg.schedule)
     for g in st.optimizer.param_groups: g["lr"] = st.cfg.lr * factor
     st.optimizer.step()
-    if st.graphed is None: st.optimizer.zero_grad(set_to_none=True)   # a step graph's gradients live in its memory: it overwrites them
+    # a step graph's gradients live in its memory: it overwrites them
+    if st.graphed is None: st.optimizer.zero_grad(set_to_none=True)
     return parts, gn
 
 # %% ../nbs/10_train.ipynb #00416eba
@@ -276,6 +330,7 @@ def _log_step(st: TrainState, step: int, samples: int, parts: dict, gn: float, t
                             elapsed_s=time.time() - st.t_start, **means)
     st.meter.reset()
 
+# %% ../nbs/10_train.ipynb #1bd21be9
 def _maybe_quick_eval(st: TrainState, step: int, rows: list) -> float | None:
     """A quick eval when `step` is due for one. Unless cfg.quick_eval_compiled, it runs eagerly even where the target (or
     bridge) is compiled: under no_grad, dynamo would capture and compile a second graph for it (guard: grad_mode), which
@@ -284,7 +339,14 @@ def _maybe_quick_eval(st: TrainState, step: int, rows: list) -> float | None:
     if not rows or not every or (step % every and step != st.cfg.steps): return None
     t0 = time.time()
     with nullcontext() if st.cfg.quick_eval_compiled else torch.compiler.set_stance("force_eager"):
-        acc = quick_eval(st.pipe, rows, st.cfg.batch_size * 2, st.accelerator, st.caches.get("quick_eval"), mode=st.cfg.quick_eval_mode)
+        acc = quick_eval(
+            st.pipe,
+            rows,
+            st.cfg.batch_size * 2,
+            st.accelerator,
+            st.caches.get("quick_eval"),
+            mode=st.cfg.quick_eval_mode,
+        )
     took = time.time() - t0
     st.seconds.setdefault("first_quick_eval", round(took, 3))          # with quick_eval_compiled, the one that compiles
     st.seconds["quick_evals"] = round(st.seconds.get("quick_evals", 0.0) + took, 3)
@@ -292,6 +354,7 @@ def _maybe_quick_eval(st: TrainState, step: int, rows: list) -> float | None:
                             elapsed_s=time.time() - st.t_start, quick_eval_s=took)
     return acc
 
+# %% ../nbs/10_train.ipynb #e003cf66
 def _maybe_checkpoint(st: TrainState, step: int) -> None:
     every, last = st.cfg.checkpoint_every, step == st.cfg.steps
     if not st.cfg.run_dir or not (last or (every and step % every == 0)): return
@@ -314,10 +377,12 @@ called launch_training, its imports done), 'worker' (a data-parallel worker bega
 (train began), 'accelerator' (the process group and device ready), 'first_step' and 'last_step'. Minus the time the command
 started, they say where a cold start goes."""
 
+# %% ../nbs/10_train.ipynb #35d1bfc2
 def mark(stage: str) -> None:
     "Record that this process reached `stage` now (see MARKS)."
     MARKS[stage] = time.time()
 
+# %% ../nbs/10_train.ipynb #cf53a6c6
 def _accelerator(cfg: RunConfig) -> Accelerator:
     dev = pick_device(cfg.device)[0]
     check_gpu_options(cfg, dev.type)
@@ -325,16 +390,23 @@ def _accelerator(cfg: RunConfig) -> Accelerator:
     return Accelerator(cpu=dev.type == "cpu", mixed_precision="bf16" if dev.type == "cuda" else "no",
                        kwargs_handlers=_ddp_kwargs(cfg), **trackers)
 
+# %% ../nbs/10_train.ipynb #d5f1c190
 def _ddp_kwargs(cfg: RunConfig) -> list:
     """accelerate's DDP settings: the gradient bucket size, gradients as views of the buckets, and with
     grad_allreduce='bf16' DDP's bf16 compression hook (the bridge's fp32 gradients travel as bf16)."""
     hook = dict(comm_hook=DDPCommunicationHookType.BF16) if cfg.grad_allreduce == "bf16" else {}
-    return [DistributedDataParallelKwargs(bucket_cap_mb=cfg.ddp_bucket_mb, gradient_as_bucket_view=cfg.ddp_grad_views, **hook)]
+    return [
+        DistributedDataParallelKwargs(
+            bucket_cap_mb=cfg.ddp_bucket_mb, gradient_as_bucket_view=cfg.ddp_grad_views, **hook
+        )
+    ]
 
-def _load_rows(cfg: RunConfig):
+# %% ../nbs/10_train.ipynb #07d53fa3
+def load_rows(cfg: RunConfig):
     train = training_rows(cfg.task, n=cfg.train_size or None, seed=cfg.seed, holdout=cfg.holdout_rows)
     if not cfg.quick_eval_every: return train, []
-    if cfg.quick_eval_mode == "reference": return train, list(load_split(cfg.task, "eval"))[:cfg.quick_eval_size]  # the first rows
+    # the first rows
+    if cfg.quick_eval_mode == "reference": return train, list(load_split(cfg.task, "eval"))[:cfg.quick_eval_size]
     return train, list(load_split(cfg.task, "eval", n=cfg.quick_eval_size, seed=cfg.seed))
 
 # %% ../nbs/10_train.ipynb #43fdef09
@@ -346,19 +418,44 @@ def _resume(st: TrainState) -> None:
         load_bridge_weights(ckpt, _bare_bridge(st))
         load_optimizer_state(ckpt, st.optimizer, st.accelerator.device)
         st.step = read_json(ckpt / "state.json")["step"]
-    if st.log and st.accelerator.is_main_process: st.log.truncate_after(st.step)   # lines of the killed attempt past it
-    st.accelerator.print(f"resumed from {ckpt} (step {st.step})" if ckpt else "no checkpoint yet: starting again from step 0")
+    if st.log and st.accelerator.is_main_process: st.log.truncate_after(st.step)  # lines of the killed attempt past it
+    st.accelerator.print(
+        f"resumed from {ckpt} (step {st.step})" if ckpt else "no checkpoint yet: starting again from step 0"
+    )
 
+# %% ../nbs/10_train.ipynb #79d124b4
 def _role_cache(st: TrainState, role: str, ids: list[list[int]], fingerprint: str) -> StateCache:
     "Open (building when needed) the cache of `role`'s rows under cfg.state_cache, on every process."
     cfg, acc, pipe = st.cfg, st.accelerator, st.pipe
-    key = cache_key(cfg.source_model, pipe.source.model, cfg.source_layer, ids, fingerprint=fingerprint, task=cfg.task, split=role,
-                    source_prompt=pipe.collator.task.source_prompt, max_source_tokens=cfg.max_source_tokens, seed=cfg.seed)
-    return build_state_cache(Path(cfg.state_cache) / role, pipe.source.model, ids, cfg.source_layer, key,
-                             batch_size=max(64, cfg.batch_size), batch_tokens=BUILD_BATCH_TOKENS, pad_id=pipe.source.tokenizer.pad_token_id,
-                             rank=acc.process_index, world=acc.num_processes, barrier=acc.wait_for_everyone,
-                             progress=acc.is_main_process, log=acc.print)
+    key = cache_key(
+        cfg.source_model,
+        pipe.source.model,
+        cfg.source_layer,
+        ids,
+        fingerprint=fingerprint,
+        task=cfg.task,
+        split=role,
+        source_prompt=pipe.collator.task.source_prompt,
+        max_source_tokens=cfg.max_source_tokens,
+        seed=cfg.seed,
+    )
+    return build_state_cache(
+        Path(cfg.state_cache) / role,
+        pipe.source.model,
+        ids,
+        cfg.source_layer,
+        key,
+        batch_size=max(64, cfg.batch_size),
+        batch_tokens=BUILD_BATCH_TOKENS,
+        pad_id=pipe.source.tokenizer.pad_token_id,
+        rank=acc.process_index,
+        world=acc.num_processes,
+        barrier=acc.wait_for_everyone,
+        progress=acc.is_main_process,
+        log=acc.print,
+    )
 
+# %% ../nbs/10_train.ipynb #6d0f390e
 def attach_state_caches(st: TrainState, train_ids: list[list[int]], quick_rows: list) -> list:
     "Cache the training and quick-eval rows' source states, tag each row with its `state_id`; returns the quick rows."
     fingerprint = model_fingerprint(st.pipe.source.model, st.cfg.source_layer)   # once for both roles
@@ -368,17 +465,19 @@ def attach_state_caches(st: TrainState, train_ids: list[list[int]], quick_rows: 
     st.caches["quick_eval"] = _role_cache(st, "quick_eval", st.pipe.collator.source_ids_many(quick_rows), fingerprint)
     return [{**r, "state_id": i} for i, r in enumerate(quick_rows)]
 
+# %% ../nbs/10_train.ipynb #4b4485cb
 def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainState, list]:
     "Everything the loop needs, resumed from the last checkpoint when cfg.resume."
     mark("setup")
     acc, t0 = _accelerator(cfg), time.time()
     mark("accelerator")
     seed_everything(cfg.seed)
-    train_rows, quick_rows = _load_rows(cfg)
+    train_rows, quick_rows = load_rows(cfg)
     pipe = pipe or build_pipeline(cfg, acc.device)
     t_models = time.time() - t0
-    if cfg.bridge_precision == "bf16": pipe.bridge.to(torch.bfloat16)     # the reference: no fp32 master weights
-    if cfg.compile_target and acc.device.type == "cuda": compile_target_body(pipe, cfg.compile_mode, scope=cfg.compile_scope)
+    if cfg.bridge_precision == "bf16": pipe.bridge.to(torch.bfloat16)  # the reference: no fp32 master weights
+    if cfg.compile_target and acc.device.type == "cuda":
+        compile_target_body(pipe, cfg.compile_mode, scope=cfg.compile_scope)
     params = [p for p in pipe.bridge.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type == "cuda")
     pipe.bridge, opt = acc.prepare(pipe.bridge, opt)
@@ -386,7 +485,15 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     log = TrackedLog(Path(cfg.run_dir) / METRICS, acc) if cfg.run_dir and acc.is_main_process else None
     start_trackers(acc, cfg)
     train_ids = pipe.collator.source_ids_many(train_rows)
-    st = TrainState(cfg, acc, pipe, opt, BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order), train_rows, log=log)
+    st = TrainState(
+        cfg,
+        acc,
+        pipe,
+        opt,
+        BatchStream([len(x) for x in train_ids], cfg.batch_size, cfg.seed, order=cfg.batch_order),
+        train_rows,
+        log=log,
+    )
     if cfg.run_dir and acc.is_main_process: save_config(cfg, Path(cfg.run_dir) / CONFIG)
     st.seconds["models"] = round(t_models, 3)
     t0 = time.time()
@@ -395,8 +502,13 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
         st.seconds["state_cache"] = round(time.time() - t0, 3)
     if cfg.step_graphs:
         c = st.caches["train"]
-        st.graphed = GraphedTrainStep(pipe, cfg, train_shapes(pipe, cfg.batch_size, int(c.lengths.max()), c.dtype), acc.device,
-                                      warmup=cfg.graph_warmup)
+        st.graphed = GraphedTrainStep(
+            pipe,
+            cfg,
+            train_shapes(pipe, cfg.batch_size, int(c.lengths.max()), c.dtype),
+            acc.device,
+            warmup=cfg.graph_warmup,
+        )
     if cfg.resume: _resume(st)
     return st, quick_rows
 
@@ -410,6 +522,7 @@ class TrainResult:
     pipe: Pipeline
     seconds: float
 
+# %% ../nbs/10_train.ipynb #ff7c4dc1
 def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> TrainResult:
     "Train from st.step to cfg.steps."
     cfg, acc, t0 = st.cfg, st.accelerator, time.time()
@@ -421,13 +534,14 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
                        disable=not (progress and acc.is_main_process))
     status, message, first, quick = "success", f"finished {cfg.steps} steps", None, None
     try:
-        ahead = _collate_step(st, st.step + 1) if st.step < cfg.steps else None
+        ahead = collate_step(st, st.step + 1) if st.step < cfg.steps else None
         for step in range(st.step + 1, cfg.steps + 1):
-            parts, gn = _backward_step(st, step, ahead)                              # queued on the device
-            ahead = _collate_step(st, step + 1) if step < cfg.steps else None        # host work meanwhile
-            parts, gn = _optimizer_step(st, step, parts, gn)                         # the step's one wait
+            parts, gn = backward_step(st, step, ahead)                              # queued on the device
+            ahead = collate_step(st, step + 1) if step < cfg.steps else None        # host work meanwhile
+            parts, gn = optimizer_step(st, step, parts, gn)                         # the step's one wait
             st.step = step
-            if first is None: first, first_step = time.time() - t0, step; mark("first_step")   # one-time costs: allocation, a capture
+            # one-time costs: allocation, a capture
+            if first is None: first, first_step = time.time() - t0, step; mark("first_step")
             _log_step(st, step, samples, parts, gn, target_rms)
             q = _maybe_quick_eval(st, step, quick_rows)
             quick = (step, q) if q is not None else quick
@@ -445,14 +559,24 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
         if acc.trackers: acc.end_training()
         seconds = time.time() - t0
     if cfg.run_dir and acc.is_main_process:
-        atomic_write_json(Path(cfg.run_dir) / STATUS, {"status": status, "step": st.step, "steps": cfg.steps,
-                                                              "message": message, "run_dir": cfg.run_dir,
-                                                              "loop_seconds": round(seconds, 3),
-                                                              "first_step_seconds": None if first is None else round(first, 3),
-                                                              "phase_seconds": st.seconds, "marks": dict(MARKS)})
+        atomic_write_json(
+            Path(cfg.run_dir) / STATUS,
+            {
+                "status": status,
+                "step": st.step,
+                "steps": cfg.steps,
+                "message": message,
+                "run_dir": cfg.run_dir,
+                "loop_seconds": round(seconds, 3),
+                "first_step_seconds": None if first is None else round(first, 3),
+                "phase_seconds": st.seconds,
+                "marks": dict(MARKS),
+            },
+        )
     st.pipe.bridge = _bare_bridge(st).eval()
     return TrainResult(status, st.step, message, st.pipe, seconds)
 
+# %% ../nbs/10_train.ipynb #7a836f43
 def train(cfg: RunConfig, pipe: Pipeline | None = None, progress: bool = True) -> TrainResult:
     "Set up and run training for `cfg` (resuming when cfg.resume)."
     st, quick_rows = setup_training(cfg, pipe)
@@ -468,6 +592,7 @@ def _train_worker(cfg_dict: dict):
     res = train(cfg)
     return res.status
 
+# %% ../nbs/10_train.ipynb #b18119a5
 def die_with_parent(sig: int = signal.SIGTERM) -> bool:
     """Ask Linux to send `sig` to this process when the process that forked it exits (prctl PR_SET_PDEATHSIG). A data-parallel
     worker is forked from the kernel; without this, a kernel stopped or killed mid-run leaves its workers training on,
@@ -478,6 +603,7 @@ def die_with_parent(sig: int = signal.SIGTERM) -> bool:
     except OSError: return False
     return libc.prctl(1, int(sig), 0, 0, 0) == 0        # 1 = PR_SET_PDEATHSIG
 
+# %% ../nbs/10_train.ipynb #b777a731
 def free_port() -> int:
     """A TCP port on this host that nothing listens on now: each data-parallel job's rendezvous gets its own, so two jobs
     on one machine (a sweep over 4 GPUs, or a run beside workers a killed run left behind) never fight over torch's 29500."""
@@ -485,6 +611,7 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+# %% ../nbs/10_train.ipynb #ab87b4dd
 def launch_training(cfg: RunConfig, progress: bool = True) -> dict:
     "Train in-process (CPU / 1 GPU) or as a data-parallel job; returns status.json's content."
     MARKS.clear(); mark("launch")
@@ -499,5 +626,11 @@ def launch_training(cfg: RunConfig, progress: bool = True) -> dict:
             notebook_launcher(_train_worker, (asdict(cfg),), num_processes=cfg.num_processes, use_port=str(free_port()))
             return read_json(Path(cfg.run_dir) / STATUS)
         res = train(cfg, progress=progress)
-        return {"status": res.status, "step": res.step, "message": res.message, "pipe": res.pipe, "seconds": res.seconds}
+        return {
+            "status": res.status,
+            "step": res.step,
+            "message": res.message,
+            "pipe": res.pipe,
+            "seconds": res.seconds,
+        }
     finally: MARKS.clear()           # a later train() in this process records no stale 'launch'

@@ -65,3 +65,43 @@ def test_template_parameters_match_run_config(nb):
     wrong = {k: (type(v).__name__, fields[k].__name__) for k, v in params.items()
              if k in fields and v is not None and type(v) is not fields[k] and not (fields[k] is float and type(v) is int)}
     assert not wrong, f"{nb.name}: parameter types differ from RunConfig's (template, RunConfig): {wrong}"
+
+
+def test_lab_tools_live_in_experiments_and_use_public_names():
+    "The lab's tools live in experiments/ (no scripts/ or benchmarks/ beside it) and import no private telepathy_nb name."
+    root = Path(__file__).resolve().parents[1]
+    assert not (root / "scripts").exists() and not (root / "benchmarks").exists()
+    private = {}
+    for f in sorted((root / "experiments").rglob("*.py")):
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("telepathy_nb"):
+                names = [a.name for a in node.names if a.name.startswith("_")]
+                if names: private[str(f.relative_to(root))] = names
+    assert not private, f"tools import private names (make them public in their notebook): {private}"
+
+
+def _export_cells(nbs) -> list[list[str]]:
+    "The body lines (directives dropped) of every export cell of these notebooks."
+    cells = [c for nb in nbs for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"]
+    heads = [("".join(c["source"]).splitlines() or [""]) for c in cells]
+    return [[x for x in lines if not x.startswith("#|")] for lines in heads if lines[0].startswith("#| export")]
+
+
+def test_export_cells_are_small_with_one_definition_each():
+    "nbdev's style (fastcore's median export cell is 6 lines): one def or class per export cell, a median of at most 10 lines."
+    cells = _export_cells(LIBRARY)
+    crowded = [body[0] for body in cells
+               if sum(isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                      for n in ast.parse("\n".join(body)).body) > 1]
+    assert not crowded, f"{len(crowded)} export cells hold several definitions, e.g. {crowded[:3]}"
+    sizes = sorted(len(body) for body in cells)
+    assert sizes[len(sizes) // 2] <= 10, f"median export cell is {sizes[len(sizes) // 2]} lines"
+
+
+def test_few_notebook_lines_are_over_120_characters():
+    "At most 2% of the notebooks' code lines exceed 120 characters (`ruff format --range` wraps a statement that does)."
+    nbs = sorted((ROOT / "nbs").rglob("*.ipynb"))
+    lines = [x for nb in nbs for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "code"
+             for x in "".join(c["source"]).splitlines()]
+    long = [x for x in lines if len(x) > 120]
+    assert len(long) <= 0.02 * len(lines), f"{len(long)} of {len(lines)} code lines are over 120 characters"

@@ -19,7 +19,7 @@ def test_every_result_says_where_it_came_from():
         res = json.loads(f.read_text())
         if res.get("kind") in ("bench", "loop_speed"):   # speed: the command, commit and machine; every timing it reports
             command = re.sub(r"^(\w+=(\"[^\"]*\"|\S+) )+", "", res["command"])   # environment settings first are fine
-            assert command.startswith(("telepathy bench", "bash scripts/gpu_")) and res["commit"] and res["machine"], f.name
+            assert command.startswith(("telepathy bench", "bash experiments/gpu/gpu_")) and res["commit"] and res["machine"], f.name
             if res["kind"] == "bench":
                 assert res["complete"] or "INCOMPLETE" in bench_markdown(res), f.name
                 assert res["train"] and all(len(r["samples_per_s_runs"]) == res["repeats"] for r in res["train"]), f.name
@@ -27,7 +27,7 @@ def test_every_result_says_where_it_came_from():
                 assert all(r["samples_per_s"] and len(r["steps"]) == len(r["samples_per_s"]) for r in res["runs"].values()), f.name
             continue
         if res.get("kind") == "source_ceiling":           # a prompt-tuning ceiling: the script, commit, machine; each run's seed and rows
-            assert res["command"].startswith("python scripts/check_source_ceiling.py ") and res["commit"] and res["machine"], f.name
+            assert res["command"].startswith("python experiments/checks/check_source_ceiling.py ") and res["commit"] and res["machine"], f.name
             assert res["runs"] and all({"seed", "role", "accuracy", "eval_rows", "lr"} <= set(r) for r in res["runs"].values()), f.name
             continue
         assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
@@ -39,7 +39,7 @@ def test_every_result_says_where_it_came_from():
             b = res["baselines"]
             assert b["bridge_seeds"] == res["seeds"] and all("verdict" in r for r in b["baselines"].values()), f.name
             r = res.get("rescored")                       # comparisons recomputed later: by the script, at a clean commit
-            assert not r or (r["command"].startswith("python scripts/rescore_baselines.py ") and len(r["commit"]) == 40), f.name
+            assert not r or (r["command"].startswith("python experiments/rescore_baselines.py ") and len(r["commit"]) == 40), f.name
             continue
         if res.get("kind") == "curves":   # every point: every method's prediction for every validation row
             from telepathy_nb.baselines import CURVE_METHODS
