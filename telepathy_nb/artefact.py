@@ -17,7 +17,7 @@ from telepathy_nb.core import (
     read_optional_json,
     package_versions,
 )
-from .config import RunConfig, config_from_dict, load_config
+from .config import RunConfig, config_from_dict, load_config, settings
 from .pipeline import Pipeline, build_pipeline, bridge_scores, encoded_batches, generate_answers
 from .cache import model_fingerprint
 from .rundir import CONFIG, EVAL_RESULTS, SUMMARY
@@ -28,29 +28,12 @@ __all__ = ['ARTEFACT_FORMAT', 'artefact_config', 'curve_svg', 'run_curves', 'mod
 
 # %% ../nbs/19_artefact.ipynb #7de53949
 ARTEFACT_FORMAT = 1
-_RUN_ONLY = (
-    "run_dir",
-    "resume",
-    "state_cache",
-    "name",
-    "num_processes",
-    "compile_target",
-    "compile_bridge",
-    "compile_scope",
-    "step_graphs",
-    "graph_warmup",
-    "cudnn_attention",
-    "ddp_bucket_mb",
-    "ddp_grad_views",
-    "quick_eval_compiled",
-    "device",
-)
 
 # %% ../nbs/19_artefact.ipynb #afa1d269
 def _run_only_defaults() -> dict:
     """The run-only options at their defaults. An export rebuilds the pipeline with these, wherever it runs: the training run's
     own (a step graph over a state cache, a compiled target) need not hold there, and the artefact does not keep them."""
-    return {f.name: f.default for f in dataclasses.fields(RunConfig) if f.name in _RUN_ONLY}
+    return {f.name: f.default for f in dataclasses.fields(RunConfig) if f.name in settings(group="run")}
 
 # %% ../nbs/19_artefact.ipynb #2ab16a43
 def _pair_fingerprints(pipe: Pipeline) -> dict:
@@ -62,7 +45,7 @@ def _pair_fingerprints(pipe: Pipeline) -> dict:
 def artefact_config(cfg: RunConfig, pipe: Pipeline) -> dict:
     "config.json of an artefact: everything that rebuilds the decision path, and how to check the LLMs are the same."
     task = pipe.collator.task
-    run = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in _RUN_ONLY}
+    run = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in settings(group="run")}
     return {
         "artefact_format": ARTEFACT_FORMAT,
         "library": "telepathy_nb",

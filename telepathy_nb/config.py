@@ -6,7 +6,7 @@
 from __future__ import annotations
 import json
 import yaml
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 from typing import Any
 from .core import TelepathyError, absolute_path
@@ -16,100 +16,142 @@ from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS
 from .cache import is_state_cache
 
 # %% auto #0
-__all__ = ['PRESETS', 'TRACKERS', 'RunConfig', 'parse_value', 'check_gpu_options', 'make_config', 'save_config',
-           'config_from_dict', 'load_config']
+__all__ = ['TRACKERS', 'GROUPS', 'PRESETS', 'setting', 'RunConfig', 'settings', 'choices_of', 'template_parameter',
+           'parameters_source', 'parse_value', 'check_gpu_options', 'make_config', 'save_config', 'config_from_dict',
+           'load_config']
+
+# %% ../nbs/08_config.ipynb #d0d94da4
+TRACKERS = {
+    "tensorboard": ("tensorboard", "tensorboardX"),
+    "mlflow": ("mlflow",),
+    "wandb": ("wandb",),
+    "trackio": ("trackio",),
+}
+"accelerate trackers a run may log to -> the packages (any one) each needs"
+
+# %% ../nbs/08_config.ipynb #8f64717a
+GROUPS = {
+    "model": "what the bridge is and reads: a checkpoint resumes, and an artefact loads, only with the same values",
+    "recipe": "how the bridge is trained and judged: kept with an exported artefact",
+    "run": "where and how fast this one run goes (files, devices, compilation): not kept in an artefact",
+}
+"RunConfig's field groups: every field belongs to exactly one"
+
+# %% ../nbs/08_config.ipynb #7fc81600
+def setting(default, group: str, help: str, *, choices=None, bound: str | None = None, from_preset: bool = True):
+    """A RunConfig field and what the package reads about it: its `group` (a key of GROUPS), its `help`, its `choices`
+    (a tuple, or a function that gives one), its `bound` ('positive' or 'non-negative'), and `from_preset` (False: no
+    preset sets it, so the template's parameter gives the default itself rather than None, "the preset's value")."""
+    if group not in GROUPS: raise ValueError(f"group {group!r} is not one of {list(GROUPS)}")
+    if bound not in (None, "positive", "non-negative"): raise ValueError(f"bound {bound!r}")
+    meta = dict(group=group, help=help, choices=choices, bound=bound, from_preset=from_preset)
+    return field(default=default, metadata=meta)
 
 # %% ../nbs/08_config.ipynb #f38dc7f3
 @dataclass(frozen=True)
 class RunConfig:
-    "Everything that defines a training/evaluation run."
-    preset: str = "tiny"                 # which preset the defaults came from
-    task: str = "toy"                    # a key of telepathy_nb.data.TASKS
-    source_model: str = "tiny-llama"     # name, HF id or folder (see telepathy_nb.models)
-    target_model: str = "tiny-mistral"
-    source_layer: int = 2                # hidden states after this block (1-based, HF hidden_states[L])
-    soft_tokens: int = 4                 # K
-    bridge: str = "perceiver"            # perceiver | meanpool | mlp | softprompt | vq
-    depth: int = 1
-    heads: int = 2
-    width: int = 32                      # bridge width; 0 = the target's hidden size
-    ffn_mult: int = 4
-    output_norm: str = "rms"             # rms | tanh | none
-    source_norm: str = "none"            # none (the reference) | layernorm: normalise source states first
-    codebook_size: int = 512             # only for bridge='vq'
-    steps: int = 30                      # optimizer steps
-    batch_size: int = 8                  # micro-batch per process
-    grad_accum: int = 1
-    lr: float = 3e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 0
-    schedule: str = "constant"           # constant | cosine
-    grad_clip: float = 1.0
-    diversity_weight: float = 0.1        # the reference's batch diversity term (losses.diversity_loss)
-    slot_weight: float = 0.0             # within-example slot spread (losses.slot_spread_loss); 0 = off, the reference
-    vicreg_weight: float = 0.0  # across-batch variance + covariance (losses.batch_vicreg_loss); 0 = off
-    # InfoNCE: each message must identify its own source text in the batch (losses.info_nce_loss; perceiver only); 0 = off
-    nce_weight: float = 0.0
-    latent_init: str = "small"           # small (0.02 randn, the reference) | orthogonal (bridge.init_latents)
-    # the bridge's keys skip the source prompt's template tokens, the same for every input (data.text_key_mask)
-    mask_template: bool = False
-    quick_eval_every: int = 10           # steps between quick evals (0 = never)
-    quick_eval_size: int = 32            # fixed validation subset for quick evals
-    log_every: int = 5
-    checkpoint_every: int = 0            # steps between checkpoints (0 = only at the end)
-    train_size: int = 0                  # training rows (0 = all)
-    # training rows held out of training, to choose settings on (data.training_rows)
-    holdout_rows: int = 0
-    eval_size: int = 64                  # validation rows for the final eval (0 = all)
-    source_prompt: str = ""              # source input with {text}; '' = the task's
-    target_primer: str = ""              # target text before the soft tokens; '' = the task's
-    max_source_tokens: int = 128
-    label_eos: bool = False              # also train/score the target's EOS after the label (the reference did)
-    target_bos: bool = True              # start the target input with BOS (the reference: no)
-    generation_eval: bool = True         # also evaluate by greedy generation + matching (the reference's way)
-    zero_shot_baseline: bool = True      # also score the target reading the text itself
-    seed: int = 0
-    name: str = "run"
-    run_dir: str = ""                    # where files go ('' = no files)
-    device: str = "auto"                 # auto | cpu | cuda | cuda:N
-    num_processes: int = 1               # data-parallel processes (GPUs)
-    # fp32 | bf16: data-parallel gradients all-reduced in bf16 (DDP's compression hook; half the bytes)
-    grad_allreduce: str = "fp32"
-    # data-parallel gradient bucket size in MB (DDP's bucket_cap_mb: fewer, larger all-reduces)
-    ddp_bucket_mb: int = 25
-    # gradients live in DDP's buckets (gradient_as_bucket_view: no copies in and out)
-    ddp_grad_views: bool = False
-    compile_target: bool = False         # torch.compile the target body (CUDA only)
-    compile_bridge: bool = False         # torch.compile the bridge too (CUDA only; dynamic source lengths)
-    # torch.compile mode of the target body: default | reduce-overhead (CUDA graphs) | max-autotune-no-cudagraphs
-    compile_mode: str = "default"
-    # what compile_target wraps: body (one graph) | layers (each decoder layer; one graph reused by all: less to trace)
-    compile_scope: str = "body"
-    # capture each training step as one CUDA graph (one GPU, state cache, grad_accum 1; see 09a_graphs)
-    step_graphs: bool = False
-    # eager steps (not applied) before step_graphs captures; they run once, in step 1
-    graph_warmup: int = 2
-    # let attention use cuDNN's fused kernel on a GPU (it builds a plan per call at first use: seconds; see 09_pipeline)
-    cudnn_attention: bool = False
-    state_cache: str = ""                # folder for cached layer-L source states ('' = off; see 04_cache)
-    diverge_grad_norm: float = 1e4       # stop as diverged above this grad norm (or on NaN/inf)
-    resume: bool = False                 # continue from run_dir's last checkpoint
-    trust_remote_code: bool = False
-    # the reference's procedure, one switch each (the seed-exp001 preset turns all four on)
-    batch_order: str = "bucketed"        # bucketed (ours: similar lengths together) | shuffled (the reference)
-    # fp32 (ours: fp32 master weights, bf16 autocast on GPU) | bf16 (the reference; GPU only)
-    bridge_precision: str = "fp32"
-    # scores (ours: quick_eval_size seeded rows, class scores) | reference (the first rows, greedy generation + substring match)
-    quick_eval_mode: str = "scores"
-    # quick evals through the compiled target too (false: eager, so the no-grad graph is never compiled)
-    quick_eval_compiled: bool = False
-    # scores (ours: class-score argmax) | generation (the reference: greedy generation + substring match)
-    decision: str = "scores"
-    # also send metrics to this tracker through accelerate ("" = none; metrics.jsonl stays the record)
-    log_with: str = ""
+    "Everything that defines a training/evaluation run; each field's group, help, choices and bound are its metadata."
+    preset: str = setting("tiny", "recipe", "the preset the defaults came from", choices=lambda: tuple(PRESETS),
+                          from_preset=False)
+    task: str = setting("toy", "model", "the task (data.TASKS)", choices=tuple(TASKS))
+    source_model: str = setting("tiny-llama", "model", "model name, HF id or folder")
+    target_model: str = setting("tiny-mistral", "model", "model name, HF id or folder")
+    source_layer: int = setting(2, "model", "source block whose output the bridge reads (1-based: hidden_states[L])")
+    soft_tokens: int = setting(4, "model", "K, the soft tokens the target reads", bound="positive")
+    bridge: str = setting("perceiver", "model", "the bridge's kind", choices=tuple(BRIDGES))
+    depth: int = setting(1, "model", "Perceiver blocks", bound="positive")
+    heads: int = setting(2, "model", "attention heads", bound="positive")
+    width: int = setting(32, "model", "bridge width, 0 for the target's", bound="non-negative")
+    ffn_mult: int = setting(4, "model", "FFN width multiplier", bound="positive")
+    output_norm: str = setting("rms", "model", "scale of the soft tokens", choices=OUTPUT_NORMS)
+    source_norm: str = setting("none", "model", "normalise source states first (none: the reference)",
+                               choices=SOURCE_NORMS)
+    codebook_size: int = setting(512, "model", "codes, only for bridge vq", bound="positive")
+    steps: int = setting(30, "recipe", "optimizer steps", bound="positive")
+    batch_size: int = setting(8, "recipe", "micro-batch per process", bound="positive")
+    grad_accum: int = setting(1, "recipe", "micro-batches per optimizer step", bound="positive")
+    lr: float = setting(3e-3, "recipe", "AdamW learning rate", bound="positive")
+    weight_decay: float = setting(0.01, "recipe", "AdamW weight decay", bound="non-negative")
+    warmup_steps: int = setting(0, "recipe", "linear warmup steps", bound="non-negative")
+    schedule: str = setting("constant", "recipe", "learning-rate schedule after warmup",
+                            choices=("constant", "cosine"))
+    grad_clip: float = setting(1.0, "recipe", "gradient-norm clip", bound="positive")
+    diversity_weight: float = setting(0.1, "recipe", "weight of the batch diversity loss (the reference's)",
+                                      bound="non-negative")
+    slot_weight: float = setting(0.0, "recipe", "weight of the within-example slot-spread loss, 0 for off",
+                                 bound="non-negative")
+    vicreg_weight: float = setting(0.0, "recipe", "weight of the across-batch variance + covariance loss, 0 for off",
+                                   bound="non-negative")
+    nce_weight: float = setting(0.0, "recipe", "weight of InfoNCE (a message names its own text), 0 for off",
+                                bound="non-negative")
+    latent_init: str = setting("small", "recipe", "the bridge's starting queries (small: the reference)",
+                               choices=LATENT_INITS)
+    mask_template: bool = setting(False, "recipe", "the bridge reads only the text's tokens, not the template's")
+    quick_eval_every: int = setting(10, "recipe", "steps between quick evals, 0 for never", bound="non-negative")
+    quick_eval_size: int = setting(32, "recipe", "validation rows in the quick eval", bound="positive")
+    log_every: int = setting(5, "recipe", "steps between metrics lines", bound="positive")
+    checkpoint_every: int = setting(0, "recipe", "steps between checkpoints, 0 for only at the end",
+                                    bound="non-negative")
+    train_size: int = setting(0, "recipe", "training rows, 0 for all", bound="non-negative")
+    holdout_rows: int = setting(0, "recipe", "training rows kept out (to choose settings on), 0 for none",
+                                bound="non-negative")
+    eval_size: int = setting(64, "recipe", "validation rows for the final evaluation, 0 for all", bound="non-negative")
+    source_prompt: str = setting("", "recipe", "source input with a {text} placeholder; empty for the task's")
+    target_primer: str = setting("", "recipe", "target text before the soft tokens; empty for the task's")
+    max_source_tokens: int = setting(128, "recipe", "longest source prompt in tokens", bound="positive")
+    label_eos: bool = setting(False, "recipe", "train the target's EOS after the label too (the reference did)")
+    target_bos: bool = setting(True, "recipe", "start the target input with BOS (the reference: no)")
+    generation_eval: bool = setting(True, "recipe", "also evaluate by greedy generation (the reference's way)")
+    zero_shot_baseline: bool = setting(True, "recipe", "also score the target reading the text itself")
+    seed: int = setting(0, "recipe", "random seed", bound="non-negative")
+    name: str = setting("run", "run", "run name (folder suffix)", from_preset=False)
+    run_dir: str = setting("", "run", "run folder; empty for a new one under papermill_runs/train_bridge",
+                           from_preset=False)
+    device: str = setting("auto", "run", "auto | cpu | cuda | cuda:N")
+    num_processes: int = setting(1, "run", "data-parallel GPUs (accelerate)", bound="positive")
+    grad_allreduce: str = setting("fp32", "run", "dtype of data-parallel gradient all-reduces (bf16: half the bytes)",
+                                  choices=("fp32", "bf16"))
+    ddp_bucket_mb: int = setting(25, "run", "data-parallel gradient bucket in MB (DDP's bucket_cap_mb)",
+                                 bound="positive")
+    ddp_grad_views: bool = setting(False, "run", "gradients live in DDP's buckets (gradient_as_bucket_view)")
+    compile_target: bool = setting(False, "run", "torch.compile the target body, CUDA only")
+    compile_bridge: bool = setting(False, "run", "torch.compile the bridge too, CUDA only")
+    compile_mode: str = setting("default", "run", "torch.compile mode of the target body",
+                                choices=("default", "reduce-overhead", "max-autotune-no-cudagraphs"))
+    compile_scope: str = setting("body", "run", "what compile_target wraps (layers: less to compile)",
+                                 choices=("body", "layers"))
+    step_graphs: bool = setting(False, "run", "each training step as one CUDA graph (one GPU, state cache)")
+    graph_warmup: int = setting(2, "run", "eager steps (not applied) before step_graphs captures", bound="positive")
+    cudnn_attention: bool = setting(False, "run", "attention may use cuDNN's fused kernel on a GPU (slow first steps)")
+    state_cache: str = setting("", "run", "folder for cached source states (reused by later runs); empty for off")
+    diverge_grad_norm: float = setting(1e4, "recipe", "stop as diverged above this gradient norm", bound="positive")
+    resume: bool = setting(False, "run", "continue from run_dir's last checkpoint", from_preset=False)
+    trust_remote_code: bool = setting(False, "recipe", "allow model code from the hub", from_preset=False)
+    batch_order: str = setting("bucketed", "recipe", "bucketed (ours: like lengths together), shuffled (the reference)",
+                               choices=BATCH_ORDERS)
+    bridge_precision: str = setting("fp32", "recipe", "fp32 master weights (ours), bf16 (the reference; GPU only)",
+                                    choices=("fp32", "bf16"))
+    quick_eval_mode: str = setting("scores", "recipe", "scores (ours), reference (first rows, generation)",
+                                   choices=("scores", "reference"))
+    quick_eval_compiled: bool = setting(False, "run", "quick evals through the compiled target (a second graph)")
+    decision: str = setting("scores", "recipe", "scores (ours: class-score argmax), generation (the reference)",
+                            choices=("scores", "generation"))
+    log_with: str = setting("", "run", "also log metrics there (accelerate)",
+                            choices=("",) + tuple(TRACKERS))
 
     def __post_init__(self): _validate(self)   # however it is made: make_config, RunConfig(**d), dataclasses.replace
     def to_json(self) -> str: return json.dumps(asdict(self), indent=2)
+
+# %% ../nbs/08_config.ipynb #d7008d44
+def settings(**meta) -> tuple[str, ...]:
+    "RunConfig's fields whose metadata has these values, in declaration order: `settings(group='model')`."
+    return tuple(f.name for f in fields(RunConfig) if all(f.metadata[k] == v for k, v in meta.items()))
+
+# %% ../nbs/08_config.ipynb #21d6806b
+def choices_of(name: str) -> tuple | None:
+    "The values field `name` may take, or None when any value of its type will do."
+    c = RunConfig.__dataclass_fields__[name].metadata["choices"]
+    return c() if callable(c) else c
 
 # %% ../nbs/08_config.ipynb #e650fd52
 PRESETS: dict[str, dict[str, Any]] = {
@@ -205,6 +247,22 @@ PRESETS["demo"] = {
     "steps": 100, "lr": 1e-3, "schedule": "cosine", "warmup_steps": 10, "quick_eval_every": 25, "quick_eval_size": 64,
     "checkpoint_every": 50, "generation_eval": False, "zero_shot_baseline": False}
 
+# %% ../nbs/08_config.ipynb #2cce0e24
+def template_parameter(name: str) -> str:
+    "Field `name` as a line of the train_bridge template's parameters cell: `name = default  # choices: help`."
+    f = RunConfig.__dataclass_fields__[name]
+    value = "None" if f.metadata["from_preset"] else repr(f.default)
+    options = choices_of(name)
+    shown = " | ".join(o or "''" for o in options) + ": " if options else ""
+    return f"{name} = {value}  # {shown}{f.metadata['help']}"
+
+# %% ../nbs/08_config.ipynb #d318f0fc
+def parameters_source() -> str:
+    "The train_bridge template's parameters cell: one line per RunConfig field, grouped as GROUPS says."
+    parts = [f"# {group}: {what}\n" + "\n".join(template_parameter(n) for n in settings(group=group))
+             for group, what in GROUPS.items()]
+    return "\n\n".join(parts)
+
 # %% ../nbs/08_config.ipynb #204789c8
 def parse_value(text: str):
     "A value typed on a command line, read as YAML (as papermill does), with numbers YAML 1.1 misses (`1e-3`) made numbers."
@@ -233,50 +291,6 @@ def _coerce(name: str, value, typ):
     if isinstance(value, str) and typ is bool and value.lower() in ("true", "false"): return value.lower() == "true"
     raise TelepathyError(f"{name} must be {_TYPES[typ]}, got {value!r} ({type(value).__name__})",
                          f"pass e.g. -p {name}={ {int: 400, float: 0.001, bool: 'true', str: 'text'}[typ] }")
-
-# %% ../nbs/08_config.ipynb #d0d94da4
-TRACKERS = {
-    "tensorboard": ("tensorboard", "tensorboardX"),
-    "mlflow": ("mlflow",),
-    "wandb": ("wandb",),
-    "trackio": ("trackio",),
-}
-"accelerate trackers a run may log to -> the packages (any one) each needs"
-
-_POSITIVE = ("soft_tokens", "depth", "heads", "ffn_mult", "codebook_size", "steps", "batch_size", "grad_accum",
-             "quick_eval_size", "log_every", "max_source_tokens", "num_processes", "graph_warmup", "ddp_bucket_mb")
-_NON_NEGATIVE = (
-    "width",
-    "warmup_steps",
-    "quick_eval_every",
-    "checkpoint_every",
-    "train_size",
-    "holdout_rows",
-    "eval_size",
-    "weight_decay",
-    "diversity_weight",
-    "slot_weight",
-    "vicreg_weight",
-    "nce_weight",
-    "seed",
-)
-_CHOICES = {
-    "task": tuple(TASKS),
-    "bridge": tuple(BRIDGES),
-    "output_norm": OUTPUT_NORMS,
-    "source_norm": SOURCE_NORMS,
-    "latent_init": LATENT_INITS,
-    "batch_order": BATCH_ORDERS,
-    "bridge_precision": ("fp32", "bf16"),
-    "quick_eval_mode": ("scores", "reference"),
-    "decision": ("scores", "generation"),
-    "schedule": ("constant", "cosine"),
-    "preset": tuple(PRESETS),
-    "log_with": ("",) + tuple(TRACKERS),
-    "grad_allreduce": ("fp32", "bf16"),
-    "compile_mode": ("default", "reduce-overhead", "max-autotune-no-cudagraphs"),
-    "compile_scope": ("body", "layers"),
-}
 
 # %% ../nbs/08_config.ipynb #d93b6fd9
 def _check_step_graphs(cfg: RunConfig) -> None:
@@ -320,17 +334,18 @@ def check_gpu_options(cfg: RunConfig, device_type: str) -> None:
 
 # %% ../nbs/08_config.ipynb #f9cc3c88
 def _check_ranges(cfg: RunConfig) -> None:
-    "Raise on out-of-range numbers and unknown choices."
-    for f in _POSITIVE:
-        if getattr(cfg, f) <= 0: raise TelepathyError(f"{f} must be positive, got {getattr(cfg, f)}", f"pass {f} >= 1")
-    for f in _NON_NEGATIVE:
+    "Raise on out-of-range numbers and unknown choices (each field's `bound` and `choices`)."
+    for f in settings(bound="positive"):
+        v = getattr(cfg, f)
+        if not v > 0:
+            if isinstance(v, int): raise TelepathyError(f"{f} must be positive, got {v}", f"pass {f} >= 1")
+            raise TelepathyError(f"{f} must be > 0, got {v}", f"pass a positive {f}")
+    for f in settings(bound="non-negative"):
         if getattr(cfg, f) < 0: raise TelepathyError(f"{f} must be >= 0, got {getattr(cfg, f)}", f"pass {f} >= 0")
-    for f in ("lr", "grad_clip", "diverge_grad_norm"):
-        if not getattr(cfg, f) > 0:
-            raise TelepathyError(f"{f} must be > 0, got {getattr(cfg, f)}", f"pass a positive {f}")
-    for f, options in _CHOICES.items():
-        if getattr(cfg, f) not in options:
-            raise TelepathyError(f"unknown {f} {getattr(cfg, f)!r}", f"use one of {list(options)}")
+    for f in fields(cfg):
+        options = choices_of(f.name)
+        if options is not None and getattr(cfg, f.name) not in options:
+            raise TelepathyError(f"unknown {f.name} {getattr(cfg, f.name)!r}", f"use one of {list(options)}")
     if cfg.width and cfg.width % cfg.heads:
         raise TelepathyError(f"width {cfg.width} is not divisible by heads {cfg.heads}", "pick heads that divide width")
     if cfg.nce_weight and cfg.bridge != "perceiver":

@@ -23,7 +23,7 @@ from telepathy_nb.core import (
     TEXT_PROGRESS,
     pick_device,
 )
-from .config import RunConfig, save_config, config_from_dict, check_gpu_options
+from .config import RunConfig, save_config, config_from_dict, check_gpu_options, settings
 from .data import load_split, training_rows, BatchStream, micro_batch_ids
 from .losses import soft_token_monitors
 from .pipeline import (Pipeline, build_pipeline, run_loss, loss_values, bridge_scores, compile_target_body,
@@ -84,10 +84,6 @@ def latest_checkpoint(run_dir) -> Path | None:
     done = [p for p in sorted((Path(run_dir) / "checkpoints").glob("step-*")) if (p / "state.json").exists()]
     return done[-1] if done else None
 
-# %% ../nbs/10_train.ipynb #8b874ff3
-_MUST_MATCH = ("source_model", "target_model", "source_layer", "task", "bridge", "soft_tokens", "depth", "heads",
-               "width", "ffn_mult", "output_norm", "source_norm", "codebook_size")
-
 # %% ../nbs/10_train.ipynb #3b42fa6b
 def check_checkpoint_config(ckpt: Path, cfg: RunConfig) -> RunConfig:
     "Raise if checkpoint `ckpt` was trained for another pair/task/bridge than `cfg`."
@@ -96,7 +92,7 @@ def check_checkpoint_config(ckpt: Path, cfg: RunConfig) -> RunConfig:
             f"{ckpt} has no config.json: not a telepathy_nb checkpoint", "point at a checkpoints/step-N folder"
         )
     saved = read_json(ckpt / CONFIG)
-    diff = {k: (saved.get(k), getattr(cfg, k)) for k in _MUST_MATCH if saved.get(k) != getattr(cfg, k)}
+    diff = {k: (saved.get(k), getattr(cfg, k)) for k in settings(group="model") if saved.get(k) != getattr(cfg, k)}
     if diff:
         raise TelepathyError(f"checkpoint {ckpt} does not match this run: " +
                              ", ".join(f"{k} is {a!r} there but {b!r} here" for k, (a, b) in diff.items()),

@@ -105,3 +105,19 @@ def test_few_notebook_lines_are_over_120_characters():
              for x in "".join(c["source"]).splitlines()]
     long = [x for x in lines if len(x) > 120]
     assert len(long) <= 0.02 * len(lines), f"{len(long)} of {len(lines)} code lines are over 120 characters"
+
+
+def test_run_config_field_metadata_is_the_one_place_for_each_field():
+    """RunConfig's metadata drives the groups: every field has a group and help; the train_bridge template's parameters
+    cell is `config.parameters_source()` line for line; the display lists name fields of the right group."""
+    from dataclasses import fields
+    from telepathy_nb.config import RunConfig, GROUPS, parameters_source, settings
+    from telepathy_nb.dashboard import ARCH_KEYS, TRAIN_KEYS
+    from telepathy_nb.rundir import SUMMARY_KEYS
+    bare = [f.name for f in fields(RunConfig) if f.metadata.get("group") not in GROUPS or not f.metadata.get("help")]
+    assert not bare, f"RunConfig fields without a group or help (declare them with config.setting): {bare}"
+    d = json.loads((ROOT / "nbs" / "runs" / "train_bridge.ipynb").read_text())
+    cell = next("".join(c["source"]) for c in d["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
+    assert cell == parameters_source(), "train_bridge's parameters cell differs from config.parameters_source(): paste it"
+    assert set(ARCH_KEYS) <= set(settings(group="model")) and set(TRAIN_KEYS) <= set(settings(group="recipe"))
+    assert set(SUMMARY_KEYS) <= {f.name for f in fields(RunConfig)}
