@@ -12,8 +12,18 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from .core import (TelepathyError, atomic_write_json, read_json, pick_device, bf16_autocast, batch_starts,
-                               device_description, code_revision, package_versions)
+from telepathy_nb.core import (
+    adamw,
+    TelepathyError,
+    atomic_write_json,
+    read_json,
+    pick_device,
+    bf16_autocast,
+    batch_starts,
+    device_description,
+    code_revision,
+    package_versions,
+)
 from .config import RunConfig
 from .models import LoadedLM, load_model, embedding_rms
 from telepathy_nb.data import (
@@ -224,7 +234,9 @@ class TextPromptTuner(torch.nn.Module):
         "[BOS][soft][text][cont] embeddings, mask, and positions (B, L) predicting each `cont` token."
         model, dev = self.target.model, self.target.device
         soft = self.prompt(torch.zeros(len(texts), 1, 1, device=dev), None).soft.to(model.dtype)
-        ids, mask = (x.to(dev) for x in pad_ids([t + c for t, c in zip(texts, conts)], self.target.tokenizer.pad_token_id))
+        ids, mask = (
+            x.to(dev) for x in pad_ids([t + c for t, c in zip(texts, conts)], self.target.tokenizer.pad_token_id)
+        )
         embeds, full_mask, _ = build_target_inputs(
             model.get_input_embeddings(), torch.tensor(self.bos, dtype=torch.long), soft, ids, mask
         )
@@ -254,7 +266,7 @@ def train_prompt_tuner(tuner: TextPromptTuner, rows, batches, *, lr: float, weig
     "Train the soft tokens on `batches` (steps × micro-batches × row indices); returns the loss per step."
     torch.manual_seed(seed)
     params = list(tuner.prompt.parameters())
-    opt, losses, dev = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay), [], tuner.target.device
+    opt, losses, dev = adamw(params, lr=lr, weight_decay=weight_decay, fused=False), [], tuner.target.device
     for step in tqdm(batches, desc="prompt tuning", disable=not progress, leave=False):
         total = 0.0
         for mb in step:

@@ -9,8 +9,15 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from .core import (TelepathyError, atomic_write_json, device_description, seed_everything, bf16_autocast,
-                               to_device_async)
+from telepathy_nb.core import (
+    adamw,
+    TelepathyError,
+    atomic_write_json,
+    device_description,
+    seed_everything,
+    bf16_autocast,
+    to_device_async,
+)
 from .config import RunConfig
 from .data import load_split, data_dir, pad_ids, bucketed_batches
 from .models import drop_layers_after, _decoder_layers, source_states
@@ -90,7 +97,7 @@ class ReferenceStep:
     def __init__(self, pipe: Pipeline, cfg: RunConfig):
         self.pipe, self.cfg = pipe, cfg
         self.bridge = copy.deepcopy(pipe.bridge).to(pipe.target.model.dtype)
-        self.opt = torch.optim.AdamW(self.bridge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.opt = adamw(self.bridge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=False)
 
     def __call__(self, batch: dict) -> float:
         loss = reference_loss(self.pipe, self.bridge, batch, self.cfg.diversity_weight)
@@ -112,8 +119,9 @@ class BridgeStep:
     that overlap the device's work); then the step's one wait (loss and grad norm read together); then the optimizer step."""
     def __init__(self, pipe: Pipeline, cfg: RunConfig):
         self.pipe, self.cfg = pipe, cfg
-        self.opt = torch.optim.AdamW(pipe.bridge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay,
-                                     fused=pipe.primer_ids.device.type == "cuda")
+        self.opt = adamw(
+            pipe.bridge.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, device=pipe.primer_ids.device
+        )
     def loss(self, ready: dict) -> torch.Tensor: raise NotImplementedError
     def prepare(self, batch: dict) -> dict: return batch
     def __call__(self, ready: dict, ahead: dict | None = None) -> dict | None:
@@ -312,7 +320,7 @@ def time_call(fn, dev, warmup: int = 2, iters: int = 10) -> float:
 def step_breakdown(pipe: Pipeline, cfg: RunConfig, batch: dict, iters: int = 5) -> dict:
     "Median milliseconds of each part of our training step on `batch`."
     dev = pipe.primer_ids.device
-    opt = torch.optim.AdamW(pipe.bridge.parameters(), lr=cfg.lr, fused=dev.type == "cuda")
+    opt = adamw(pipe.bridge.parameters(), lr=cfg.lr, device=dev)
     states = pipe.source_states(batch)
     def bridge_part():
         with bf16_autocast(dev): out = pipe.encode(batch, states)

@@ -17,8 +17,8 @@ if TYPE_CHECKING: import torch   # annotations only: importing core does not loa
 __all__ = ['REPO', 'PROGRESS_FILE', 'MIRROR_INTERVAL', 'CLOSED_BARS', 'TEXT_PROGRESS', 'TelepathyError', 'seed_everything',
            'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json', 'read_optional_json', 'JsonlWriter',
            'read_jsonl', 'git_revision', 'code_revision', 'package_versions', 'cpu_model', 'device_description',
-           'short_commit', 'absolute_path', 'markdown_table', 'phase', 'mirrored', 'bf16_autocast', 'to_device_async',
-           'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
+           'short_commit', 'absolute_path', 'markdown_table', 'phase', 'mirrored', 'bf16_autocast', 'adamw',
+           'to_device_async', 'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -252,6 +252,17 @@ def bf16_autocast(device: "torch.device | str"):
     "bf16 autocast on CUDA, a no-op context on the CPU."
     import torch
     return torch.autocast("cuda", dtype=torch.bfloat16) if torch.device(device).type == "cuda" else nullcontext()
+
+# %% ../nbs/00_core.ipynb #8ef93709
+def adamw(params, *, lr: float, weight_decay: float = 0.01, device=None, fused: bool | None = None):
+    """The one AdamW every trainer here uses (the bridge's loop, the bench's steps, prompt tuning): `fused` defaults to
+    True on CUDA (one kernel for all parameters) and False elsewhere, where there is no fused kernel."""
+    import torch
+    params = list(params)
+    device = torch.device(device) if device is not None else (params[0].device if params else torch.device("cpu"))
+    return torch.optim.AdamW(
+        params, lr=lr, weight_decay=weight_decay, fused=device.type == "cuda" if fused is None else fused
+    )
 
 # %% ../nbs/00_core.ipynb #5833d0a1
 def to_device_async(x, device):

@@ -14,6 +14,7 @@ from accelerate.utils import DDPCommunicationHookType
 from safetensors.torch import save_file, load_file
 from safetensors import SafetensorError
 from telepathy_nb.core import (
+    adamw,
     TelepathyError,
     seed_everything,
     atomic_write_json,
@@ -475,7 +476,7 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     if cfg.compile_target and acc.device.type == "cuda":
         compile_target_body(pipe, cfg.compile_mode, scope=cfg.compile_scope)
     params = [p for p in pipe.bridge.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=acc.device.type == "cuda")
+    opt = adamw(params, lr=cfg.lr, weight_decay=cfg.weight_decay, device=acc.device)
     pipe.bridge, opt = acc.prepare(pipe.bridge, opt)
     if cfg.compile_bridge and acc.device.type == "cuda": pipe.bridge = torch.compile(pipe.bridge, dynamic=True)
     log = TrackedLog(Path(cfg.run_dir) / METRICS, acc) if cfg.run_dir and acc.is_main_process else None

@@ -121,3 +121,9 @@ def test_run_config_field_metadata_is_the_one_place_for_each_field():
     assert cell == parameters_source(), "train_bridge's parameters cell differs from config.parameters_source(): paste it"
     assert set(ARCH_KEYS) <= set(settings(group="model")) and set(TRAIN_KEYS) <= set(settings(group="recipe"))
     assert set(SUMMARY_KEYS) <= {f.name for f in fields(RunConfig)}
+
+
+def test_one_optimizer_factory():
+    "Every trainer builds its AdamW through core.adamw: one construction in the package."
+    built = {f.name: f.read_text().count("AdamW(") for f in sorted((ROOT / "telepathy_nb").glob("*.py"))}
+    assert sum(built.values()) == 1 and built["core.py"] == 1, {k: v for k, v in built.items() if v}

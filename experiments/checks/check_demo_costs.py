@@ -6,7 +6,7 @@ Writes results/checks/demo_costs_cpu.json. Run from the repository root with the
 import time
 import torch
 from torch.profiler import profile, ProfilerActivity
-from telepathy_nb.core import atomic_write_json
+from telepathy_nb.core import adamw, atomic_write_json
 from telepathy_nb.report import provenance
 from telepathy_nb.config import make_config
 from telepathy_nb.pipeline import build_pipeline, run_loss, bridge_scores, generate_answers
@@ -18,7 +18,7 @@ torch.set_flush_denormal(True)
 cfg = make_config("demo")
 pipe = build_pipeline(cfg)
 batches = [pipe.collator(list(load_split("sst2", "train", n=16 * 10, seed=0))[i:i + 16]) for i in range(0, 160, 16)]
-opt = torch.optim.AdamW(pipe.bridge.parameters(), lr=cfg.lr)
+opt = adamw(pipe.bridge.parameters(), lr=cfg.lr)
 
 def seconds(fn, skip: int = 2) -> float:
     "Mean seconds of fn(batch) over the batches after the first `skip` (warm-up)."
