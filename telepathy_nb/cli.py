@@ -19,7 +19,7 @@ __all__ = ['LIST_COLUMNS', 'parse_params', 'resume_command', 'format_runs', 'add
 # %% ../nbs/21_cli.ipynb #142e6843
 def parse_params(pairs: list[str]) -> dict:
     "['steps=400', 'task=sst2'] -> {'steps': 400, 'task': 'sst2'}."
-    from telepathy_nb.config import parse_value
+    from telepathy_nb.grid import parse_value
     out = {}
     for p in pairs or []:
         if "=" not in p: raise TelepathyError(f"parameter {p!r} is not key=value", "write e.g. -p steps=400")
@@ -214,7 +214,8 @@ def add_study_command(sub) -> None:
 
 # %% ../nbs/21_cli.ipynb #b955c71b
 def _cmd_study(a) -> int:
-    from telepathy_nb.study import run_study, parse_axes
+    from telepathy_nb.study import run_study
+    from telepathy_nb.grid import parse_axes
     from telepathy_nb.report import study_table, study_contrast
     extra = ["--eval-on", a.eval_on] + (["--contrast", a.contrast] if a.contrast else [])
     res = run_study(
@@ -416,7 +417,7 @@ def _sweep_command_line(a) -> str:
 
 # %% ../nbs/21_cli.ipynb #5899fd92
 def _cmd_sweep(a) -> int:
-    from telepathy_nb.study import parse_axes
+    from telepathy_nb.grid import parse_axes
     from telepathy_nb.sweep import sweep, resume_sweep, read_index, sweep_spec, FINISHED, REPORT_PAGE
 
     if a.resume and (a.template or a.param):

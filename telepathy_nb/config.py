@@ -14,11 +14,12 @@ from .models import resolve_model_name, check_layer
 from .data import TASKS, BATCH_ORDERS
 from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS
 from .cache import is_state_cache
+from .grid import parse_value
+
 
 # %% auto #0
 __all__ = ['TRACKERS', 'GROUPS', 'PRESETS', 'setting', 'RunConfig', 'settings', 'choices_of', 'template_parameter',
-           'parameters_source', 'parse_value', 'check_gpu_options', 'make_config', 'save_config', 'config_from_dict',
-           'load_config']
+           'parameters_source', 'check_gpu_options', 'make_config', 'save_config', 'config_from_dict', 'load_config']
 
 # %% ../nbs/08_config.ipynb #d0d94da4
 TRACKERS = {
@@ -262,17 +263,6 @@ def parameters_source() -> str:
     parts = [f"# {group}: {what}\n" + "\n".join(template_parameter(n) for n in settings(group=group))
              for group, what in GROUPS.items()]
     return "\n\n".join(parts)
-
-# %% ../nbs/08_config.ipynb #204789c8
-def parse_value(text: str):
-    "A value typed on a command line, read as YAML (as papermill does), with numbers YAML 1.1 misses (`1e-3`) made numbers."
-    if not text.strip(): return ""
-    x = yaml.safe_load(text)
-    if isinstance(x, str):
-        for t in (int, float):
-            try: return t(x)
-            except ValueError: pass
-    return x
 
 # %% ../nbs/08_config.ipynb #dd0e6255
 _TYPES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}

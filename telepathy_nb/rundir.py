@@ -4,15 +4,15 @@
 
 # %% ../nbs/01_rundir.ipynb #a0b29165
 from __future__ import annotations
-import datetime as dt, fcntl, os, socket
+import datetime as dt, fcntl, math, os, socket
 from contextlib import contextmanager
 from pathlib import Path
-from .core import TelepathyError, absolute_path
+from .core import TelepathyError, absolute_path, read_jsonl
 
 # %% auto #0
 __all__ = ['PARAMS', 'CONFIG', 'METRICS', 'STATUS', 'EVAL_RESULTS', 'BASELINES_RESULTS', 'SUMMARY', 'NOTEBOOK', 'PAGE',
-           'CHECKPOINTS', 'LOCK', 'PROGRESS', 'RUN_FILES', 'SUMMARY_KEYS', 'TEMPLATE_RESULTS', 'runs_root', 'run_lock',
-           'lock_holder', 'new_run_dir', 'prepare_run_dir', 'find_runs']
+           'CHECKPOINTS', 'LOCK', 'PROGRESS', 'RUN_FILES', 'SUMMARY_KEYS', 'TEMPLATE_RESULTS', 'MONITORS', 'runs_root',
+           'run_lock', 'lock_holder', 'new_run_dir', 'prepare_run_dir', 'find_runs', 'final_monitors']
 
 # %% ../nbs/01_rundir.ipynb #7fb93132
 PARAMS, CONFIG, METRICS, STATUS = "params.yaml", "config.json", "metrics.jsonl", "status.json"
@@ -107,3 +107,16 @@ def find_runs(root: str | Path | None = None) -> list[Path]:
     if not root.is_dir(): return []
     found = {p.parent for f in RUN_FILES for p in root.rglob(f) if CHECKPOINTS not in p.relative_to(root).parts}
     return sorted(found, key=lambda p: (p.name, str(p)))
+
+# %% ../nbs/01_rundir.ipynb #a4334c4f
+MONITORS = ("z_var", "slot_rank", "slot_cos", "message_rank", "message_cos", "message_cos_centred", "lm_loss")
+
+# %% ../nbs/01_rundir.ipynb #e6e443ac
+def final_monitors(run_dir: str | Path, last: int = 3) -> dict:
+    "Each monitor averaged over the last `last` training lines of a run's metrics.jsonl (steps in order; NaN/inf skipped)."
+    rows = sorted((r for r in read_jsonl(Path(run_dir) / METRICS) if r.get("kind") == "train"), key=lambda r: r["step"])
+    out = {}
+    for k in MONITORS:
+        vals = [float(r[k]) for r in rows[-last:] if isinstance(r.get(k), (int, float)) and math.isfinite(r[k])]
+        if vals: out[k] = sum(vals) / len(vals)
+    return out

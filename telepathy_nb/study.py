@@ -10,50 +10,16 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from .core import TelepathyError, atomic_write_json, read_optional_json, absolute_path
 from .report import provenance
-from .config import make_config, RunConfig, parse_value
+from .config import make_config, RunConfig
 from .rundir import runs_root
 from .progress import terminal_bar
+from .grid import expand_grid, run_key, worker_thread_env, worker_thread_limits, THREAD_VARIABLES
+from .rundir import final_monitors
+
 
 # %% auto #0
-__all__ = ['MONITORS', 'THREAD_VARIABLES', 'parse_axes', 'expand_grid', 'combo_name', 'run_key', 'final_monitors', 'eval_rows',
-           'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_thread_env', 'worker_thread_limits',
-           'worker_threads', 'run_jobs', 'curve_key', 'curve_job', 'run_curves']
-
-# %% ../nbs/18_study.ipynb #e8dc121b
-def parse_axes(pairs: list[str]) -> dict[str, list]:
-    "['soft_tokens=1,8,32', 'task=trec'] -> {'soft_tokens': [1, 8, 32], 'task': ['trec']} (values read by `config.parse_value`)."
-    axes = {}
-    for p in pairs or []:
-        if "=" not in p: raise TelepathyError(f"axis {p!r} is not key=v1,v2,...", "write e.g. -p soft_tokens=1,8,32")
-        k, v = p.split("=", 1)
-        axes[k.strip()] = [parse_value(x) for x in v.split(",")]
-    return axes
-
-# %% ../nbs/18_study.ipynb #866c67a1
-def expand_grid(axes: dict[str, list]) -> list[dict]:
-    "One override dict per combination of the axes' values (in the axes' order)."
-    keys = list(axes)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*(axes[k] for k in keys))]
-
-# %% ../nbs/18_study.ipynb #55d6479e
-def combo_name(params: dict) -> str:
-    "A stable, file-name-safe name of one combination of settings: 'soft_tokens=8,task=trec'."
-    return ",".join(f"{k}={params[k]}" for k in sorted(params)).replace("/", "_").replace(" ", "")
-
-# %% ../nbs/18_study.ipynb #099a2a42
-def run_key(overrides: dict, seed: int) -> str:
-    "A stable, file-name-safe name for one run of a study: its settings, then its seed."
-    return ",".join(filter(None, [combo_name(overrides), f"seed={seed}"]))
-
-# %% ../nbs/18_study.ipynb #a4334c4f
-MONITORS = ("z_var", "slot_rank", "slot_cos", "message_rank", "message_cos", "message_cos_centred", "lm_loss")
-
-# %% ../nbs/18_study.ipynb #e6e443ac
-def final_monitors(run_dir: Path, last: int = 3) -> dict:
-    "Each monitor averaged over the last `last` training lines of a run's metrics (dashboard.load_metrics)."
-    from telepathy_nb.dashboard import load_metrics
-    tail = load_metrics(run_dir)[0].tail(last)
-    return {k: float(tail[k].mean()) for k in MONITORS if k in tail and tail[k].notna().any()}
+__all__ = ['eval_rows', 'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_threads', 'run_jobs', 'curve_key',
+           'curve_job', 'run_curves']
 
 # %% ../nbs/18_study.ipynb #775d3898
 def eval_rows(cfg: RunConfig, eval_on: str) -> list[dict]:
@@ -166,28 +132,6 @@ def run_study(name: str, preset: str, axes: dict[str, list], seeds: list[int], *
         bar.update()
     with bar: run_jobs(study_run, [(preset, o, s, str(base / run_key(o, s)), eval_on) for o, s in todo], done, workers)
     return res
-
-# %% ../nbs/18_study.ipynb #7f62af45
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-# %% ../nbs/18_study.ipynb #dbb1298f
-def worker_thread_env(workers: int) -> dict:
-    """The environment that makes `workers` processes share the machine's cores: cpu_count // `workers` threads each, for
-    torch and for the BLAS under numpy and scipy (the probes' scikit-learn fits); a variable already set is left out.
-    Without it, 3 curve workers on 16 cores each ran BLAS on 16 threads: the source probe's cross-validation took
-    197-206 s per point on an H200 machine, and 45-52 s with these limits."""
-    n = str(max(1, (os.cpu_count() or 1) // max(1, workers)))
-    return {k: n for k in THREAD_VARIABLES if k not in os.environ}
-
-# %% ../nbs/18_study.ipynb #26665b11
-@contextmanager
-def worker_thread_limits(workers: int):
-    "Processes started inside inherit `worker_thread_env(workers)`; the environment is restored after."
-    added = worker_thread_env(workers)
-    os.environ.update(added)
-    try: yield
-    finally:
-        for k in added: os.environ.pop(k, None)
 
 # %% ../nbs/18_study.ipynb #9b3a24cf
 def worker_threads() -> dict:

@@ -21,7 +21,8 @@ from telepathy_nb.core import (
     sigterm_raises,
 )
 from .rundir import METRICS, PARAMS, SUMMARY, runs_root, new_run_dir, lock_holder
-from .study import expand_grid, final_monitors, combo_name, worker_thread_env
+from .grid import expand_grid, combo_name, worker_thread_env
+from .rundir import final_monitors
 from .runs import template_path, template_parameters, check_parameters, absolute_params, launch
 if TYPE_CHECKING: import pandas as pd, plotly.graph_objects as go   # annotations only: the module imports neither
 
@@ -244,7 +245,7 @@ _WORKER = "import sys; from telepathy_nb.sweep import run_task; print('ended:', 
 
 # %% ../nbs/20_sweep.ipynb #f06096a9
 def _start_worker(sweep_dir: Path, e: dict, gpus: list[str], threads: dict) -> tuple:
-    "Start one worker process on `gpus` with the thread limits `threads` (`study.worker_thread_env`); its output goes to logs/<run>.log."
+    "Start one worker process on `gpus` with the thread limits `threads` (`grid.worker_thread_env`); its output goes to logs/<run>.log."
     (sweep_dir / LOGS).mkdir(exist_ok=True)
     log = open(sweep_dir / LOGS / f"{e['key']}.log", "ab")
     # P workers share the cores
