@@ -20,7 +20,7 @@ from telepathy_nb.core import (
 from .config import RunConfig, config_from_dict, load_config, settings
 from .pipeline import Pipeline, build_pipeline, bridge_scores, encoded_batches, generate_answers
 from .cache import model_fingerprint
-from .rundir import CONFIG, EVAL_RESULTS, SUMMARY
+from .rundir import CONFIG, EVAL_RESULTS, SUMMARY, BRIDGE_WEIGHTS
 
 # %% auto #0
 __all__ = ['ARTEFACT_FORMAT', 'artefact_config', 'curve_svg', 'run_curves', 'model_card', 'export_bridge', 'push_to_hub',
@@ -151,7 +151,7 @@ def model_card(conf: dict, ev: dict | None, summary: dict | None) -> str:
 # %% ../nbs/19_artefact.ipynb #bdec54b4
 def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: str = "cpu") -> Path:
     "Write the artefact folder of a finished run (default: RUN_DIR/artefact); returns it."
-    from telepathy_nb.train import latest_checkpoint
+    from telepathy_nb.rundir import latest_checkpoint
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).is_file():
         raise TelepathyError(
@@ -169,7 +169,7 @@ def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: st
     cfg = load_config(ckpt / CONFIG, **{**_run_only_defaults(), "device": device})
     pipe = build_pipeline(cfg, device)
     tmp = out.with_name(f".{out.name}.tmp"); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    shutil.copyfile(ckpt / "bridge.safetensors", tmp / "bridge.safetensors")
+    shutil.copyfile(ckpt / BRIDGE_WEIGHTS, tmp / BRIDGE_WEIGHTS)
     conf = artefact_config(cfg, pipe)
     atomic_write_json(tmp / CONFIG, conf)
     ev = read_optional_json(run_dir / EVAL_RESULTS)
@@ -200,7 +200,7 @@ def push_to_hub(path: str | Path, repo_id: str, private: bool = True) -> str:
 def check_artefact(path: str | Path) -> dict:
     "Validate an artefact folder without loading any LLM; returns its config.json."
     path = Path(path)
-    if not (path / CONFIG).exists() or not (path / "bridge.safetensors").exists():
+    if not (path / CONFIG).exists() or not (path / BRIDGE_WEIGHTS).exists():
         raise TelepathyError(f"{path} is not a telepathy_nb artefact (needs config.json and bridge.safetensors)",
                              "pass a folder written by `telepathy export RUN_DIR`")
     try:
@@ -211,12 +211,12 @@ def check_artefact(path: str | Path) -> dict:
         raise TelepathyError(f"{path / 'config.json'} is not an artefact config of format {ARTEFACT_FORMAT}",
                              "export the run again with this version of telepathy_nb")
     try:
-        with safe_open(str(path / "bridge.safetensors"), framework="pt") as f: names = list(f.keys())
+        with safe_open(str(path / BRIDGE_WEIGHTS), framework="pt") as f: names = list(f.keys())
     except (SafetensorError, OSError, RuntimeError) as e:
         raise TelepathyError(
-            f"{path / 'bridge.safetensors'} is unreadable or truncated ({e})", "export the run again"
+            f"{path / BRIDGE_WEIGHTS} is unreadable or truncated ({e})", "export the run again"
         ) from None
-    if not names: raise TelepathyError(f"{path / 'bridge.safetensors'} holds no tensors", "export the run again")
+    if not names: raise TelepathyError(f"{path / BRIDGE_WEIGHTS} holds no tensors", "export the run again")
     return conf
 
 # %% ../nbs/19_artefact.ipynb #247bedb7

@@ -43,8 +43,8 @@ from .scoring import label_loss, class_scores, text_scores, text_inputs, target_
 from .pipeline import Pipeline, build_pipeline, bridge_scores
 from .evaluate import zero_shot
 from .stats import report, multi_report, compare_to_bridge, classification_report
-from .train import train, load_bridge_weights, latest_checkpoint, check_checkpoint_config
-from .rundir import BASELINES_RESULTS, CONFIG
+from .train import train, load_bridge_weights, check_checkpoint_config
+from .rundir import BASELINES_RESULTS, CONFIG, CHECKPOINTS, latest_checkpoint
 
 # %% auto #0
 __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_rows', 'bridge_batches', 'rows_seen',
@@ -411,7 +411,7 @@ def load_bridge_run(
 ) -> TrainedBridge:
     "A trained bridge from a run folder (or checkpoint folder), checked against `cfg`'s pair, task and bridge."
     p = Path(path)
-    ckpt = latest_checkpoint(p) if (p / "checkpoints").is_dir() else p
+    ckpt = latest_checkpoint(p) if (p / CHECKPOINTS).is_dir() else p
     if ckpt is None or not (ckpt / CONFIG).exists():
         raise TelepathyError(
             f"no checkpoint found at {path}", "pass a training run folder or its checkpoints/step-N folder"

@@ -36,7 +36,7 @@ def resume_command(run_dir: Path, template: str) -> str:
 
 # %% ../nbs/21_cli.ipynb #e614923d
 def _last_checkpoint_line(run_dir: Path) -> str:
-    from telepathy_nb.train import latest_checkpoint
+    from telepathy_nb.rundir import latest_checkpoint
     ckpt = latest_checkpoint(run_dir)
     return f"last checkpoint: {ckpt}" if ckpt else "no checkpoint yet: a resumed run starts again from step 0"
 

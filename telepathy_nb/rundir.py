@@ -11,8 +11,10 @@ from .core import TelepathyError, absolute_path, read_jsonl
 
 # %% auto #0
 __all__ = ['PARAMS', 'CONFIG', 'METRICS', 'STATUS', 'EVAL_RESULTS', 'BASELINES_RESULTS', 'SUMMARY', 'NOTEBOOK', 'PAGE',
-           'CHECKPOINTS', 'LOCK', 'PROGRESS', 'RUN_FILES', 'SUMMARY_KEYS', 'TEMPLATE_RESULTS', 'MONITORS', 'runs_root',
-           'run_lock', 'lock_holder', 'new_run_dir', 'prepare_run_dir', 'find_runs', 'final_monitors']
+           'CHECKPOINTS', 'LOCK', 'PROGRESS', 'RUN_FILES', 'SUMMARY_KEYS', 'TEMPLATE_RESULTS', 'BRIDGE_WEIGHTS',
+           'CKPT_STATE', 'OPTIMIZER_TENSORS', 'OPTIMIZER_STATE', 'LEGACY_OPTIMIZER', 'MONITORS', 'runs_root',
+           'run_lock', 'lock_holder', 'new_run_dir', 'prepare_run_dir', 'find_runs', 'final_monitors', 'checkpoint_dir',
+           'latest_checkpoint']
 
 # %% ../nbs/01_rundir.ipynb #7fb93132
 PARAMS, CONFIG, METRICS, STATUS = "params.yaml", "config.json", "metrics.jsonl", "status.json"
@@ -33,6 +35,9 @@ SUMMARY_KEYS = (
 )
 TEMPLATE_RESULTS = {"train_bridge": (EVAL_RESULTS, "accuracy"), "eval_bridge": (EVAL_RESULTS, "accuracy"),
                     "baselines": (BASELINES_RESULTS, "baselines")}   # template -> (result file, the key it must hold)
+# a checkpoint: checkpoints/step-NNNNNN/ with the bridge, the optimizer (tensors + the rest), the step, the config
+BRIDGE_WEIGHTS, CKPT_STATE = "bridge.safetensors", "state.json"
+OPTIMIZER_TENSORS, OPTIMIZER_STATE, LEGACY_OPTIMIZER = "optimizer.safetensors", "optimizer.json", "optimizer.pt"
 
 # %% ../nbs/01_rundir.ipynb #5bb199c3
 def runs_root() -> Path:
@@ -120,3 +125,14 @@ def final_monitors(run_dir: str | Path, last: int = 3) -> dict:
         vals = [float(r[k]) for r in rows[-last:] if isinstance(r.get(k), (int, float)) and math.isfinite(r[k])]
         if vals: out[k] = sum(vals) / len(vals)
     return out
+
+# %% ../nbs/01_rundir.ipynb #c03810b2
+def checkpoint_dir(run_dir: str | Path, step: int) -> Path:
+    "The folder of checkpoint `step` of a run."
+    return Path(run_dir) / CHECKPOINTS / f"step-{step:06d}"
+
+# %% ../nbs/01_rundir.ipynb #6889ff06
+def latest_checkpoint(run_dir: str | Path) -> Path | None:
+    "The newest complete checkpoint folder of a run, or None."
+    done = [p for p in sorted((Path(run_dir) / CHECKPOINTS).glob("step-*")) if (p / CKPT_STATE).exists()]
+    return done[-1] if done else None

@@ -31,14 +31,26 @@ from .pipeline import (Pipeline, build_pipeline, run_loss, loss_values, bridge_s
                                    bridge_answers, substring_match)
 from .graphs import GraphedTrainStep, train_shapes
 from .cache import BUILD_BATCH_TOKENS, StateCache, build_state_cache, cache_key, model_fingerprint
-from .rundir import CONFIG, METRICS, STATUS
+from telepathy_nb.rundir import (
+    CONFIG,
+    METRICS,
+    STATUS,
+    BRIDGE_WEIGHTS,
+    CKPT_STATE,
+    OPTIMIZER_TENSORS,
+    OPTIMIZER_STATE,
+    LEGACY_OPTIMIZER,
+    CHECKPOINTS,
+    checkpoint_dir,
+    latest_checkpoint,
+)
 
 # %% auto #0
-__all__ = ['TRACKER_DIR', 'MARKS', 'lr_factor', 'save_optimizer_state', 'save_checkpoint', 'latest_checkpoint',
-           'check_checkpoint_config', 'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog',
-           'tracker_dir', 'start_trackers', 'quick_eval', 'Diverged', 'TrainState', 'collate_step', 'backward_step',
-           'optimizer_step', 'bar_fields', 'mark', 'load_rows', 'attach_state_caches', 'setup_training', 'TrainResult',
-           'run_training', 'train', 'die_with_parent', 'free_port', 'launch_training']
+__all__ = ['TRACKER_DIR', 'MARKS', 'lr_factor', 'save_optimizer_state', 'save_checkpoint', 'check_checkpoint_config',
+           'load_bridge_weights', 'load_optimizer_state', 'StepMeter', 'TrackedLog', 'tracker_dir', 'start_trackers',
+           'quick_eval', 'Diverged', 'TrainState', 'collate_step', 'backward_step', 'optimizer_step', 'bar_fields',
+           'mark', 'load_rows', 'attach_state_caches', 'setup_training', 'TrainResult', 'run_training', 'train',
+           'die_with_parent', 'free_port', 'launch_training']
 
 # %% ../nbs/10_train.ipynb #fc036759
 def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "constant") -> float:
@@ -47,9 +59,6 @@ def lr_factor(step: int, *, steps: int, warmup_steps: int = 0, schedule: str = "
     if schedule == "constant": return 1.0
     progress = (step - warmup_steps) / max(1, steps - warmup_steps)
     return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-# %% ../nbs/10_train.ipynb #c834f1d3
-def _ckpt_dir(run_dir, step: int) -> Path: return Path(run_dir) / "checkpoints" / f"step-{step:06d}"
 
 # %% ../nbs/10_train.ipynb #7ae8061a
 def save_optimizer_state(optimizer, folder: Path) -> None:
@@ -62,28 +71,22 @@ def save_optimizer_state(optimizer, folder: Path) -> None:
                 tensors[f"{pid}.{k}"] = v.detach().contiguous().cpu()
                 state[str(pid)][k] = {"tensor": f"{pid}.{k}"}
             else: state[str(pid)][k] = {"value": v}
-    save_file(tensors, folder / "optimizer.safetensors")
-    atomic_write_json(folder / "optimizer.json", {"param_groups": sd["param_groups"], "state": state})
+    save_file(tensors, folder / OPTIMIZER_TENSORS)
+    atomic_write_json(folder / OPTIMIZER_STATE, {"param_groups": sd["param_groups"], "state": state})
 
 # %% ../nbs/10_train.ipynb #abecce2e
 def save_checkpoint(run_dir, step: int, bridge: torch.nn.Module, optimizer, cfg: RunConfig, keep: int = 2) -> Path:
     "Atomically write checkpoint `step` of `bridge` and `optimizer`; prune older ones."
-    dest = _ckpt_dir(run_dir, step); dest.parent.mkdir(parents=True, exist_ok=True)
+    dest = checkpoint_dir(run_dir, step); dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".tmp-"))
-    save_file({k: v.detach().contiguous().cpu() for k, v in bridge.state_dict().items()}, tmp / "bridge.safetensors")
+    save_file({k: v.detach().contiguous().cpu() for k, v in bridge.state_dict().items()}, tmp / BRIDGE_WEIGHTS)
     save_optimizer_state(optimizer, tmp)
-    atomic_write_json(tmp / "state.json", {"step": step, "time": time.time()})
+    atomic_write_json(tmp / CKPT_STATE, {"step": step, "time": time.time()})
     save_config(cfg, tmp / CONFIG)
     if dest.exists(): shutil.rmtree(dest)
     os.replace(tmp, dest)
     for old in sorted(dest.parent.glob("step-*"))[:-keep]: shutil.rmtree(old)
     return dest
-
-# %% ../nbs/10_train.ipynb #74019bc2
-def latest_checkpoint(run_dir) -> Path | None:
-    "The newest complete checkpoint folder of a run, or None."
-    done = [p for p in sorted((Path(run_dir) / "checkpoints").glob("step-*")) if (p / "state.json").exists()]
-    return done[-1] if done else None
 
 # %% ../nbs/10_train.ipynb #3b42fa6b
 def check_checkpoint_config(ckpt: Path, cfg: RunConfig) -> RunConfig:
@@ -103,9 +106,9 @@ def check_checkpoint_config(ckpt: Path, cfg: RunConfig) -> RunConfig:
 # %% ../nbs/10_train.ipynb #3e47bdfd
 def load_bridge_weights(ckpt: Path, bridge: torch.nn.Module) -> torch.nn.Module:
     "Load bridge.safetensors into `bridge`, with a clear error on truncated or mismatched files."
-    try: state = load_file(ckpt / "bridge.safetensors", device=str(next(bridge.parameters()).device))
+    try: state = load_file(ckpt / BRIDGE_WEIGHTS, device=str(next(bridge.parameters()).device))
     except (SafetensorError, OSError, RuntimeError) as e:
-        raise TelepathyError(f"{ckpt / 'bridge.safetensors'} is unreadable or truncated ({e})",
+        raise TelepathyError(f"{ckpt / BRIDGE_WEIGHTS} is unreadable or truncated ({e})",
                              "use an earlier checkpoint; this one was damaged") from None
     missing, unexpected = bridge.load_state_dict(state, strict=False)
     if missing or unexpected:
@@ -129,12 +132,12 @@ def _legacy_optimizer_state(path: Path, device) -> dict:
 # %% ../nbs/10_train.ipynb #8671ab42
 def load_optimizer_state(ckpt: Path, optimizer, device) -> None:
     "Load a checkpoint's optimizer state (safetensors + JSON; an old optimizer.pt only through weights_only)."
-    if not (ckpt / "optimizer.json").exists():
-        if not (ckpt / "optimizer.pt").exists():
+    if not (ckpt / OPTIMIZER_STATE).exists():
+        if not (ckpt / LEGACY_OPTIMIZER).exists():
             raise TelepathyError(f"{ckpt} has no optimizer state", "resume from another checkpoint")
-        optimizer.load_state_dict(_legacy_optimizer_state(ckpt / "optimizer.pt", device)); return
-    meta = read_json(ckpt / "optimizer.json")
-    try: tensors = load_file(ckpt / "optimizer.safetensors", device=str(device))
+        optimizer.load_state_dict(_legacy_optimizer_state(ckpt / LEGACY_OPTIMIZER, device)); return
+    meta = read_json(ckpt / OPTIMIZER_STATE)
+    try: tensors = load_file(ckpt / OPTIMIZER_TENSORS, device=str(device))
     except (SafetensorError, OSError, RuntimeError) as e:
         raise TelepathyError(f"{ckpt / 'optimizer.safetensors'} is unreadable or truncated ({e})",
                              "use an earlier checkpoint; this one was damaged") from None
@@ -414,7 +417,7 @@ def _resume(st: TrainState) -> None:
         check_checkpoint_config(ckpt, st.cfg)
         load_bridge_weights(ckpt, _bare_bridge(st))
         load_optimizer_state(ckpt, st.optimizer, st.accelerator.device)
-        st.step = read_json(ckpt / "state.json")["step"]
+        st.step = read_json(ckpt / CKPT_STATE)["step"]
     if st.log and st.accelerator.is_main_process: st.log.truncate_after(st.step)  # lines of the killed attempt past it
     st.accelerator.print(
         f"resumed from {ckpt} (step {st.step})" if ckpt else "no checkpoint yet: starting again from step 0"

@@ -6,7 +6,8 @@ import pytest
 import yaml
 from telepathy_nb.core import read_json, read_jsonl, TelepathyError
 from telepathy_nb.config import make_config
-from telepathy_nb.train import train, latest_checkpoint
+from telepathy_nb.train import train
+from telepathy_nb.rundir import latest_checkpoint
 from telepathy_nb.runs import launch, run_outcome
 from telepathy_nb.rundir import run_lock
 

@@ -8,7 +8,8 @@ from telepathy_nb.runs import launch
 from telepathy_nb.cli import main
 from telepathy_nb.core import read_json, read_jsonl
 from telepathy_nb.config import make_config
-from telepathy_nb.train import train, latest_checkpoint
+from telepathy_nb.train import train
+from telepathy_nb.rundir import latest_checkpoint
 
 SMOKE = {"steps": 6, "eval_size": 16, "quick_eval_every": 3, "log_every": 2}
 RUN_FILES = {"params.yaml", "run.ipynb", "run.html", "config.json", "metrics.jsonl", "eval_results.json", "summary.json"}

@@ -7,7 +7,7 @@ import pytest
 from telepathy_nb.cli import main
 from telepathy_nb.core import read_json, read_jsonl
 from telepathy_nb.sweep import read_index, sweep_spec
-from telepathy_nb.train import latest_checkpoint
+from telepathy_nb.rundir import latest_checkpoint
 from pages import need_chromium, open_offline
 
 TINY = ["-p", "eval_size=8", "-p", "quick_eval_every=0"]
