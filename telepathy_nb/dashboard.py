@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_dashboard.ipynb #ccc68a4a
 from __future__ import annotations
-import datetime as dt, json, math, os, re, threading
+import datetime as dt, json, os, re, threading
 from functools import cache
 from pathlib import Path
 import numpy as np
@@ -15,7 +15,6 @@ from plotly.subplots import make_subplots
 from telepathy_nb.core import (
     TelepathyError,
     atomic_write_bytes,
-    atomic_write_json,
     read_jsonl,
     read_optional_json,
     markdown_table,
@@ -24,187 +23,12 @@ from .rundir import CONFIG, EVAL_RESULTS, METRICS, SUMMARY, runs_root, find_runs
 
 # %% auto #0
 __all__ = ['BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'WIDGET_WIDTH', 'OVERLAY_METRICS', 'ARCH_KEYS', 'TRAIN_KEYS', 'LEAD',
-           'APPENDIX', 'synthetic_config', 'synthetic_metrics', 'synthetic_eval', 'make_synthetic_run',
-           'metrics_frames', 'load_metrics', 'load_run', 'num_classes', 'run_record', 'runs_table', 'ema',
+           'APPENDIX', 'metrics_frames', 'load_metrics', 'load_run', 'num_classes', 'run_record', 'runs_table', 'ema',
            'metric_series', 'trajectory_figure', 'health_figure', 'per_class_figure', 'confusion_figure',
            'hardest_examples', 'overlay_figure', 'compare_per_class_figure', 'widgets_available', 'is_interactive',
            'setup_offline_rendering', 'as_widget', 'show', 'run_figures', 'show_run', 'LiveRunDashboard', 'RunBrowser',
            'first_jump', 'accuracy_dips', 'experiment_summary', 'write_experiment_summary', 'accuracy_line',
            'final_status_banner', 'strip_external_scripts', 'page_cells', 'render_html']
-
-# %% ../nbs/14_dashboard.ipynb #dc2b6de9
-def synthetic_config(
-    name: str = "demo",
-    *,
-    task: str = "sst2",
-    label_names=("negative", "positive"),
-    steps: int = 200,
-    seed: int = 0,
-    soft_tokens: int = 16,
-    source_layer: int = 16,
-) -> dict:
-    "A resolved config, with the keys `config.json` holds (the task's `label_names` among them), for a synthetic run."
-    return dict(
-        preset="synthetic",
-        task=task,
-        label_names=list(label_names),
-        source_model="meta-llama/Llama-3.1-8B-Instruct",
-        target_model="mistralai/Mistral-7B-Instruct-v0.3",
-        source_layer=source_layer,
-        soft_tokens=soft_tokens,
-        bridge="perceiver",
-        depth=2,
-        heads=8,
-        width=512,
-        output_norm="rms",
-        steps=steps,
-        batch_size=8,
-        grad_accum=2,
-        lr=1e-4,
-        weight_decay=0.01,
-        diversity_weight=0.1,
-        quick_eval_every=max(steps // 10, 1),
-        train_size=6000,
-        eval_size=200,
-        seed=seed,
-        name=name,
-        source_prompt="Text: {text}\nLabel:",
-        target_primer="Label:",
-    )
-
-# %% ../nbs/14_dashboard.ipynb #6f8e4f7b
-def _lr_at(step: int, steps: int, lr: float, warmup: float = 0.1) -> float:
-    "Linear warm-up over `warmup` of the steps, then cosine decay to zero."
-    w = max(int(steps * warmup), 1)
-    if step <= w: return lr * step / w
-    return lr * 0.5 * (1 + math.cos(math.pi * (step - w) / max(steps - w, 1)))
-
-# %% ../nbs/14_dashboard.ipynb #4c8d54a8
-def _train_record(cfg: dict, step: int, rng: np.random.Generator, diverged: bool = False) -> dict:
-    "One plausible `kind: train` record at `step`."
-    S, t = cfg["steps"], step / cfg["steps"]
-    lm = float("nan") if diverged else max(1.1 + 4.5 * math.exp(-5 * t) + rng.normal(0, 0.15), 0.05)
-    div = 0.3 * math.exp(-3 * t) + abs(rng.normal(0, 0.02))
-    target = 0.0125
-    return dict(
-        step=step,
-        kind="train",
-        lm_loss=lm,
-        div_loss=div,
-        loss=lm + cfg["diversity_weight"] * div,
-        z_var=10 ** (-1 + 1.5 * (1 - math.exp(-4 * t))) * math.exp(rng.normal(0, 0.1)),
-        soft_rms=target * (1 + 2 * math.exp(-6 * t)) * math.exp(rng.normal(0, 0.03)),
-        target_rms=target,
-        slot_cos=0.1 + 0.8 * math.exp(-4 * t),
-        slot_rank=1 + (cfg["soft_tokens"] - 1) * (1 - math.exp(-3 * t)) * 0.6,
-        message_rank=2 + 6 * (1 - math.exp(-4 * t)),
-        message_cos=0.9 - 0.3 * t,
-        message_cos_centred=-0.05 + 0.02 * rng.normal(),
-        lr=_lr_at(step, S, cfg["lr"]),
-        grad_norm=0.3 + 2 * math.exp(-3 * t) + abs(rng.normal(0, 0.1)) + (50.0 if diverged else 0.0),
-        samples_per_s=40.0,
-        elapsed_s=round(step * 0.5, 3),
-    )
-
-# %% ../nbs/14_dashboard.ipynb #f08dd6c6
-def _quick_eval_curve(cfg: dict, rng: np.random.Generator, n: int = 200) -> list[float]:
-    "Quick-eval accuracies: chance, a jump, a plateau near 0.9, one dip at 3/4 of the evals."
-    E, chance = cfg["steps"] // cfg["quick_eval_every"], 1 / len(cfg["label_names"])
-    x = np.linspace(0, 1, E)
-    acc = chance + (0.9 - chance) / (1 + np.exp(-(x - 0.4) * 16)) + rng.normal(0, 0.005, E)
-    acc = np.maximum.accumulate(np.round(np.clip(acc, 0, 1) * n) / n)
-    if E >= 4: acc[int(0.75 * E)] -= 0.08
-    return [float(a) for a in acc]
-
-# %% ../nbs/14_dashboard.ipynb #38557ca0
-def synthetic_metrics(cfg: dict, *, upto: int | None = None, diverge_at: int | None = None) -> list[dict]:
-    "`metrics.jsonl` records for `cfg` up to step `upto` (all steps by default); losses turn NaN from `diverge_at`."
-    rng = np.random.default_rng(cfg["seed"]); every = cfg["quick_eval_every"]
-    qe, out = _quick_eval_curve(cfg, rng), []
-    for s in range(1, (upto or cfg["steps"]) + 1):
-        out.append(_train_record(cfg, s, rng, diverged=diverge_at is not None and s >= diverge_at))
-        if s % every == 0 and s // every <= len(qe):
-            out.append(dict(step=s, kind="quick_eval", quick_eval_acc=qe[s // every - 1], quick_eval_n=200,
-                            elapsed_s=round(s * 0.5 + 1, 3)))
-    return out
-
-# %% ../nbs/14_dashboard.ipynb #ac0acda8
-def _eval_summary(task: str, names: list[str], preds: list[dict]) -> dict:
-    "Accuracy, per-class accuracy and the confusion matrix (rows true, columns predicted) of `preds`."
-    C = len(names); cm = np.zeros((C, C), dtype=int)
-    for p in preds: cm[p["label"], p["pred"]] += 1
-    per = {n: float(cm[i, i] / cm[i].sum()) if cm[i].sum() else None for i, n in enumerate(names)}
-    return dict(task=task, split="validation", n=len(preds), accuracy=float(np.trace(cm) / max(len(preds), 1)),
-                label_names=names, per_class_accuracy=per, confusion_matrix=cm.tolist(), predictions=preds)
-
-# %% ../nbs/14_dashboard.ipynb #2a829281
-def synthetic_eval(cfg: dict, *, accuracy: float = 0.88) -> dict:
-    "An `eval_results.json` payload for `cfg`, about `accuracy` accurate, with a zero-shot baseline."
-    rng, names = np.random.default_rng(cfg["seed"] + 1), cfg["label_names"]
-    C, skill = len(names), np.clip(accuracy + rng.normal(0, 0.06, len(names)), 0, 1)
-    preds = []
-    for i, label in enumerate(rng.integers(0, C, cfg["eval_size"]).tolist()):
-        pred = label if rng.random() < skill[label] else int(rng.choice([c for c in range(C) if c != label]))
-        scores = rng.normal(-4, 1, C); scores[pred] = scores.max() + rng.exponential(1.0) + 0.01
-        preds.append(dict(index=i, text=f"synthetic {names[label]} example #{i}", label=label, pred=pred,
-                          scores=[round(float(s), 4) for s in scores], correct=pred == label))
-    res = _eval_summary(cfg["task"], names, preds)
-    base = np.clip(0.6 + rng.normal(0, 0.1, C), 0, 1)
-    res["generation"] = None
-    res["baselines"] = {"target_zero_shot": dict(accuracy=float(base.mean()), n=cfg["eval_size"],
-                                                 per_class_accuracy={n: float(b) for n, b in zip(names, base)})}
-    return res
-
-# %% ../nbs/14_dashboard.ipynb #d92cd2fc
-_SYNTH_ERRORS = {"failed": "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB (synthetic)",
-                 "diverged": "TelepathyError: lm_loss is nan at step {step}: training diverged (synthetic)"}
-
-# %% ../nbs/14_dashboard.ipynb #dce8a9b2
-def _synthetic_summary(cfg: dict, run_dir: Path, status: str, records: list[dict], ev: dict | None) -> dict:
-    "A `summary.json` payload for a synthetic run."
-    start = dt.datetime(2026, 1, 1) + dt.timedelta(hours=cfg["seed"])
-    dur = (records[-1]["elapsed_s"] if records else 0.0) + 30.0
-    err = _SYNTH_ERRORS.get(status, "").format(step=records[-1]["step"] if records else 0) or None
-    keys = ("preset", "task", "source_model", "target_model", "soft_tokens", "source_layer", "steps")
-    return dict(status=status, template="train", name=cfg["name"], run_dir=str(run_dir), started=start.isoformat(),
-                finished=None if status == "running" else (start + dt.timedelta(seconds=dur)).isoformat(),
-                duration_s=None if status == "running" else dur, git_revision="synthetic",
-                versions={"python": "3.11"}, device="synthetic", error=err,
-                accuracy=ev["accuracy"] if ev else None, **{k: cfg[k] for k in keys})
-
-# %% ../nbs/14_dashboard.ipynb #2ef40930
-def make_synthetic_run(
-    path: str | Path,
-    *,
-    steps: int = 200,
-    seed: int = 0,
-    task: str = "sst2",
-    label_names=("negative", "positive"),
-    status: str = "success",
-    soft_tokens: int = 16,
-    source_layer: int = 16,
-) -> Path:
-    "Write a realistic run folder at `path` (config, metrics, evaluation, summary); returns `path`."
-    if status not in ("success", "failed", "diverged", "running"): raise TelepathyError(
-        f"unknown synthetic status {status!r}", "use success, failed, diverged or running")
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    cfg = synthetic_config(
-        path.name,
-        task=task,
-        label_names=label_names,
-        steps=steps,
-        seed=seed,
-        soft_tokens=soft_tokens,
-        source_layer=source_layer,
-    )
-    upto = {"failed": int(0.6 * steps), "diverged": int(0.5 * steps) + 3, "running": steps // 2}.get(status)
-    records = synthetic_metrics(cfg, upto=upto, diverge_at=int(0.5 * steps) if status == "diverged" else None)
-    ev = synthetic_eval(cfg) if status == "success" else None
-    atomic_write_json(path / CONFIG, cfg)
-    atomic_write_bytes(path / METRICS, "".join(json.dumps(r) + "\n" for r in records).encode())
-    if ev: atomic_write_json(path / EVAL_RESULTS, ev)
-    atomic_write_json(path / SUMMARY, _synthetic_summary(cfg, path, status, records, ev))
-    return path
 
 # %% ../nbs/14_dashboard.ipynb #fbbab6ad
 def metrics_frames(records: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -459,8 +459,8 @@ def by_parameter_figure(
 
 # %% ../nbs/20_sweep.ipynb #2c3575e1
 def make_synthetic_sweep(path: str | Path, soft_tokens=(1, 8), seeds=(0, 1, 2)) -> Path:
-    "A sweep folder over soft_tokens x seed whose runs are `dashboard.make_synthetic_run` folders; returns it."
-    from telepathy_nb.dashboard import make_synthetic_run
+    "A sweep folder over soft_tokens x seed whose runs are `synthetic.make_synthetic_run` folders; returns it."
+    from telepathy_nb.synthetic import make_synthetic_run
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     axes = {"soft_tokens": list(soft_tokens), "seed": list(seeds)}
     spec = {

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from telepathy_nb import dashboard as db
+from telepathy_nb.synthetic import make_synthetic_run
 from pages import need_chromium, open_offline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,8 +22,8 @@ def report(tmp_path_factory):
     import papermill as pm
     tmp = tmp_path_factory.mktemp("report")
     root = tmp / "papermill_runs" / "train_bridge"
-    ok = db.make_synthetic_run(root / "20260101-000000_good", steps=80, seed=0)
-    bad = db.make_synthetic_run(root / "20260101-010000_oom", steps=80, seed=1, status="failed")
+    ok = make_synthetic_run(root / "20260101-000000_good", steps=80, seed=0)
+    bad = make_synthetic_run(root / "20260101-010000_oom", steps=80, seed=1, status="failed")
     mp = pytest.MonkeyPatch()
     # the kernel must import telepathy_nb whether or not the package is pip-installed
     mp.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))

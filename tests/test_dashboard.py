@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from telepathy_nb import dashboard as db
+from telepathy_nb.synthetic import make_synthetic_run, synthetic_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,9 +28,9 @@ def _raw_metrics(run_dir: Path) -> list[dict]:
 @pytest.fixture
 def runs_root(tmp_path):
     root = tmp_path / "papermill_runs"
-    ok = db.make_synthetic_run(root / "train_bridge" / "20260101-000000_good", steps=80, seed=0)
-    bad = db.make_synthetic_run(root / "train_bridge" / "20260101-010000_oom", steps=80, seed=1, status="failed")
-    nan = db.make_synthetic_run(root / "train_bridge" / "20260101-020000_nan", steps=80, seed=2, status="diverged")
+    ok = make_synthetic_run(root / "train_bridge" / "20260101-000000_good", steps=80, seed=0)
+    bad = make_synthetic_run(root / "train_bridge" / "20260101-010000_oom", steps=80, seed=1, status="failed")
+    nan = make_synthetic_run(root / "train_bridge" / "20260101-020000_nan", steps=80, seed=2, status="diverged")
     return root, ok, bad, nan
 
 
@@ -78,7 +79,7 @@ def _append(run_dir: Path, records: list[dict], torn: str = ""):
 def test_live_refresh_grows_traces(tmp_path, interactive):
     if interactive and not db.widgets_available():
         pytest.skip("go.FigureWidget needs the anywidget package (pip install anywidget)")
-    run = db.make_synthetic_run(tmp_path / "live", steps=100, seed=5, status="running")
+    run = make_synthetic_run(tmp_path / "live", steps=100, seed=5, status="running")
     dash = db.LiveRunDashboard(run, interactive=interactive)
     kind = "FigureWidget" if interactive else "Figure"
     assert all(type(f).__name__ == kind for f in dash.figures)
@@ -86,7 +87,7 @@ def test_live_refresh_grows_traces(tmp_path, interactive):
     before = traces()
     assert before["lm_loss"] == 50 and before["quick_eval_acc"] == 5 and before["z_var"] == 50
     cfg = json.loads((run / "config.json").read_text())
-    full = db.synthetic_metrics(cfg)
+    full = synthetic_metrics(cfg)
     n0 = len(_raw_metrics(run))
     _append(run, full[n0:n0 + 22], torn='{"step": 71, "kind": "tra')  # a half-written last line
     assert dash.refresh() == 22
@@ -98,10 +99,10 @@ def test_live_refresh_grows_traces(tmp_path, interactive):
 
 
 def test_live_polling_thread(tmp_path):
-    run = db.make_synthetic_run(tmp_path / "live", steps=40, seed=6, status="running")
+    run = make_synthetic_run(tmp_path / "live", steps=40, seed=6, status="running")
     dash = db.LiveRunDashboard(run, interval=0.05, interactive=False).start()
     try:
-        full = db.synthetic_metrics(json.loads((run / "config.json").read_text()))
+        full = synthetic_metrics(json.loads((run / "config.json").read_text()))
         _append(run, full[len(_raw_metrics(run)):])
         import time
         deadline = time.time() + 10

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from telepathy_nb import dashboard as db
+from telepathy_nb.synthetic import make_synthetic_run, synthetic_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / ".venv"
@@ -353,9 +354,9 @@ def _no_page_errors(page):
 
 def test_dashboard_on_finished_runs(lab, page):
     runs = lab.root / "papermill_runs" / "train_bridge"
-    good = db.make_synthetic_run(runs / "20260101-000000_good", steps=80, seed=0)
-    other = db.make_synthetic_run(runs / "20260101-010000_other", steps=80, seed=1)
-    oom = db.make_synthetic_run(runs / "20260101-020000_oom", steps=80, seed=2, status="failed")
+    good = make_synthetic_run(runs / "20260101-000000_good", steps=80, seed=0)
+    other = make_synthetic_run(runs / "20260101-010000_other", steps=80, seed=1)
+    oom = make_synthetic_run(runs / "20260101-020000_oom", steps=80, seed=2, status="failed")
     _write_notebook(lab.root / "dashboard.ipynb", [
         KERNEL_CELL,
         f"from telepathy_nb.dashboard import LiveRunDashboard, RunBrowser, show_run\nfigs = show_run({str(good)!r})",
@@ -434,10 +435,10 @@ def _append(run: Path, records: list[dict]):
 
 
 def test_live_dashboard_follows_a_run_being_written(lab, page):
-    run = db.make_synthetic_run(lab.root / "papermill_runs" / "train_bridge" / "20260102-000000_live", steps=80, seed=3,
+    run = make_synthetic_run(lab.root / "papermill_runs" / "train_bridge" / "20260102-000000_live", steps=80, seed=3,
                                 status="running")
     cfg = json.loads((run / "config.json").read_text())
-    full = db.synthetic_metrics(cfg)                       # the whole run, of which the first half is on disk
+    full = synthetic_metrics(cfg)                       # the whole run, of which the first half is on disk
     written = len((run / "metrics.jsonl").read_text().splitlines())
     assert [json.dumps(r) for r in full[:written]] == (run / "metrics.jsonl").read_text().splitlines()
     _write_notebook(lab.root / "live.ipynb", [
