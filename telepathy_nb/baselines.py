@@ -42,7 +42,7 @@ from .bridge import SoftPromptBridge, build_target_inputs, masked_mean
 from .scoring import label_loss, class_scores, text_scores, text_inputs, target_hidden
 from .pipeline import Pipeline, build_pipeline, bridge_scores
 from .evaluate import zero_shot
-from .stats import report, multi_report, compare_to_bridge, classification_report
+from .stats import report, multi_report, compare_to_bridge, classification_report, adjust_verdicts
 from .train import train, load_bridge_weights, check_checkpoint_config
 from .rundir import BASELINES_RESULTS, CONFIG, CHECKPOINTS, latest_checkpoint
 
@@ -841,6 +841,7 @@ def run_baselines(cfg: RunConfig, *, bridge_seeds=(0, 1, 2), which="all", checkp
     )
     st.close()
     for rec in out.values(): compare_to_bridge(rec, bridge, labels)
+    adjust_verdicts(out)   # Holm over the table's comparisons
     res = {
         "task": task.name,
         "label_names": list(task.label_names),
@@ -896,7 +897,7 @@ def baselines_figure(res: dict, title: str = ""):
         )
     )
     fig.add_hline(y=res["bridge"]["accuracy"], line_dash="dash", line_color=colors["bridge"])
-    fig.update_layout(title=title or f"{res['task']}: bridge vs baselines (n={res['n']}, 95% bootstrap CI)",
+    fig.update_layout(title=title or f"{res['task']}: bridge vs baselines (n={res['n']}, 95% CI: t over seeds, rows when one run)",
                       yaxis=dict(title="accuracy", range=[0, 1.05]), template="plotly_white", height=420)
     return fig
 
@@ -919,4 +920,5 @@ def rescore_comparisons(res: dict, labels) -> dict:
     recs = [res["bridge"], *res["baselines"].values()]
     for rec in recs: _check_labels(rec, labels, res["label_names"])
     for rec in res["baselines"].values(): compare_to_bridge(rec, res["bridge"], labels)
+    adjust_verdicts(res["baselines"])
     return res

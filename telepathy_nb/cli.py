@@ -209,7 +209,7 @@ def add_study_command(sub) -> None:
         "--contrast",
         metavar="AXIS",
         help="also compare each configuration with the one at AXIS's first value "
-        "(paired bootstrap over seeds and rows, TOST within ±2 points)",
+        "(t over seeds, paired by seed; TOST within ±2 points)",
     )
 
 # %% ../nbs/21_cli.ipynb #b955c71b

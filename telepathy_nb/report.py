@@ -18,7 +18,7 @@ from telepathy_nb.core import (
     package_versions,
 )
 from .rundir import EVAL_RESULTS, SUMMARY
-from .stats import EQUIVALENCE_MARGIN, paired_bootstrap_difference, equivalence_verdict, mcnemar_exact
+from .stats import EQUIVALENCE_MARGIN, seed_difference, equivalence_verdict, adjust_verdicts, mcnemar_exact
 if TYPE_CHECKING: import pandas as pd   # annotations only
 
 # %% auto #0
@@ -71,24 +71,33 @@ def study_table(res: dict) -> "pd.DataFrame":
     return t.reset_index()
 
 # %% ../nbs/11a_report.ipynb #fd8b6320
-def _difference(labels, runs_a: list, runs_b: list, margin: float, subject: str = "bridge") -> dict:
-    "A minus B (per-row predictions, one list per seed) bootstrapped over seeds and rows, as table columns: diff, its 95% interval, verdict."
-    d = paired_bootstrap_difference(labels, runs_a, runs_b)
-    return {
-        "diff": d["diff"],
-        "diff_lo": d["ci95"][0],
-        "diff_hi": d["ci95"][1],
-        "verdict": equivalence_verdict(d, margin, subject),
-    }
+def _difference(labels, runs_a: list, runs_b: list, margin: float, subject: str = "bridge", paired=None) -> dict:
+    "A minus B (per-row predictions, one list per seed) over seeds (`stats.seed_difference`) as table columns."
+    d = seed_difference(labels, runs_a, runs_b, paired=paired)
+    return {"diff": d["diff"], "diff_lo": d["ci95"][0], "diff_hi": d["ci95"][1], "ci90": d["ci90"], "p": d["p"],
+            "test": d["method"], "verdict": equivalence_verdict(d, margin, subject)}
 
 # %% ../nbs/11a_report.ipynb #fb4a5456
 def _diff_cell(diff: float, lo: float, hi: float) -> str: return f"{100 * diff:+.1f} ({100 * lo:+.1f}, {100 * hi:+.1f})"
 
+# %% ../nbs/11a_report.ipynb #3eca74e5
+def _p_cells(p: float | None, p_holm: float | None) -> list[str]:
+    "A comparison's p and Holm's p as two table cells (empty where there is none)."
+    return ["" if x is None else f"{x:.2g}" for x in (p, p_holm)]
+
+# %% ../nbs/11a_report.ipynb #1bd2ae92
+_VERDICT_NOTE = (
+    "Differences: a t over seeds, paired by seed (df = seeds − 1); Welch's t where the numbers of runs differ; a "
+    "method with one run, or runs that all decide alike, adds its per-row variance (`stats.seed_difference`). Better "
+    "or worse: the 95% interval excludes 0 and p (Holm, over this table's comparisons) < 0.05; equivalent: the 90% "
+    f"interval within ±{100 * EQUIVALENCE_MARGIN:g} points (TOST); otherwise inconclusive."
+)
+
 # %% ../nbs/11a_report.ipynb #5dc562c5
 def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
     """Each configuration against the one that differs only in `axis`, at that axis' first value (say K = 8 and K = 32
-    against K = 1): the accuracy difference bootstrapped over seeds and rows, its 95% interval, and the verdict (better,
-    worse, equivalent within ±margin by TOST, or inconclusive). Needs every run's per-row predictions on the same rows."""
+    against K = 1): the accuracy difference over seeds (paired by seed), its 95% interval, p and Holm's p over the rows,
+    and the verdict (better, worse, equivalent within ±margin by TOST, or inconclusive). Needs per-row predictions."""
     import pandas as pd
     values, runs = res["axes"].get(axis, []), list(res["runs"].values())
     if len(values) < 2:
@@ -103,7 +112,7 @@ def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> 
         )
     others = lambda r: tuple(sorted((k, v) for k, v in r["overrides"].items() if k != axis))
     groups: dict = {}
-    for r in runs: groups.setdefault((others(r), r["overrides"][axis]), []).append(r)
+    for r in sorted(runs, key=lambda r: r["seed"]): groups.setdefault((others(r), r["overrides"][axis]), []).append(r)
     rows = []
     for (rest, v), rs in sorted(groups.items(), key=lambda kv: (kv[0][0], values.index(kv[0][1]))):
         base = groups.get((rest, values[0]))
@@ -114,9 +123,10 @@ def study_contrast(res: dict, axis: str, margin: float = EQUIVALENCE_MARGIN) -> 
                 f"the runs of {dict(rest)} were scored on different rows, so they cannot be paired",
                 "score every run on the same rows: all validation rows (eval_size=0) or --eval-on heldout",
             )
-        rows.append({**dict(rest), axis: v, "against": values[0],
-                     **_difference(labels, [r["preds"] for r in rs], [r["preds"] for r in base], margin, subject="")})
-    return pd.DataFrame(rows)
+        paired = [r["seed"] for r in rs] == [r["seed"] for r in base]
+        rows.append({**dict(rest), axis: v, "against": values[0], **_difference(
+            labels, [r["preds"] for r in rs], [r["preds"] for r in base], margin, subject="", paired=paired)})
+    return pd.DataFrame(adjust_verdicts(rows, margin))
 
 # %% ../nbs/11a_report.ipynb #e64d0290
 def _commit(res: dict) -> str:
@@ -125,7 +135,8 @@ def _commit(res: dict) -> str:
 
 # %% ../nbs/11a_report.ipynb #8473c8ec
 def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame":
-    "Per N and method: accuracy mean/sd over seeds, the bridge-minus-method difference (seeds x rows bootstrap), McNemar p per seed, verdict."
+    """Per N and method: accuracy mean/sd over seeds, the bridge-minus-method difference over seeds (paired by seed),
+    its p and Holm's p over the table, McNemar p per seed, verdict."""
     import pandas as pd
     labels, rows = res["labels"], []
     for n in sorted({r["n"] for r in res["runs"].values()}):
@@ -144,7 +155,7 @@ def curve_table(res: dict, margin: float = EQUIVALENCE_MARGIN) -> "pd.DataFrame"
                 row.update(**_difference(labels, bridge, [p["preds"][m] for p in pts], margin),
                            mcnemar_p=[mcnemar_exact(labels, p["preds"]["bridge"], p["preds"][m])["p"] for p in pts])
             rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(adjust_verdicts(rows, margin))
 
 # %% ../nbs/11a_report.ipynb #d02269ce
 def curves_markdown(res: dict) -> str:
@@ -162,12 +173,14 @@ def curves_markdown(res: dict) -> str:
         sd = "–" if r["acc_sd"] != r["acc_sd"] else f"{100 * r['acc_sd']:.1f}"
         diff = "" if r["method"] == "bridge" else _diff_cell(r["diff"], r["diff_lo"], r["diff_hi"])
         ps = "" if r["method"] == "bridge" else ", ".join(f"{p:.2g}" for p in r["mcnemar_p"])
+        p = [None, None] if r["method"] == "bridge" else [r["p"], r["p_holm"]]
         rows.append(
             [
                 r["n"],
                 r["method"],
                 f"{100 * r['acc_mean']:.1f} ± {sd}",
                 diff,
+                *_p_cells(*p),
                 ps,
                 "" if r["method"] == "bridge" else r["verdict"],
             ]
@@ -176,11 +189,13 @@ def curves_markdown(res: dict) -> str:
         "N",
         "method",
         "accuracy % (mean ± sd)",
-        "bridge − it, pp (95% CI, seeds × rows)",
+        "bridge − it, pp (95% CI over seeds)",
+        "p",
+        "p (Holm)",
         "McNemar p per seed",
         "verdict",
     ]
-    lines.append(markdown_table(head, rows))
+    lines += [markdown_table(head, rows), "", _VERDICT_NOTE]
     stopped = [
         f"{m} at N = {r['n']}, seed {r['seed']}"
         for r in sorted(res["runs"].values(), key=lambda r: (r["n"], r["seed"]))
@@ -198,15 +213,18 @@ def curves_markdown(res: dict) -> str:
 
 # %% ../nbs/11a_report.ipynb #30176ccd
 def _difference_columns(r: dict) -> dict:
-    "The comparison columns of a record (empty for the bridge itself)."
+    "The comparison columns of a record (empty for the bridge itself; p and Holm's p None where it has none)."
     d = r.get("difference")
-    if not d: return {"diff": None, "diff_ci_low": None, "diff_ci_high": None, "mcnemar_p_per_seed": "", "verdict": ""}
-    return {"diff": d["diff"], "diff_ci_low": d["ci95"][0], "diff_ci_high": d["ci95"][1],
-            "mcnemar_p_per_seed": ", ".join(f"{p:.2g}" for p in r["mcnemar_p_per_seed"]), "verdict": r["verdict"]}
+    if not d: return {"diff": None, "diff_ci_low": None, "diff_ci_high": None, "p": None, "p_holm": None,
+                      "mcnemar_p_per_seed": "", "verdict": ""}
+    return {"diff": d["diff"], "diff_ci_low": d["ci95"][0], "diff_ci_high": d["ci95"][1], "p": d.get("p"),
+            "p_holm": d.get("p_holm"), "mcnemar_p_per_seed": ", ".join(f"{p:.2g}" for p in r["mcnemar_p_per_seed"]),
+            "verdict": r["verdict"]}
 
 # %% ../nbs/11a_report.ipynb #13f47936
 def baselines_table(res: dict):
-    "One row per classifier: kind, accuracy, std, CI, bridge-minus-it difference with its 95% CI, per-seed McNemar p, verdict, per-class."
+    """One row per classifier: kind, accuracy, std, CI, bridge-minus-it difference with its 95% CI, p and Holm's p,
+    per-seed McNemar p, verdict, per-class."""
     import pandas as pd
     recs = {"bridge": res["bridge"], **res["baselines"]}
     rows = {k: {"kind": r.get("kind"), "accuracy": r["accuracy"], "std": r.get("accuracy_std"), "ci_low": r["ci"][0],
@@ -268,13 +286,16 @@ def _contrast_lines(res: dict, axis: str) -> list[str]:
     shown = [k for k, v in res["axes"].items() if len(v) > 1 and k != axis] + [axis]
     lines = [
         "",
-        f"Against {axis} = {_fmt(base)} with the other settings equal (bootstrap over seeds and rows; equivalent only by TOST "
-        f"within ±{100 * EQUIVALENCE_MARGIN:g} points):",
+        f"Against {axis} = {_fmt(base)} with the other settings equal (t over seeds, paired by seed; better or worse "
+        f"only where Holm's p over this table < 0.05; equivalent only by TOST within ±{100 * EQUIVALENCE_MARGIN:g} "
+        "points):",
         "",
     ]
-    rows = [[_fmt(r[a]) for a in shown] + [_diff_cell(r["diff"], r["diff_lo"], r["diff_hi"]), r["verdict"]]
+    rows = [[_fmt(r[a]) for a in shown]
+            + [_diff_cell(r["diff"], r["diff_lo"], r["diff_hi"]), *_p_cells(r["p"], r["p_holm"]), r["verdict"]]
             for r in c.astype(object).to_dict("records")]
-    return lines + [markdown_table(shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "verdict"], rows)]
+    head = shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "p", "p (Holm)", "verdict"]
+    return lines + [markdown_table(head, rows)]
 
 # %% ../nbs/11a_report.ipynb #8fae31d0
 def baselines_markdown(res: dict) -> str:
@@ -294,9 +315,11 @@ def baselines_markdown(res: dict) -> str:
     for name, r in t.iterrows():
         acc = f"{100 * r['accuracy']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["std"] and r["std"] == r["std"] else "")
         diff = "" if r["diff"] is None else _diff_cell(r["diff"], r["diff_ci_low"], r["diff_ci_high"])
-        rows.append([name, r["kind"], acc, f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}", diff, r["verdict"]])
-    head = ["classifier", "kind", "accuracy %", "95% CI", "bridge − it, pp (95% CI)", "verdict"]
-    return "\n".join(lines + [markdown_table(head, rows)])
+        rows.append([name, r["kind"], acc, f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}", diff,
+                     *_p_cells(r["p"], r["p_holm"]), r["verdict"]])
+    head = ["classifier", "kind", "accuracy %", "95% CI", "bridge − it, pp (95% CI)", "p", "p (Holm)", "verdict"]
+    seeds = any(r.get("difference", {}).get("p_holm") is not None for r in b["baselines"].values())
+    return "\n".join(lines + [markdown_table(head, rows)] + (["", _VERDICT_NOTE] if seeds else []))
 
 # %% ../nbs/11a_report.ipynb #65f9f124
 def run_result(run_dir: str | Path, command: str, wall_s: float | None = None) -> dict:

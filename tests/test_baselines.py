@@ -47,17 +47,26 @@ def test_bootstrap_ci_is_seeded_and_covers():
 
 
 def test_mcnemar_per_seed_and_the_seed_and_row_bootstrap():
-    "Every bridge seed is tested (no largest-p headline), and the verdict comes from the bootstrap of the difference."
+    "Every bridge seed is tested (no largest-p headline), and the verdict comes from the seed-level difference."
     labels = [0] * 12
     bridge = multi_report(labels, [[0] * 12, [0] * 6 + [1] * 6], ["a", "b"], run_info=[{"seed": 0}, {"seed": 5}])
     rec = compare_to_bridge(report(labels, [1] * 12, ["a", "b"]), bridge, labels)
     assert [(t["bridge_seed"], t["b"], t["c"]) for t in rec["mcnemar"]] == [(0, 12, 0), (5, 6, 0)]
     assert rec["mcnemar_p_per_seed"] == pytest.approx([2 / 2**12, 2 / 2**6])
     assert "mcnemar_p" not in rec
-    assert rec["difference"]["diff"] == pytest.approx(0.75)
-    lo, hi = rec["difference"]["ci95"]
-    assert 0 < lo < 0.6 and hi == pytest.approx(1.0)   # the 50% seed and the perfect one both enter the spread
-    assert rec["verdict"] == "bridge better"
+    d = rec["difference"]
+    assert d["diff"] == pytest.approx(0.75) and d["method"] == "rows+seeds"   # the baseline ran once: its rows stand in
+    # the 50% seed and the perfect one both enter the spread: two seeds 50 points apart leave the t about one degree of
+    # freedom, so the interval spans 0 and no verdict is drawn (the seed-and-row bootstrap called this "better")
+    lo, hi = d["ci95"]
+    assert d["df"] < 2 and lo < 0 and hi > 1 and d["p"] > 0.05
+    assert rec["verdict"] == "inconclusive"
+    # a third seed at 100%: the spread is now estimated on two df, and the gap is clear
+    bridge3 = multi_report(labels, [[0] * 12, [0] * 6 + [1] * 6, [0] * 12], ["a", "b"],
+                           run_info=[{"seed": 0}, {"seed": 5}, {"seed": 7}])
+    rec3 = compare_to_bridge(report(labels, [1] * 12, ["a", "b"]), bridge3, labels)
+    assert rec3["difference"]["diff"] == pytest.approx(2.5 / 3) and 0 < rec3["difference"]["ci95"][0] < 0.5
+    assert rec3["verdict"] == "bridge better"
 
 
 def test_equivalence_needs_tost_not_a_large_p():
