@@ -17,8 +17,8 @@ if TYPE_CHECKING: import torch   # annotations only: importing core does not loa
 __all__ = ['REPO', 'PROGRESS_FILE', 'MIRROR_INTERVAL', 'CLOSED_BARS', 'TEXT_PROGRESS', 'TelepathyError', 'seed_everything',
            'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json', 'read_optional_json', 'JsonlWriter',
            'read_jsonl', 'git_revision', 'code_revision', 'package_versions', 'cpu_model', 'device_description',
-           'short_commit', 'absolute_path', 'markdown_table', 'phase', 'mirrored', 'bf16_autocast', 'adamw',
-           'to_device_async', 'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
+           'short_commit', 'absolute_path', 'phase', 'mirrored', 'bf16_autocast', 'adamw', 'to_device_async',
+           'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -182,12 +182,6 @@ def short_commit(commit: str | None) -> str:
 def absolute_path(path: str | Path) -> Path:
     "`path` with `~` expanded, made absolute against the current working directory (symlinks kept)."
     return Path(os.path.abspath(os.path.expanduser(str(path))))
-
-# %% ../nbs/00_core.ipynb #1de798df
-def markdown_table(header: list[str], rows: list[list]) -> str:
-    "A Markdown table: a header row, a separator, one row per list (cells as text)."
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
 
 # %% ../nbs/00_core.ipynb #a7abfc7c
 PROGRESS_FILE = "TELEPATHY_PROGRESS"

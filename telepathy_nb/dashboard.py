@@ -17,9 +17,9 @@ from telepathy_nb.core import (
     atomic_write_bytes,
     read_jsonl,
     read_optional_json,
-    markdown_table,
 )
 from .rundir import CONFIG, EVAL_RESULTS, METRICS, SUMMARY, runs_root, find_runs
+from .report import markdown_table
 
 # %% auto #0
 __all__ = ['BROWSER_COLUMNS', 'OFFLINE_RENDERER', 'WIDGET_WIDTH', 'OVERLAY_METRICS', 'ARCH_KEYS', 'TRAIN_KEYS', 'LEAD',

@@ -12,7 +12,6 @@ from telepathy_nb.core import (
     TelepathyError,
     read_json,
     short_commit,
-    markdown_table,
     code_revision,
     device_description,
     package_versions,
@@ -22,11 +21,18 @@ from .stats import EQUIVALENCE_MARGIN, seed_difference, equivalence_verdict, adj
 if TYPE_CHECKING: import pandas as pd   # annotations only
 
 # %% auto #0
-__all__ = ['README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'provenance', 'study_table', 'study_contrast',
-           'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown', 'baselines_markdown', 'run_result',
-           'run_markdown', 'ceiling_markdown', 'result_markdown', 'bench_table', 'bench_markdown', 'loop_speed_result',
-           'loop_speed_markdown', 'startup_markdown', 'add_repeats', 'repeats_markdown', 'rebase_links',
-           'readme_from_index', 'json_value', 'derived_values', 'fill_page', 'doc_pages', 'sync_docs']
+__all__ = ['README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'markdown_table', 'provenance', 'study_table',
+           'study_contrast', 'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown',
+           'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown', 'result_markdown', 'bench_table',
+           'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'startup_markdown', 'add_repeats',
+           'repeats_markdown', 'rebase_links', 'readme_from_index', 'json_value', 'derived_values', 'fill_page',
+           'doc_pages', 'sync_docs']
+
+# %% ../nbs/11a_report.ipynb #1de798df
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    "A Markdown table: a header row, a separator, one row per list (cells as text)."
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows])
 
 # %% ../nbs/11a_report.ipynb #d6f27936
 def provenance(command: str) -> dict:

@@ -154,10 +154,11 @@ def test_experiment_summary_numbers_match_files(runs_root):
 
 
 def test_dashboard_imports_no_training_or_model_modules():
-    "The dashboards read run folders: core and the run-folder format only, and not even torch."
+    "The dashboards read run folders: core, the run-folder format and the torch-free results writers only; not torch."
     code = ("import sys, telepathy_nb.dashboard; "
             "print(sorted(m for m in sys.modules if m.startswith('telepathy_nb')), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     mods, torch_loaded = out.rsplit(" ", 1)
-    assert eval(mods) == ["telepathy_nb", "telepathy_nb.core", "telepathy_nb.dashboard", "telepathy_nb.rundir"]
+    assert eval(mods) == ["telepathy_nb", "telepathy_nb.core", "telepathy_nb.dashboard", "telepathy_nb.report",
+                          "telepathy_nb.rundir", "telepathy_nb.stats"]
     assert torch_loaded.strip() == "False"

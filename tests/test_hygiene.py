@@ -127,3 +127,12 @@ def test_one_optimizer_factory():
     "Every trainer builds its AdamW through core.adamw: one construction in the package."
     built = {f.name: f.read_text().count("AdamW(") for f in sorted((ROOT / "telepathy_nb").glob("*.py"))}
     assert sum(built.values()) == 1 and built["core.py"] == 1, {k: v for k, v in built.items() if v}
+
+
+def test_no_module_below_report_writes_markdown():
+    "Results become tables and pages in `report` (or above it): the modules it builds on only compute."
+    order = [m for nb in LIBRARY if (m := _exported_module(nb))]
+    below = order[: order.index("report")]
+    writers = {m: sorted(set(re.findall(r"def (\w*markdown\w*)\(|\b(markdown_table)\b", (ROOT / "telepathy_nb" / f"{m}.py")
+                                         .read_text())) - {("", "")}) for m in below}
+    assert not any(writers.values()), {m: w for m, w in writers.items() if w}

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from telepathy_nb.cache import build_state_cache, cache_key, length_batches
 from telepathy_nb.config import make_config
-from telepathy_nb.core import atomic_write_json, device_description, git_revision, markdown_table, seed_everything
+from telepathy_nb.core import atomic_write_json, device_description, git_revision, seed_everything
+from telepathy_nb.report import markdown_table
 from telepathy_nb.data import pad_ids
 from telepathy_nb.models import source_states
 from telepathy_nb.pipeline import build_pipeline

@@ -6,7 +6,8 @@ Usage: python experiments/checks/check_cache_checksum.py [GIB=2] [REPEATS=3] [OU
 import os, statistics, sys, tempfile, time
 from pathlib import Path
 from telepathy_nb.cache import file_checksum
-from telepathy_nb.core import atomic_write_json, git_revision, markdown_table
+from telepathy_nb.core import atomic_write_json, git_revision
+from telepathy_nb.report import markdown_table
 
 def cpu_name() -> str:
     "This host's processor model and core count (the checksum runs on the host, GPU or not)."

@@ -31,7 +31,8 @@ if __name__ == "__main__" and len(sys.argv) > 1 and sys.argv[1] == "--one":
     print(json.dumps(measure(sys.argv[2], int(sys.argv[3]))))
 elif __name__ == "__main__":
     import torch
-    from telepathy_nb.core import atomic_write_json, code_revision, device_description, markdown_table
+    from telepathy_nb.core import atomic_write_json, code_revision, device_description
+    from telepathy_nb.report import markdown_table
     out, steps = Path(sys.argv[1] if len(sys.argv) > 1 else "results/checks"), int(sys.argv[2]) if len(sys.argv) > 2 else 5
     res = {"command": "python experiments/checks/check_compile_scope.py " + " ".join(sys.argv[1:]), "commit": code_revision(),
            "machine": device_description(), "model": "gemma-3-270m (body: forward + backward)", "batch": [16, 40], "runs": []}

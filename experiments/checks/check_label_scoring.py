@@ -8,7 +8,8 @@ import sys, time
 from pathlib import Path
 import numpy as np
 import torch
-from telepathy_nb.core import atomic_write_json, code_revision, device_description, markdown_table
+from telepathy_nb.core import atomic_write_json, code_revision, device_description
+from telepathy_nb.report import markdown_table
 from telepathy_nb.data import get_task, load_split, verbaliser_ids
 from telepathy_nb.models import load_model
 from telepathy_nb.scoring import text_class_scores
