@@ -136,3 +136,39 @@ def test_no_module_below_report_writes_markdown():
     writers = {m: sorted(set(re.findall(r"def (\w*markdown\w*)\(|\b(markdown_table)\b", (ROOT / "telepathy_nb" / f"{m}.py")
                                          .read_text())) - {("", "")}) for m in below}
     assert not any(writers.values()), {m: w for m, w in writers.items() if w}
+
+
+def _layout_table() -> dict[str, tuple[int, str, bool]]:
+    "docs/layout.md's module table: module -> (layer, notebook, imports torch)."
+    rows = re.findall(r"^\| (\d) [^|]*\| (\w+) \| (\w+) \| (yes|no) \|", (ROOT / "docs" / "layout.md").read_text(), re.M)
+    return {m: (int(layer), nb, torch == "yes") for layer, m, nb, torch in rows}
+
+
+def _module_level_imports(module: str) -> set[str]:
+    "telepathy_nb modules that `module` imports at its top level (the CLI's imports inside commands do not count)."
+    tree = ast.parse((ROOT / "telepathy_nb" / f"{module}.py").read_text())
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            mod = node.module.removeprefix("telepathy_nb.") if node.level == 0 else node.module
+            if node.level or node.module.startswith("telepathy_nb."): names.add(mod)
+    return names - {module}
+
+
+def test_layout_page_matches_the_code():
+    "docs/layout.md lists every module in its layer and notebook; a layer builds only on the layers before it; the torch column is true."
+    import subprocess, sys
+    table = _layout_table()
+    modules = {p.stem for p in (ROOT / "telepathy_nb").glob("*.py") if not p.stem.startswith("_")}
+    assert set(table) == modules, f"docs/layout.md's table and telepathy_nb/ differ: {set(table) ^ modules}"
+    assert all(_exported_module(ROOT / "nbs" / f"{nb}.ipynb") == m for m, (_, nb, _) in table.items())
+    upward = {m: sorted(i for i in _module_level_imports(m) if table[i][0] > table[m][0]) for m in table}
+    assert not any(upward.values()), f"modules import from a later layer: { {m: v for m, v in upward.items() if v} }"
+    free = sorted(m for m, (_, _, torch) in table.items() if not torch)
+    code = f"import sys; import {', '.join('telepathy_nb.' + m for m in free)}; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert out.strip() == "False", f"one of {free} imports torch"
+    torch_direct = {m for m in table if re.search(r"^import torch|^from torch", (ROOT / "telepathy_nb" / f"{m}.py").read_text(), re.M)}
+    heavy = {m for m, (_, _, torch) in table.items() if torch}
+    reach = {m for m in heavy if m in torch_direct or _module_level_imports(m) & heavy}
+    assert reach == heavy, f"marked torch but import it nowhere at top level: {heavy - reach}"
