@@ -42,11 +42,11 @@ def _last_checkpoint_line(run_dir: Path) -> str:
 
 # %% ../nbs/21_cli.ipynb #8a89af16
 def _cmd_run(a) -> int:
-    from telepathy_nb.runs import launch, TERMINATED
     t0 = time.time()
+    from telepathy_nb.runs import launch, TERMINATED
     if a.record and a.template != "train_bridge":
         raise TelepathyError("--record takes a train_bridge run", "drop --record")
-    run_dir = launch(a.template, parse_params(a.param), a.name, resume=a.resume, root=a.root)
+    run_dir = launch(a.template, parse_params(a.param), a.name, resume=a.resume, root=a.root, started=t0)
     s = read_json(run_dir / SUMMARY)
     if a.record: _record_run(run_dir, a, time.time() - t0)
     status = s["status"] + (f": {s['error']}" if s["status"] == "incomplete" else "")

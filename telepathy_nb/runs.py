@@ -38,9 +38,9 @@ from telepathy_nb.rundir import (
 from .progress import RunFollower
 
 # %% auto #0
-__all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED', 'TERMINATED', 'KILLED',
-           'templates_dir', 'template_path', 'template_parameters', 'check_parameters', 'check_data', 'absolute_params',
-           'absolute_env', 'run_outcome', 'launch']
+__all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'LAUNCH_MARKS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED',
+           'TERMINATED', 'KILLED', 'templates_dir', 'template_path', 'template_parameters', 'check_parameters',
+           'check_data', 'absolute_params', 'absolute_env', 'run_outcome', 'launch']
 
 # %% ../nbs/17_runs.ipynb #4bbd3b37
 def templates_dir() -> Path:
@@ -155,6 +155,12 @@ def _final_status(run_dir: Path, template: str, status: str, error: str | None) 
     missing = run_outcome(run_dir, template)
     return ("incomplete", missing) if missing else ("success", None)
 
+# %% ../nbs/17_runs.ipynb #e82e3479
+LAUNCH_MARKS: dict[str, float] = {}
+"""When the launcher reached each stage of the current run (epoch seconds): `started` (the command, by the CLI's clock),
+`launch`, `execute` (parameters checked, papermill next) and `executed`; summary.json keeps them as `launch_marks`, so
+where a run's seconds went can be read back (`experiments/checks/check_run_phases.py`)."""
+
 # %% ../nbs/17_runs.ipynb #75f78a21
 def _summary(run_dir: Path, template: str, name: str, status: str, started: float, error: str | None = None) -> dict:
     "The summary.json record of a run."
@@ -177,6 +183,7 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
         "trained_steps": st.get("step"),
         "loop_s": st.get("loop_seconds"),
         "first_step_s": st.get("first_step_seconds"),
+        "launch_marks": dict(LAUNCH_MARKS),
         **{k: cfg.get(k) for k in SUMMARY_KEYS},
     }
 
@@ -187,11 +194,13 @@ KERNEL_START_TIMEOUT = 300
 # %% ../nbs/17_runs.ipynb #fdd515a0
 def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress: bool) -> None:
     "Execute the template into run_dir/run.ipynb; with `progress`, this terminal follows the kernel's progress bars."
+    LAUNCH_MARKS["execute"] = time.time()
     import papermill as pm
     with _followed(run_dir, progress):
         pm.execute_notebook(str(template), str(run_dir / NOTEBOOK), parameters=params, kernel_name=kernel,
                             cwd=str(run_dir), progress_bar=False, request_save_on_cell_execute=True,
                             start_timeout=KERNEL_START_TIMEOUT)
+    LAUNCH_MARKS["executed"] = time.time()
 
 # %% ../nbs/17_runs.ipynb #2427a999
 @contextmanager
@@ -272,8 +281,11 @@ def _kernel_died(e: BaseException) -> bool:
 # %% ../nbs/17_runs.ipynb #de35033d
 def launch(template: str, params: dict | None = None, name: str | None = None, *, resume: str | Path | None = None,
            root: str | Path | None = None, kernel: str = "python3", progress: bool = True, render: bool = True,
-           run_dir: str | Path | None = None) -> Path:
-    "Execute template `template` with `params` into a new run folder (`run_dir`: one made beforehand, still empty), or resume one; returns the folder."
+           run_dir: str | Path | None = None, started: float | None = None) -> Path:
+    """Execute template `template` with `params` into a new run folder (`run_dir`: one made beforehand, still empty), or
+    resume one; returns the folder. `started`: when the command began, for the run's `launch_marks`."""
+    LAUNCH_MARKS.clear()
+    LAUNCH_MARKS.update({"started": started or time.time(), "launch": time.time()})
     with absolute_env():
         path = template_path(template)
         if run_dir and resume:

@@ -1,0 +1,104 @@
+"""Where every second of a `telepathy run train_bridge` goes, from the command to the last byte written (issue 35).
+
+    python experiments/checks/check_run_phases.py OUT_JSON SETTING [REPEATS] [-- EXTRA -p ARGS]
+
+SETTING: `tiny` (2 steps of the tiny pair), `demo` (the README's demo preset, 100 steps of the embedded pair),
+`embedded` (200 steps of the embedded pair), `scale-random` (real-scale shapes, random weights, GPU). Each repeat is a fresh
+`telepathy run` in a fresh run folder; the phases come from the run's own records: the launcher's marks in summary.json,
+papermill's per-cell times in run.ipynb, the loop's marks in status.json, run.html's mtime, and this script's clock around
+the process. Writes OUT_JSON (kind `run_phases`, which `telepathy results` renders) with every repeat and the median.
+"""
+import json, os, statistics, subprocess, sys, tempfile, time
+from datetime import datetime
+from pathlib import Path
+from telepathy_nb.report import provenance
+
+SETTINGS = {
+    "tiny": ["-p", "preset=tiny", "-p", "steps=2", "-p", "quick_eval_every=0", "-p", "checkpoint_every=0"],
+    "demo": ["-p", "preset=demo"],
+    "embedded": ["-p", "preset=embedded", "-p", "steps=200", "-p", "quick_eval_every=0", "-p", "checkpoint_every=0"],
+    "scale-random": ["-p", "preset=scale-random", "-p", "steps=20", "-p", "quick_eval_every=0", "-p", "checkpoint_every=0"],
+}
+PHASES = ("command to launcher", "import the launcher", "validate parameters", "start kernel", "kernel imports and config", "load models",
+          "state cache", "first step", "other steps", "training, the rest", "evaluation", "run page figures",
+          "notebook written, kernel stopped", "render run.html", "exit")
+
+
+def _stamp(iso: str) -> float: return datetime.fromisoformat(iso).timestamp()
+
+
+def _cells(nb: dict) -> list[dict]:
+    "papermill's start/end of each executed code cell, with its source's first line."
+    out = []
+    for c in nb["cells"]:
+        pm = c.get("metadata", {}).get("papermill", {})
+        if c["cell_type"] == "code" and pm.get("start_time") and pm.get("end_time"):
+            out.append({"start": _stamp(pm["start_time"]), "end": _stamp(pm["end_time"]), "source": "".join(c["source"])})
+    return out
+
+
+def phases(run_dir: Path, t0: float, t_exit: float) -> dict:
+    "Seconds per phase of one finished run; they add up to the command's wall time."
+    summary = json.loads((run_dir / "summary.json").read_text())
+    status = json.loads((run_dir / "status.json").read_text())
+    nb = json.loads((run_dir / "run.ipynb").read_text())
+    marks, cells = summary["launch_marks"], _cells(nb)
+    code = [c for c in cells if not c["source"].startswith(("# Parameters", "# model:"))]
+    train = next(c for c in code if "launch_training(" in c["source"])
+    ev = next(c for c in code if "evaluate_run(" in c["source"])
+    ps, st_marks = status.get("phase_seconds", {}), status["marks"]
+    first = status.get("first_step_seconds") or 0.0
+    steps = (st_marks["last_step"] - st_marks["first_step"]) if "last_step" in st_marks else 0.0
+    models, cache = ps.get("models", 0.0), ps.get("state_cache", 0.0)
+    page_end = code[-1]["end"]
+    p = {
+        "command to launcher": marks["started"] - t0,
+        "import the launcher": marks["launch"] - marks["started"],
+        "validate parameters": marks["execute"] - marks["launch"],
+        "start kernel": cells[0]["start"] - marks["execute"],
+        "kernel imports and config": train["start"] - cells[0]["start"],
+        "load models": models,
+        "state cache": cache,
+        "first step": first,
+        "other steps": steps,
+        "training, the rest": (train["end"] - train["start"]) - models - cache - first - steps,
+        "evaluation": ev["end"] - ev["start"],
+        "run page figures": page_end - ev["end"],
+        "notebook written, kernel stopped": marks["executed"] - page_end,
+        "render run.html": (run_dir / "run.html").stat().st_mtime - marks["executed"],
+        "exit": t_exit - (run_dir / "run.html").stat().st_mtime,
+    }
+    return {k: round(v, 2) for k, v in p.items()}
+
+
+def one_run(setting: str, extra: list[str], root: Path, i: int) -> dict:
+    env = {**os.environ, "TELEPATHY_RUNS_DIR": str(root), "TELEPATHY_PROGRESS_INTERVAL": "600"}
+    cmd = ["telepathy", "run", "train_bridge", *SETTINGS[setting], *extra, "--name", f"phases-{setting}-{i}"]
+    t0 = time.time()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    t_exit = time.time()
+    if done.returncode: raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
+    run_dir = next((root / "train_bridge").glob(f"*_phases-{setting}-{i}"))
+    return {"wall_s": round(t_exit - t0, 2), "phases": phases(run_dir, t0, t_exit),
+            "accuracy": json.loads((run_dir / "summary.json").read_text())["accuracy"]}
+
+
+def main(out: str, setting: str, repeats: int = 3, extra: list[str] | None = None) -> None:
+    root, runs = Path(tempfile.mkdtemp(prefix="telepathy-phases-")), []
+    for i in range(repeats):
+        runs.append(one_run(setting, extra or [], root, i))
+        print(f"{setting} run {i}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
+    median = {k: round(statistics.median(r["phases"][k] for r in runs), 2) for k in PHASES}
+    args = " ".join([setting, str(repeats), *(["--", *extra] if extra else [])])
+    rec = {"kind": "run_phases", "setting": setting, "arguments": SETTINGS[setting] + (extra or []), "runs": runs,
+           "median": median, "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
+           **provenance(f"python experiments/checks/check_run_phases.py {out} {args}")}
+    Path(out).write_text(json.dumps(rec, indent=1) + "\n")
+    print(json.dumps(median, indent=1))
+
+
+if __name__ == "__main__":
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
+    main(argv[0], argv[1], int(argv[2]) if len(argv) > 2 else 3, extra)
