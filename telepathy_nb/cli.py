@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_cli.ipynb #ac15912e
 from __future__ import annotations
-import argparse, json, shlex, shutil, sys, time
+import argparse, json, os, shlex, shutil, sys, time
 from pathlib import Path
 from .core import TelepathyError, read_json
 from .rundir import SUMMARY, NOTEBOOK, PAGE, runs_root
@@ -14,7 +14,7 @@ from .rundir import SUMMARY, NOTEBOOK, PAGE, runs_root
 # %% auto #0
 __all__ = ['LIST_COLUMNS', 'parse_params', 'resume_command', 'format_runs', 'add_bench_command', 'add_study_command',
            'add_results_command', 'add_curves_command', 'add_artefact_commands', 'text_lines', 'add_sweep_command',
-           'build_parser', 'main']
+           'build_parser', 'main', 'console']
 
 # %% ../nbs/21_cli.ipynb #142e6843
 def parse_params(pairs: list[str]) -> dict:
@@ -489,3 +489,14 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:   # a path the user gave that the checks above did not foresee: the message, not a traceback
         where = f" ({e.filename})" if getattr(e, "filename", None) else ""
         print(f"error: {e.strerror or e}{where}\n  fix: check the paths on the command line", file=sys.stderr); return 2
+
+# %% ../nbs/21_cli.ipynb #7f5b7558
+def console() -> None:
+    """The `telepathy` console script: `main`, then exit without tearing the interpreter down. With torch, transformers
+    and jupyter_client imported, Python's module teardown took 1.3-1.7 s after the work was done
+    (`experiments/checks/check_run_phases.py`, phase `exit`); the exit handlers still run and the streams are flushed."""
+    import atexit
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(code)

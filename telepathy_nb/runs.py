@@ -193,13 +193,15 @@ KERNEL_START_TIMEOUT = 300
 
 # %% ../nbs/17_runs.ipynb #fdd515a0
 def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress: bool) -> None:
-    "Execute the template into run_dir/run.ipynb; with `progress`, this terminal follows the kernel's progress bars."
+    """Execute the template into run_dir/run.ipynb; with `progress`, this terminal follows the kernel's progress bars.
+    Once the last cell has run, the kernel is stopped at once (nbclient's `shutdown_kernel="immediate"`): every file it
+    writes is written whole by then, and its interpreter's teardown (torch and all) took 1-2 s of every run."""
     LAUNCH_MARKS["execute"] = time.time()
     import papermill as pm
     with _followed(run_dir, progress):
         pm.execute_notebook(str(template), str(run_dir / NOTEBOOK), parameters=params, kernel_name=kernel,
                             cwd=str(run_dir), progress_bar=False, request_save_on_cell_execute=True,
-                            start_timeout=KERNEL_START_TIMEOUT)
+                            start_timeout=KERNEL_START_TIMEOUT, shutdown_kernel="immediate")
     LAUNCH_MARKS["executed"] = time.time()
 
 # %% ../nbs/17_runs.ipynb #2427a999
