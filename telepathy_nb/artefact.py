@@ -8,7 +8,9 @@ import dataclasses, datetime as dt, shutil
 from pathlib import Path
 import numpy as np
 import torch
+from huggingface_hub import ModelHubMixin
 from safetensors import safe_open, SafetensorError
+from safetensors.torch import save_file
 from telepathy_nb.core import (
     TelepathyError,
     atomic_write_bytes,
@@ -23,8 +25,8 @@ from .cache import model_fingerprint
 from .rundir import CONFIG, EVAL_RESULTS, SUMMARY, BRIDGE_WEIGHTS
 
 # %% auto #0
-__all__ = ['ARTEFACT_FORMAT', 'artefact_config', 'curve_svg', 'run_curves', 'model_card', 'export_bridge', 'push_to_hub',
-           'check_artefact', 'is_artefact', 'artefact_run_config', 'TelepathyPipeline']
+__all__ = ['ARTEFACT_FORMAT', 'ARTEFACT_FILES', 'artefact_config', 'curve_svg', 'run_curves', 'model_card', 'export_bridge',
+           'push_to_hub', 'check_artefact', 'is_artefact', 'artefact_run_config', 'TelepathyPipeline']
 
 # %% ../nbs/19_artefact.ipynb #7de53949
 ARTEFACT_FORMAT = 1
@@ -150,8 +152,10 @@ def model_card(conf: dict, ev: dict | None, summary: dict | None) -> str:
 
 # %% ../nbs/19_artefact.ipynb #bdec54b4
 def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: str = "cpu") -> Path:
-    "Write the artefact folder of a finished run (default: RUN_DIR/artefact); returns it."
+    """Write the artefact folder of a finished run (default: RUN_DIR/artefact) through `TelepathyPipeline.save_pretrained`
+    (huggingface_hub's ModelHubMixin); returns it."""
     from telepathy_nb.rundir import latest_checkpoint
+    from telepathy_nb.train import load_bridge_weights
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).is_file():
         raise TelepathyError(
@@ -168,21 +172,22 @@ def export_bridge(run_dir: str | Path, out: str | Path | None = None, device: st
         raise TelepathyError(f"--out {out} is a file, not a folder", "pass a new folder's path")
     cfg = load_config(ckpt / CONFIG, **{**_run_only_defaults(), "device": device})
     pipe = build_pipeline(cfg, device)
-    tmp = out.with_name(f".{out.name}.tmp"); shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    shutil.copyfile(ckpt / BRIDGE_WEIGHTS, tmp / BRIDGE_WEIGHTS)
-    conf = artefact_config(cfg, pipe)
-    atomic_write_json(tmp / CONFIG, conf)
-    ev = read_optional_json(run_dir / EVAL_RESULTS)
-    if ev: atomic_write_json(tmp / EVAL_RESULTS, {k: v for k, v in ev.items() if k != "predictions"})
-    atomic_write_bytes(tmp / "training_curve.svg", curve_svg(run_curves(run_dir)).encode())
-    atomic_write_bytes(tmp / "README.md", model_card(conf, ev, read_optional_json(run_dir / SUMMARY)).encode())
+    load_bridge_weights(ckpt, pipe.bridge)
+    conf, ev = artefact_config(cfg, pipe), read_optional_json(run_dir / EVAL_RESULTS)
+    files = {"training_curve.svg": curve_svg(run_curves(run_dir)).encode(),
+             "README.md": model_card(conf, ev, read_optional_json(run_dir / SUMMARY)).encode()}
+    if ev: files[EVAL_RESULTS] = {k: v for k, v in ev.items() if k != "predictions"}
+    tmp = out.with_name(f".{out.name}.tmp"); shutil.rmtree(tmp, ignore_errors=True)
+    TelepathyPipeline(pipe, conf, files=files).save_pretrained(tmp)
     if out.exists(): shutil.rmtree(out)
     tmp.rename(out)
     return out
 
 # %% ../nbs/19_artefact.ipynb #dfde78ce
 def push_to_hub(path: str | Path, repo_id: str, private: bool = True) -> str:
-    "Upload an artefact folder to the model hub (only when asked: nothing else here goes online); returns the repo URL."
+    """Upload an artefact folder to the model hub (only when asked: nothing else here goes online); returns the repo URL.
+    It is loaded first, both LLMs with it, so a bridge whose LLMs do not match its fingerprints is never published; then
+    ModelHubMixin's `push_to_hub` writes it again through `save_pretrained` and uploads that."""
     import os
     check_artefact(path)
     if os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False"):
@@ -190,10 +195,8 @@ def push_to_hub(path: str | Path, repo_id: str, private: bool = True) -> str:
             "HF_HUB_OFFLINE is set: pushing needs the hub",
             "unset HF_HUB_OFFLINE and log in (`hf auth login`), then push again",
         )
-    from huggingface_hub import HfApi
-    api = HfApi()
-    api.create_repo(repo_id, private=private, exist_ok=True)
-    api.upload_folder(folder_path=str(path), repo_id=repo_id, commit_message="telepathy_nb bridge")
+    tp = TelepathyPipeline.from_pretrained(path, device="cpu")   # the LLMs must match before anything is published
+    tp.push_to_hub(repo_id, private=private, commit_message="telepathy_nb bridge")
     return f"https://huggingface.co/{repo_id}"
 
 # %% ../nbs/19_artefact.ipynb #40d5ae9b
@@ -230,17 +233,30 @@ def artefact_run_config(path: str | Path, **overrides) -> RunConfig:
     "The run config an artefact was trained with, checked, with `overrides` applied."
     return config_from_dict(check_artefact(path)["run_config"], **overrides)
 
+# %% ../nbs/19_artefact.ipynb #acacfa51
+ARTEFACT_FILES = ("README.md", "training_curve.svg", EVAL_RESULTS)
+"An artefact's files beside its weights and config.json: the model card, the training curve, the evaluation"
+
 # %% ../nbs/19_artefact.ipynb #64351663
-class TelepathyPipeline:
-    "A loaded artefact: source (to its layer) → bridge → target, with classify, generate and message."
-    def __init__(self, pipe: Pipeline, conf: dict, batch_size: int = 16):
+class TelepathyPipeline(ModelHubMixin, library_name="telepathy_nb", tags=["telepathy-bridge", "soft-prompt"]):
+    """A loaded artefact: source (to its layer) → bridge → target, with classify, generate and message. It saves, loads
+    (from a folder, or a hub repo id through the hub cache) and pushes through huggingface_hub's `ModelHubMixin`."""
+    def __init__(self, pipe: Pipeline, conf: dict, batch_size: int = 16, files: dict | None = None):
         self.pipe, self.config, self.batch_size = pipe, conf, batch_size
         self.label_names = conf["label_names"]
+        self.files = files or {}   # ARTEFACT_FILES it carries: name -> bytes, or a dict written as JSON
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, device: str = "auto", batch_size: int = 16) -> "TelepathyPipeline":
-        "Load an exported bridge and both LLMs; refuses LLMs whose fingerprints differ from the artefact's."
+    def _from_pretrained(cls, *, model_id: str, revision, cache_dir, force_download, local_files_only, token,
+                         device: str = "auto", batch_size: int = 16, **_) -> "TelepathyPipeline":
+        """Load an exported bridge (a folder, or a hub repo fetched into the hub cache) and both LLMs; refuses LLMs whose
+        fingerprints differ from the artefact's."""
+        from huggingface_hub import snapshot_download
         from telepathy_nb.train import load_bridge_weights
+        path = Path(model_id)
+        if not path.is_dir():
+            path = Path(snapshot_download(model_id, revision=revision, cache_dir=cache_dir, token=token,
+                                          force_download=force_download, local_files_only=local_files_only))
         conf = check_artefact(path)
         pipe = build_pipeline(artefact_run_config(path, device=device))
         found = _pair_fingerprints(pipe)
@@ -251,8 +267,20 @@ class TelepathyPipeline:
                 "the loaded LLMs are not the ones this bridge was trained with: " + "; ".join(bad),
                 "load the exact models (same weights, revision and quantisation) named in config.json",
             )
-        load_bridge_weights(Path(path), pipe.bridge).eval()
-        return cls(pipe, conf, batch_size)
+        load_bridge_weights(path, pipe.bridge).eval()
+        files = {n: (path / n).read_bytes() for n in ARTEFACT_FILES if (path / n).exists()}
+        return cls(pipe, conf, batch_size, files)
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        "Write the artefact folder: the bridge's weights (safetensors), config.json and the files it carries."
+        d = Path(save_directory)
+        save_file(
+            {k: v.detach().contiguous().cpu() for k, v in self.pipe.bridge.state_dict().items()}, d / BRIDGE_WEIGHTS
+        )
+        atomic_write_json(d / CONFIG, self.config)
+        for name, data in self.files.items():
+            if isinstance(data, dict): atomic_write_json(d / name, data)
+            else: atomic_write_bytes(d / name, data)
 
     def _rows(self, texts) -> list[dict]:
         if isinstance(texts, str): texts = [texts]

@@ -23,10 +23,10 @@ if TYPE_CHECKING: import pandas as pd   # annotations only
 # %% auto #0
 __all__ = ['README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'markdown_table', 'provenance', 'study_table',
            'study_contrast', 'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown',
-           'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown', 'result_markdown', 'bench_table',
-           'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'startup_markdown', 'add_repeats',
-           'repeats_markdown', 'rebase_links', 'readme_from_index', 'json_value', 'derived_values', 'fill_page',
-           'doc_pages', 'sync_docs']
+           'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown', 'run_phases_markdown',
+           'result_markdown', 'bench_table', 'bench_markdown', 'loop_speed_result', 'loop_speed_markdown',
+           'startup_markdown', 'add_repeats', 'repeats_markdown', 'rebase_links', 'readme_from_index', 'json_value',
+           'derived_values', 'fill_page', 'doc_pages', 'sync_docs']
 
 # %% ../nbs/11a_report.ipynb #1de798df
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -406,12 +406,29 @@ def ceiling_markdown(res: dict) -> str:
         ]
     )
 
+# %% ../nbs/11a_report.ipynb #e4eec261
+def run_phases_markdown(res: dict) -> str:
+    """Where a `telepathy run`'s seconds go (kind 'run_phases', `experiments/checks/check_run_phases.py`): each phase's
+    median over the repeats, its share of the median wall time and its range; then the CLI alone, when measured."""
+    runs, med, wall = res["runs"], res["median"], res["median_wall_s"]
+    span = lambda xs: f"{min(xs):.1f}–{max(xs):.1f}"
+    rows = [[k, f"{v:.1f}", f"{100 * v / wall:.0f}%", span([r["phases"][k] for r in runs])] for k, v in med.items()]
+    rows.append(["**command to exit**", f"**{wall:.1f}**", "100%", span([r["wall_s"] for r in runs])])
+    head = [f"`{res['command']}`", "",
+            f"{res['machine']}, commit `{_commit(res)}`, {len(runs)} runs of `telepathy run train_bridge "
+            f"{' '.join(res['arguments'])}`, each in a fresh run folder:", ""]
+    cli = res.get("cli_s")
+    tail = ([f"\nThe CLI alone (median of {len(runs)}): `telepathy --help` {cli['help']:.2f} s, an argument error "
+             f"(an unknown option) {cli['argument_error']:.2f} s."] if cli else [])
+    return "\n".join(head + [markdown_table(["phase", "median s", "share", "range s"], rows)] + tail)
+
 # %% ../nbs/11a_report.ipynb #ac520b03
 def result_markdown(res: dict) -> str:
     """The README block of one results JSON: one run, a baselines run, a learning curve, a benchmark, training-loop speeds,
-    a prompt-tuning ceiling, or a study."""
+    a prompt-tuning ceiling, the phases of a run, or a study."""
     kinds = {"run": run_markdown, "baselines": baselines_markdown, "curves": curves_markdown, "bench": bench_markdown,
-             "loop_speed": loop_speed_markdown, "source_ceiling": ceiling_markdown}
+             "loop_speed": loop_speed_markdown, "source_ceiling": ceiling_markdown,
+             "run_phases": run_phases_markdown}
     return kinds.get(res.get("kind"), study_markdown)(res)
 
 # %% ../nbs/11a_report.ipynb #0598da6d

@@ -83,6 +83,17 @@ def one_run(setting: str, extra: list[str], root: Path, i: int) -> dict:
             "accuracy": json.loads((run_dir / "summary.json").read_text())["accuracy"]}
 
 
+def cli_seconds(repeats: int) -> dict:
+    "Median seconds of `telepathy --help` and of an argument error (an unknown option), each a fresh process."
+    out = {}
+    for name, args in (("help", ["--help"]), ("argument_error", ["run", "train_bridge", "--no-such-option"])):
+        times = []
+        for _ in range(repeats):
+            t0 = time.time(); subprocess.run(["telepathy", *args], capture_output=True); times.append(time.time() - t0)
+        out[name] = round(statistics.median(times), 2)
+    return out
+
+
 def main(out: str, setting: str, repeats: int = 3, extra: list[str] | None = None) -> None:
     root, runs = Path(tempfile.mkdtemp(prefix="telepathy-phases-")), []
     for i in range(repeats):
@@ -92,6 +103,7 @@ def main(out: str, setting: str, repeats: int = 3, extra: list[str] | None = Non
     args = " ".join([setting, str(repeats), *(["--", *extra] if extra else [])])
     rec = {"kind": "run_phases", "setting": setting, "arguments": SETTINGS[setting] + (extra or []), "runs": runs,
            "median": median, "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
+           "cli_s": cli_seconds(repeats),
            **provenance(f"python experiments/checks/check_run_phases.py {out} {args}")}
     Path(out).write_text(json.dumps(rec, indent=1) + "\n")
     print(json.dumps(median, indent=1))
