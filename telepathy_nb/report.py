@@ -410,9 +410,9 @@ def ceiling_markdown(res: dict) -> str:
 def run_phases_markdown(res: dict) -> str:
     """Where a `telepathy run`'s seconds go (kind 'run_phases', `experiments/checks/check_run_phases.py`): each phase's
     median over the repeats, its share of the median wall time and its range; then the CLI alone, when measured."""
-    runs, med, wall = res["runs"], res["median"], res["median_wall_s"]
+    runs, med, wall = list(res["runs"].values()), res["median"], res["median_wall_s"]
     span = lambda xs: f"{min(xs):.1f}–{max(xs):.1f}"
-    rows = [[k, f"{v:.1f}", f"{100 * v / wall:.0f}%", span([r["phases"][k] for r in runs])] for k, v in med.items()]
+    rows = [[k.replace("_", " "), f"{v:.1f}", f"{100 * v / wall:.0f}%", span([r["phases"][k] for r in runs])] for k, v in med.items()]
     rows.append(["**command to exit**", f"**{wall:.1f}**", "100%", span([r["wall_s"] for r in runs])])
     head = [f"`{res['command']}`", "",
             f"{res['machine']}, commit `{_commit(res)}`, {len(runs)} runs of `telepathy run train_bridge "

@@ -26,6 +26,10 @@ def test_every_result_says_where_it_came_from():
             else:
                 assert all(r["samples_per_s"] and len(r["steps"]) == len(r["samples_per_s"]) for r in res["runs"].values()), f.name
             continue
+        if res.get("kind") == "run_phases":               # where a run's seconds go: phases that add up to each run's wall time
+            assert res["command"].startswith("python experiments/checks/check_run_phases.py ") and res["commit"] and res["machine"], f.name
+            assert res["runs"] and all(abs(sum(r["phases"].values()) - r["wall_s"]) < 0.5 for r in res["runs"].values()), f.name
+            continue
         if res.get("kind") == "source_ceiling":           # a prompt-tuning ceiling: the script, commit, machine; each run's seed and rows
             assert res["command"].startswith("python experiments/checks/check_source_ceiling.py ") and res["commit"] and res["machine"], f.name
             assert res["runs"] and all({"seed", "role", "accuracy", "eval_rows", "lr"} <= set(r) for r in res["runs"].values()), f.name

@@ -19,9 +19,9 @@ SETTINGS = {
     "embedded": ["-p", "preset=embedded", "-p", "steps=200", "-p", "quick_eval_every=0", "-p", "checkpoint_every=0"],
     "scale-random": ["-p", "preset=scale-random", "-p", "steps=20", "-p", "quick_eval_every=0", "-p", "checkpoint_every=0"],
 }
-PHASES = ("command to launcher", "import the launcher", "validate parameters", "start kernel", "kernel imports and config", "load models",
-          "state cache", "first step", "other steps", "training, the rest", "evaluation", "run page figures",
-          "notebook written, kernel stopped", "render run.html", "exit")
+PHASES = ("command_to_launcher", "import_the_launcher", "validate_parameters", "start_kernel",
+          "kernel_imports_and_config", "load_models", "state_cache", "first_step", "other_steps", "training_the_rest", "evaluation", "run_page_figures",
+          "notebook_written_kernel_stopped", "render_run_html", "exit")
 
 
 def _stamp(iso: str) -> float: return datetime.fromisoformat(iso).timestamp()
@@ -52,20 +52,20 @@ def phases(run_dir: Path, t0: float, t_exit: float) -> dict:
     models, cache = ps.get("models", 0.0), ps.get("state_cache", 0.0)
     page_end = code[-1]["end"]
     p = {
-        "command to launcher": marks["started"] - t0,
-        "import the launcher": marks["launch"] - marks["started"],
-        "validate parameters": marks["execute"] - marks["launch"],
-        "start kernel": cells[0]["start"] - marks["execute"],
-        "kernel imports and config": train["start"] - cells[0]["start"],
-        "load models": models,
-        "state cache": cache,
-        "first step": first,
-        "other steps": steps,
-        "training, the rest": (train["end"] - train["start"]) - models - cache - first - steps,
+        "command_to_launcher": marks["started"] - t0,
+        "import_the_launcher": marks["launch"] - marks["started"],
+        "validate_parameters": marks["execute"] - marks["launch"],
+        "start_kernel": cells[0]["start"] - marks["execute"],
+        "kernel_imports_and_config": train["start"] - cells[0]["start"],
+        "load_models": models,
+        "state_cache": cache,
+        "first_step": first,
+        "other_steps": steps,
+        "training_the_rest": (train["end"] - train["start"]) - models - cache - first - steps,
         "evaluation": ev["end"] - ev["start"],
-        "run page figures": page_end - ev["end"],
-        "notebook written, kernel stopped": marks["executed"] - page_end,
-        "render run.html": (run_dir / "run.html").stat().st_mtime - marks["executed"],
+        "run_page_figures": page_end - ev["end"],
+        "notebook_written_kernel_stopped": marks["executed"] - page_end,
+        "render_run_html": (run_dir / "run.html").stat().st_mtime - marks["executed"],
         "exit": t_exit - (run_dir / "run.html").stat().st_mtime,
     }
     return {k: round(v, 2) for k, v in p.items()}
@@ -101,7 +101,8 @@ def main(out: str, setting: str, repeats: int = 3, extra: list[str] | None = Non
         print(f"{setting} run {i}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
     median = {k: round(statistics.median(r["phases"][k] for r in runs), 2) for k in PHASES}
     args = " ".join([setting, str(repeats), *(["--", *extra] if extra else [])])
-    rec = {"kind": "run_phases", "setting": setting, "arguments": SETTINGS[setting] + (extra or []), "runs": runs,
+    rec = {"kind": "run_phases", "setting": setting, "arguments": SETTINGS[setting] + (extra or []),
+           "runs": {f"run {i}": r for i, r in enumerate(runs)},
            "median": median, "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
            "cli_s": cli_seconds(repeats),
            **provenance(f"python experiments/checks/check_run_phases.py {out} {args}")}
