@@ -19,6 +19,8 @@ SETTINGS = {
     "embedded": ["-p", "preset=embedded", "-p", "steps=200", "-p", "quick_eval_every=0", "-p", "checkpoint_every=0"],
     "scale-random": ["-p", "preset=scale-random", "-p", "steps=20", "-p", "quick_eval_every=0", "-p", "checkpoint_every=0"],
 }
+# the `telepathy` console script's own code, so the measurement runs where the package is only on PYTHONPATH (a GPU machine)
+TELEPATHY = [sys.executable, "-c", "from telepathy_nb.cli import console; console()"]
 PHASES = ("command_to_launcher", "import_the_launcher", "validate_parameters", "start_kernel",
           "kernel_imports_and_config", "load_models", "state_cache", "first_step", "other_steps", "training_the_rest", "evaluation", "run_page_figures",
           "notebook_written_kernel_stopped", "render_run_html", "exit")
@@ -73,7 +75,7 @@ def phases(run_dir: Path, t0: float, t_exit: float) -> dict:
 
 def one_run(setting: str, extra: list[str], root: Path, i: int) -> dict:
     env = {**os.environ, "TELEPATHY_RUNS_DIR": str(root), "TELEPATHY_PROGRESS_INTERVAL": "600"}
-    cmd = ["telepathy", "run", "train_bridge", *SETTINGS[setting], *extra, "--name", f"phases-{setting}-{i}"]
+    cmd = [*TELEPATHY, "run", "train_bridge", *SETTINGS[setting], *extra, "--name", f"phases-{setting}-{i}"]
     t0 = time.time()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     t_exit = time.time()
@@ -89,7 +91,7 @@ def cli_seconds(repeats: int) -> dict:
     for name, args in (("help", ["--help"]), ("argument_error", ["run", "train_bridge", "--no-such-option"])):
         times = []
         for _ in range(repeats):
-            t0 = time.time(); subprocess.run(["telepathy", *args], capture_output=True); times.append(time.time() - t0)
+            t0 = time.time(); subprocess.run([*TELEPATHY, *args], capture_output=True); times.append(time.time() - t0)
         out[name] = round(statistics.median(times), 2)
     return out
 
