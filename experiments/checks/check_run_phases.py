@@ -39,6 +39,12 @@ def _cells(nb: dict) -> list[dict]:
     return out
 
 
+def page_time(run_dir: Path, t_exit: float) -> float:
+    "When run.html was written (the exit, when it was not)."
+    page = run_dir / "run.html"
+    return page.stat().st_mtime if page.exists() else t_exit
+
+
 def phases(run_dir: Path, t0: float, t_exit: float) -> dict:
     "Seconds per phase of one finished run; they add up to the command's wall time."
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -67,8 +73,9 @@ def phases(run_dir: Path, t0: float, t_exit: float) -> dict:
         "evaluation": ev["end"] - ev["start"],
         "run_page_figures": page_end - ev["end"],
         "notebook_written_kernel_stopped": marks["executed"] - page_end,
-        "render_run_html": (run_dir / "run.html").stat().st_mtime - marks["executed"],
-        "exit": t_exit - (run_dir / "run.html").stat().st_mtime,
+        # no run.html: rendering failed (the launcher says why); its time runs to the exit
+        "render_run_html": page_time(run_dir, t_exit) - marks["executed"],
+        "exit": t_exit - page_time(run_dir, t_exit),
     }
     return {k: round(v, 2) for k, v in p.items()}
 
@@ -81,7 +88,9 @@ def one_run(setting: str, extra: list[str], root: Path, i: int) -> dict:
     t_exit = time.time()
     if done.returncode: raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
     run_dir = next((root / "train_bridge").glob(f"*_phases-{setting}-{i}"))
+    if not (run_dir / "run.html").exists(): print(f"no run.html:\n{done.stderr[-2000:]}", file=sys.stderr)
     return {"wall_s": round(t_exit - t0, 2), "phases": phases(run_dir, t0, t_exit),
+            "page": (run_dir / "run.html").exists(),
             "accuracy": json.loads((run_dir / "summary.json").read_text())["accuracy"]}
 
 
