@@ -417,6 +417,9 @@ def run_phases_markdown(res: dict) -> str:
     head = [f"`{res['command']}`", "",
             f"{res['machine']}, commit `{_commit(res)}`, {len(runs)} runs of `telepathy run train_bridge "
             f"{' '.join(res['arguments'])}`, each in a fresh run folder:", ""]
+    upto = list(med)[: list(med).index("first_step") + 1]   # the phases up to the end of the first step
+    first = ", ".join(f"{k.replace('_', ' ')} {sum(r['phases'][p] for p in upto):.1f} s" for k, r in res["runs"].items())
+    head += [f"From the command to the end of the first step (the phases up to it): {first}.", ""]
     cli = res.get("cli_s")
     tail = ([f"\nThe CLI alone (median of {len(runs)}): `telepathy --help` {cli['help']:.2f} s, an argument error "
              f"(an unknown option) {cli['argument_error']:.2f} s."] if cli else [])

@@ -113,7 +113,7 @@ def main(out: str, setting: str, repeats: int = 3, extra: list[str] | None = Non
     median = {k: round(statistics.median(r["phases"][k] for r in runs), 2) for k in PHASES}
     args = " ".join([setting, str(repeats), *(["--", *extra] if extra else [])])
     rec = {"kind": "run_phases", "setting": setting, "arguments": SETTINGS[setting] + (extra or []),
-           "runs": {f"run {i}": r for i, r in enumerate(runs)},
+           "runs": {f"run_{i}": r for i, r in enumerate(runs)},
            "median": median, "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
            "cli_s": cli_seconds(repeats),
            **provenance(f"python experiments/checks/check_run_phases.py {out} {args}")}
