@@ -35,7 +35,7 @@ ARTEFACT_FORMAT = 1
 def _run_only_defaults() -> dict:
     """The run-only options at their defaults. An export rebuilds the pipeline with these, wherever it runs: the training run's
     own (a step graph over a state cache, a compiled target) need not hold there, and the artefact does not keep them."""
-    return {f.name: f.default for f in dataclasses.fields(RunConfig) if f.name in settings(group="run")}
+    return {name: RunConfig.__dataclass_fields__[name].default for name in settings(group="run")}
 
 # %% ../nbs/19_artefact.ipynb #2ab16a43
 def _pair_fingerprints(pipe: Pipeline) -> dict:
@@ -47,7 +47,8 @@ def _pair_fingerprints(pipe: Pipeline) -> dict:
 def artefact_config(cfg: RunConfig, pipe: Pipeline) -> dict:
     "config.json of an artefact: everything that rebuilds the decision path, and how to check the LLMs are the same."
     task = pipe.collator.task
-    run = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in settings(group="run")}
+    run_only = settings(group="run")
+    run = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in run_only}
     return {
         "artefact_format": ARTEFACT_FORMAT,
         "library": "telepathy_nb",
