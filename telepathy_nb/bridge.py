@@ -10,11 +10,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 from einops import rearrange, repeat
 from .core import TelepathyError
+from .catalog import OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS, BRIDGE_KINDS
 
 # %% auto #0
-__all__ = ['OUTPUT_NORMS', 'SOURCE_NORMS', 'LATENT_INITS', 'BRIDGES', 'BridgeOutput', 'rms_normalise', 'OutputNorm',
-           'PerceiverBlock', 'masked_mean', 'init_latents', 'PerceiverResampler', 'MeanPoolBridge', 'MLPBridge',
-           'SoftPromptBridge', 'VectorQuantizer', 'VQBridge', 'make_bridge', 'count_parameters', 'build_target_inputs']
+__all__ = ['BRIDGES', 'BridgeOutput', 'rms_normalise', 'OutputNorm', 'PerceiverBlock', 'masked_mean', 'init_latents',
+           'PerceiverResampler', 'MeanPoolBridge', 'MLPBridge', 'SoftPromptBridge', 'VectorQuantizer', 'VQBridge',
+           'make_bridge', 'count_parameters', 'build_target_inputs']
 
 # %% ../nbs/05_bridge.ipynb #0e838d08
 @dataclass
@@ -29,9 +30,6 @@ class BridgeOutput:
     latents: torch.Tensor | None = None
     keys: torch.Tensor | None = None                     # (B, T, width) the projected source states they attended to
     key_mask: torch.Tensor | None = None                 # (B, T) which of those keys are real
-
-# %% ../nbs/05_bridge.ipynb #32aad957
-OUTPUT_NORMS = ("rms", "tanh", "none")
 
 # %% ../nbs/05_bridge.ipynb #0c9bf3da
 def rms_normalise(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -76,10 +74,6 @@ def masked_mean(states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     "Mean over real (mask 1) positions: (B, T, d), (B, T) -> (B, d)."
     m = mask.unsqueeze(-1).to(states.dtype)
     return (states * m).sum(1) / m.sum(1).clamp_min(1)
-
-# %% ../nbs/05_bridge.ipynb #2b12c759
-SOURCE_NORMS = ("none", "layernorm")
-LATENT_INITS = ("small", "orthogonal")
 
 # %% ../nbs/05_bridge.ipynb #79337a96
 def init_latents(k: int, width: int, kind: str = "small") -> torch.Tensor:
@@ -205,6 +199,7 @@ class VQBridge(PerceiverResampler):
 # %% ../nbs/05_bridge.ipynb #72e112b3
 BRIDGES = {"perceiver": PerceiverResampler, "meanpool": MeanPoolBridge, "mlp": MLPBridge,
            "softprompt": SoftPromptBridge, "vq": VQBridge}
+assert tuple(BRIDGES) == BRIDGE_KINDS, "catalog.BRIDGE_KINDS must name the bridges, in this order"
 
 # %% ../nbs/05_bridge.ipynb #5967c73c
 def make_bridge(kind: str, d_src: int, d_tgt: int, **kw) -> nn.Module:

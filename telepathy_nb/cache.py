@@ -11,10 +11,11 @@ import torch
 from .core import TelepathyError, atomic_write_json, read_json, to_device_async, progress_bar
 from .models import source_states, _decoder_layers
 from .data import pad_ids
+from .rundir import is_state_cache
 
 # %% auto #0
 __all__ = ['CACHE_FORMAT', 'BUILD_BATCH_TOKENS', 'CHECKSUM_ALGO', 'model_fingerprint', 'ids_fingerprint', 'cache_key',
-           'key_changes', 'file_checksum', 'StateCache', 'is_state_cache', 'length_batches', 'build_state_cache']
+           'key_changes', 'file_checksum', 'StateCache', 'length_batches', 'build_state_cache']
 
 # %% ../nbs/04_cache.ipynb #92c0fec1
 CACHE_FORMAT = 1
@@ -153,11 +154,6 @@ class StateCache:
         if file_checksum(self.path / "states.bin", progress, algo=_algo(self.meta)) != self.meta["checksum"]:
             raise TelepathyError(f"state cache {self.path} is corrupt (checksum mismatch)",
                                  "delete the folder; the next run rebuilds it")
-
-# %% ../nbs/04_cache.ipynb #c5462274
-def is_state_cache(path: str | Path) -> bool:
-    "Whether `path` is a state-cache folder (complete or not)."
-    return (Path(path) / "meta.json").exists()
 
 # %% ../nbs/04_cache.ipynb #a4723bfb
 def _open_meta(path: Path) -> dict | None:

@@ -10,16 +10,16 @@ from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 from typing import Any
 from .core import TelepathyError, absolute_path
-from .models import resolve_model_name, check_layer
-from .data import TASKS, BATCH_ORDERS
-from .bridge import BRIDGES, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS
-from .cache import is_state_cache
+from .catalog import (TASKS, BATCH_ORDERS, BRIDGE_KINDS, OUTPUT_NORMS, SOURCE_NORMS, LATENT_INITS,
+                                  resolve_model_name, check_layer)
+from .rundir import is_state_cache
 from .grid import parse_value
 
 
 # %% auto #0
 __all__ = ['TRACKERS', 'GROUPS', 'PRESETS', 'setting', 'RunConfig', 'settings', 'choices_of', 'template_parameter',
-           'parameters_source', 'check_gpu_options', 'make_config', 'save_config', 'config_from_dict', 'load_config']
+           'parameters_source', 'gpu_options', 'check_gpu_options', 'make_config', 'save_config', 'config_from_dict',
+           'load_config']
 
 # %% ../nbs/08_config.ipynb #d0d94da4
 TRACKERS = {
@@ -59,7 +59,7 @@ class RunConfig:
     target_model: str = setting("tiny-mistral", "model", "model name, HF id or folder")
     source_layer: int = setting(2, "model", "source block whose output the bridge reads (1-based: hidden_states[L])")
     soft_tokens: int = setting(4, "model", "K, the soft tokens the target reads", bound="positive")
-    bridge: str = setting("perceiver", "model", "the bridge's kind", choices=tuple(BRIDGES))
+    bridge: str = setting("perceiver", "model", "the bridge's kind", choices=BRIDGE_KINDS)
     depth: int = setting(1, "model", "Perceiver blocks", bound="positive")
     heads: int = setting(2, "model", "attention heads", bound="positive")
     width: int = setting(32, "model", "bridge width, 0 for the target's", bound="non-negative")
@@ -121,6 +121,7 @@ class RunConfig:
                                 choices=("default", "reduce-overhead", "max-autotune-no-cudagraphs"))
     compile_scope: str = setting("body", "run", "what compile_target wraps (layers: less to compile)",
                                  choices=("body", "layers"))
+    compile_cache: bool = setting(True, "run", "keep torch.compile's artefacts in $TELEPATHY_CACHE/compile for later runs")
     step_graphs: bool = setting(False, "run", "each training step as one CUDA graph (one GPU, state cache)")
     graph_warmup: int = setting(2, "run", "eager steps (not applied) before step_graphs captures", bound="positive")
     cudnn_attention: bool = setting(False, "run", "attention may use cuDNN's fused kernel on a GPU (slow first steps)")
@@ -308,14 +309,14 @@ def _check_step_graphs(cfg: RunConfig) -> None:
         if bad: raise TelepathyError(f"step_graphs=true cannot run with {why}", f"pass {fix}, or step_graphs=false")
 
 # %% ../nbs/08_config.ipynb #dc91727c
+def gpu_options(cfg: RunConfig) -> list[str]:
+    "The options of `cfg` that need a GPU (step_graphs, the reference's all-bf16 bridge), as `name=value`."
+    return [o for o, on in (("step_graphs=true", cfg.step_graphs), ("bridge_precision=bf16", cfg.bridge_precision == "bf16")) if on]
+
+# %% ../nbs/08_config.ipynb #f82be4b8
 def check_gpu_options(cfg: RunConfig, device_type: str) -> None:
-    "Refuse the options that need a GPU (step_graphs, the reference's all-bf16 bridge) for a run on a `device_type` device."
-    if device_type == "cuda": return
-    opts = [
-        o
-        for o, on in (("step_graphs=true", cfg.step_graphs), ("bridge_precision=bf16", cfg.bridge_precision == "bf16"))
-        if on
-    ]
+    "Refuse the options that need a GPU (`gpu_options`) for a run on a `device_type` device."
+    opts = [] if device_type == "cuda" else gpu_options(cfg)
     if opts:
         raise TelepathyError(
             f"{' and '.join(opts)} {'needs' if len(opts) == 1 else 'need'} a GPU; this run is on {device_type}",

@@ -17,8 +17,8 @@ if TYPE_CHECKING: import torch   # annotations only: importing core does not loa
 __all__ = ['REPO', 'PROGRESS_FILE', 'MIRROR_INTERVAL', 'CLOSED_BARS', 'TEXT_PROGRESS', 'TelepathyError', 'seed_everything',
            'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json', 'read_optional_json', 'JsonlWriter',
            'read_jsonl', 'git_revision', 'code_revision', 'package_versions', 'cpu_model', 'device_description',
-           'short_commit', 'absolute_path', 'phase', 'mirrored', 'bf16_autocast', 'adamw', 'to_device_async',
-           'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
+           'host_description', 'short_commit', 'absolute_path', 'phase', 'mirrored', 'bf16_autocast', 'adamw',
+           'to_device_async', 'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -171,6 +171,15 @@ def device_description() -> str:
         return f"{len(names)}x " + ", ".join(sorted(set(names)))
     parts = [f"{os.cpu_count()} cores", cpu_model(), f"{torch.backends.cpu.get_cpu_capability()} kernels"]
     return "cpu (" + ", ".join(p for p in parts if p) + ")"
+
+# %% ../nbs/00_core.ipynb #da76e3c2
+def host_description() -> str:
+    """The machine as a process without torch sees it (the launcher): the GPUs the NVIDIA driver lists, else the CPU's
+    cores and model. A run's summary names the kernel's `device_description` instead whenever the kernel recorded it."""
+    infos = sorted(Path("/proc/driver/nvidia/gpus").glob("*/information"))
+    names = [l.split(":", 1)[1].strip() for p in infos for l in p.read_text().splitlines() if l.startswith("Model:")]
+    if names: return f"{len(names)}x " + ", ".join(sorted(set(names)))
+    return "cpu (" + ", ".join(p for p in (f"{os.cpu_count()} cores", cpu_model()) if p) + ")"
 
 # %% ../nbs/00_core.ipynb #92dfe897
 def short_commit(commit: str | None) -> str:

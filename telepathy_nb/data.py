@@ -12,72 +12,12 @@ import torch
 import datasets
 import pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
 from .core import TelepathyError
+from .catalog import Task, TASKS, BATCH_ORDERS, get_task
 
 # %% auto #0
-__all__ = ['TASKS', 'HOLDOUT_SEED', 'TEMPLATE_PROBES', 'BATCH_ORDERS', 'Task', 'get_task', 'toy_split', 'check_rows', 'data_dir',
-           'load_split', 'subset', 'training_rows', 'rows_of', 'heldout_rows', 'pad_ids', 'verbaliser_ids',
-           'PairCollator', 'template_span', 'text_key_mask', 'bucketed_batches', 'shuffled_batches', 'BatchStream',
-           'micro_batch_ids']
-
-# %% ../nbs/03_data.ipynb #47c96e10
-@dataclass(frozen=True)
-class Task:
-    "A classification task as both models see it."
-    name: str
-    label_names: tuple[str, ...]
-    verbalisers: tuple[str, ...]          # what the target says per class, e.g. " positive"
-    source_prompt: str                    # source input; `{text}` is replaced by the example
-    target_primer: str                    # target text before the soft tokens
-    splits: dict = field(default_factory=lambda: {"train": "train", "eval": "validation"})
-    hub: tuple | None = None              # (path, config or None, text column, label column)
-    @property
-    def num_classes(self) -> int: return len(self.label_names)
-
-# %% ../nbs/03_data.ipynb #7fab8397
-_BANKING = ("activate_my_card age_limit apple_pay_or_google_pay atm_support automatic_top_up "
-    "balance_not_updated_after_bank_transfer balance_not_updated_after_cheque_or_cash_deposit beneficiary_not_allowed "
-    "cancel_transfer card_about_to_expire card_acceptance card_arrival card_delivery_estimate card_linking "
-    "card_not_working card_payment_fee_charged card_payment_not_recognised card_payment_wrong_exchange_rate "
-    "card_swallowed cash_withdrawal_charge cash_withdrawal_not_recognised change_pin compromised_card "
-    "contactless_not_working country_support declined_card_payment declined_cash_withdrawal declined_transfer "
-    "direct_debit_payment_not_recognised disposable_card_limits edit_personal_details exchange_charge exchange_rate "
-    "exchange_via_app extra_charge_on_statement failed_transfer fiat_currency_support get_disposable_virtual_card "
-    "get_physical_card getting_spare_card getting_virtual_card lost_or_stolen_card lost_or_stolen_phone "
-    "order_physical_card passcode_forgotten pending_card_payment pending_cash_withdrawal pending_top_up "
-    "pending_transfer pin_blocked receiving_money Refund_not_showing_up request_refund reverted_card_payment? "
-    "supported_cards_and_currencies terminate_account top_up_by_bank_transfer_charge top_up_by_card_charge "
-    "top_up_by_cash_or_cheque top_up_failed top_up_limits top_up_reverted topping_up_by_card "
-    "transaction_charged_twice transfer_fee_charged transfer_into_account transfer_not_received_by_recipient "
-    "transfer_timing unable_to_verify_identity verify_my_identity verify_source_of_funds verify_top_up "
-    "virtual_card_not_working visa_or_mastercard why_verify_identity wrong_amount_of_cash_received "
-    "wrong_exchange_rate_for_cash_withdrawal").split()
-
-# %% ../nbs/03_data.ipynb #012a1ecb
-def _say(names): return tuple(" " + n.replace("_", " ").rstrip("?").lower() for n in names)
-
-# %% ../nbs/03_data.ipynb #a2b79356
-TASKS = {
-    "sst2": Task("sst2", ("negative", "positive"), (" negative", " positive"), "Review: {text}\nSentiment:",
-                 "Sentiment:", hub=("nyu-mll/glue", "sst2", "sentence", "label")),
-    "agnews": Task("agnews", ("World", "Sports", "Business", "Sci/Tech"),
-                   (" world", " sports", " business", " technology"), "Article: {text}\nTopic:", "Topic:",
-                   splits={"train": "train", "eval": "test"}, hub=("fancyzhx/ag_news", None, "text", "label")),
-    "trec": Task("trec", ("ABBR", "ENTY", "DESC", "HUM", "LOC", "NUM"),
-                 (" abbreviation", " entity", " description", " person", " location", " number"),
-                 "Question: {text}\nAnswer type:", "Answer type:", splits={"train": "train", "eval": "test"},
-                 hub=("CogComp/trec", None, "text", "coarse_label")),
-    "banking77": Task("banking77", tuple(_BANKING), _say(_BANKING), "Query: {text}\nIntent:", "Intent:",
-                      splits={"train": "train", "eval": "test"}, hub=("PolyAI/banking77", None, "text", "label")),
-    "toy": Task("toy", ("negative", "positive"), (" negative", " positive"), "Review: {text}\nSentiment:",
-                "Sentiment:"),
-}
-
-# %% ../nbs/03_data.ipynb #95df3e7b
-def get_task(name: str) -> Task:
-    "The registered task `name`, or a clear error listing the known ones."
-    if name not in TASKS:
-        raise TelepathyError(f"unknown task {name!r}", f"use one of {sorted(TASKS)}")
-    return TASKS[name]
+__all__ = ['HOLDOUT_SEED', 'TEMPLATE_PROBES', 'toy_split', 'check_rows', 'data_dir', 'load_split', 'subset', 'training_rows',
+           'rows_of', 'heldout_rows', 'pad_ids', 'verbaliser_ids', 'PairCollator', 'template_span', 'text_key_mask',
+           'bucketed_batches', 'shuffled_batches', 'BatchStream', 'micro_batch_ids']
 
 # %% ../nbs/03_data.ipynb #a7fc3bbd
 _TOY_POS = "good great fun wonderful superb loved best".split()
@@ -322,9 +262,6 @@ def shuffled_batches(n: int, batch_size: int, *, seed: int, epoch: int = 0) -> l
     "The reference's order: a seeded permutation of the rows cut into batches (lengths ignored); the last partial batch is dropped."
     order = np.random.default_rng([seed, epoch]).permutation(n)
     return [order[i:i + batch_size].tolist() for i in range(0, n - batch_size + 1, batch_size)]
-
-# %% ../nbs/03_data.ipynb #384f7d90
-BATCH_ORDERS = ("bucketed", "shuffled")
 
 # %% ../nbs/03_data.ipynb #e126641a
 @dataclass

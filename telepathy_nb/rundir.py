@@ -14,7 +14,7 @@ __all__ = ['PARAMS', 'CONFIG', 'METRICS', 'STATUS', 'EVAL_RESULTS', 'BASELINES_R
            'CHECKPOINTS', 'LOCK', 'PROGRESS', 'RUN_FILES', 'SUMMARY_KEYS', 'TEMPLATE_RESULTS', 'BRIDGE_WEIGHTS',
            'CKPT_STATE', 'OPTIMIZER_TENSORS', 'OPTIMIZER_STATE', 'LEGACY_OPTIMIZER', 'MONITORS', 'runs_root',
            'run_lock', 'lock_holder', 'new_run_dir', 'prepare_run_dir', 'find_runs', 'final_monitors', 'checkpoint_dir',
-           'latest_checkpoint']
+           'latest_checkpoint', 'is_state_cache']
 
 # %% ../nbs/01_rundir.ipynb #7fb93132
 PARAMS, CONFIG, METRICS, STATUS = "params.yaml", "config.json", "metrics.jsonl", "status.json"
@@ -136,3 +136,8 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     "The newest complete checkpoint folder of a run, or None."
     done = [p for p in sorted((Path(run_dir) / CHECKPOINTS).glob("step-*")) if (p / CKPT_STATE).exists()]
     return done[-1] if done else None
+
+# %% ../nbs/01_rundir.ipynb #c5462274
+def is_state_cache(path: str | Path) -> bool:
+    "Whether `path` is a state-cache folder (complete or not)."
+    return (Path(path) / "meta.json").exists()

@@ -16,11 +16,11 @@ from telepathy_nb.core import (
     sigterm_raises,
     code_revision,
     package_versions,
-    device_description,
+    host_description,
     absolute_path,
     REPO,
 )
-from .config import make_config, RunConfig, check_gpu_options
+from .config import make_config, RunConfig, check_gpu_options, gpu_options
 from telepathy_nb.rundir import (
     CONFIG,
     EVAL_RESULTS,
@@ -85,15 +85,18 @@ def check_parameters(name: str, params: dict, here: bool = False) -> dict:
         over = {k: v for k, v in params.items() if k in config_keys and k != "preset"}
         cfg = make_config(params.get("preset", _default(declared["preset"])), **over)
         check_data(cfg)
-        if here:                                  # where the run executes: GPU-only options need a GPU here
-            # (torch, imported only now; device=cuda without a GPU is refused there)
+        if here and (gpu_options(cfg) or str(cfg.device).startswith("cuda")):
+            # where the run executes, GPU-only options and device=cuda need a GPU: only these import torch here
             from telepathy_nb.core import pick_device
             check_gpu_options(cfg, pick_device(cfg.device)[0].type)
     return params
 
 # %% ../nbs/17_runs.ipynb #c8292dfa
 def check_data(cfg: RunConfig) -> None:
-    "Load and check the run's training and evaluation rows (missing split, corrupt file, empty text, bad label)."
+    """Check the run's training and evaluation rows (missing split, corrupt file, empty text, bad label). A Parquet folder
+    is read with pyarrow alone (`splits.check_split`); only hub-backed rows need `datasets`, and torch with it."""
+    from telepathy_nb.splits import check_split
+    if all([check_split(cfg.task, "train"), check_split(cfg.task, "eval")]): return
     from telepathy_nb.data import load_split
     load_split(cfg.task, "train"); load_split(cfg.task, "eval")
 
@@ -177,7 +180,7 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
         "duration_s": round(now - started, 1),
         "git_revision": code_revision(),
         "versions": package_versions(),
-        "device": device_description(),
+        "device": st.get("device") or host_description(),
         "error": error,
         "accuracy": ev.get("accuracy"),
         "trained_steps": st.get("step"),
@@ -320,6 +323,7 @@ def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str,
     if params.get("resume") and (run_dir / NOTEBOOK).exists():
         os.replace(run_dir / NOTEBOOK, run_dir / "run.prev.ipynb")
     atomic_write_bytes(run_dir / PARAMS, yaml.safe_dump(params, sort_keys=False).encode())
+    if render: _import_renderer_meanwhile()
     started, status, error = time.time(), "failed", "the launcher stopped before the notebook ended"
     atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, "running", started))
     try:
@@ -339,6 +343,16 @@ def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str,
     if render and (run_dir / NOTEBOOK).exists():
         if progress: print(f"» rendering {PAGE}", file=sys.stderr, flush=True)
         _render(run_dir)
+
+# %% ../nbs/17_runs.ipynb #7ebec73f
+def _import_renderer_meanwhile() -> None:
+    """Import what rendering run.html needs (nbconvert, the dashboard) in a background thread, while the kernel works and
+    this process only waits: rendering then costs the conversion alone (the imports took ~1.5 s of a 2-step run)."""
+    import threading
+    def warm():
+        try: import nbconvert, telepathy_nb.dashboard  # noqa: F401
+        except Exception: pass   # _render imports again and reports what is wrong
+    threading.Thread(target=warm, name="import-renderer", daemon=True).start()
 
 # %% ../nbs/17_runs.ipynb #21b8c725
 def _render(run_dir: Path) -> None:

@@ -5,7 +5,6 @@
 # %% ../nbs/11_stats.ipynb #6e0aa385
 from __future__ import annotations
 import numpy as np
-from scipy.stats import binomtest, t as t_dist
 from .core import TelepathyError
 
 # %% auto #0
@@ -39,12 +38,14 @@ def bootstrap_ci(correct, *, n_resamples: int = 1000, level: float = 0.95, seed:
 # %% ../nbs/11_stats.ipynb #8be08109
 def t_interval(est: float, se: float, df: float, level: float = 0.95) -> list[float]:
     "est ± the t quantile (df degrees of freedom) times se: the two-sided `level` interval of a t statistic."
+    from scipy.stats import t as t_dist   # imported on first use: scipy.stats takes ~0.8 s to import
     h = float(t_dist.ppf(0.5 + level / 2, df) * se) if se > 0 else 0.0
     return [float(est) - h, float(est) + h]
 
 # %% ../nbs/11_stats.ipynb #a24c9de6
 def t_pvalue(est: float, se: float, df: float) -> float:
     "Two-sided p-value of est ≠ 0 for the t statistic est / se with df degrees of freedom."
+    from scipy.stats import t as t_dist   # imported on first use: scipy.stats takes ~0.8 s to import
     if se == 0: return float(est == 0)
     return float(2 * t_dist.sf(abs(est) / se, df))
 
@@ -72,6 +73,7 @@ def accuracy_interval(labels, preds_per_run, *, n_resamples: int = 1000, boot_se
 # %% ../nbs/11_stats.ipynb #fd49d75a
 def mcnemar_exact(labels, preds_a, preds_b) -> dict:
     "McNemar's exact test of two prediction vectors on the same rows: discordant counts b, c and the two-sided p."
+    from scipy.stats import binomtest   # imported on first use: scipy.stats takes ~0.8 s to import
     y, a, b_ = (np.asarray(x) for x in (labels, preds_a, preds_b))
     if not (y.shape == a.shape == b_.shape):
         raise TelepathyError(

@@ -15,6 +15,7 @@ from safetensors.torch import save_file, load_file
 from safetensors import SafetensorError
 from telepathy_nb.core import (
     adamw,
+    device_description,
     TelepathyError,
     seed_everything,
     atomic_write_json,
@@ -28,6 +29,7 @@ from .config import RunConfig, save_config, config_from_dict, check_gpu_options,
 from .data import load_split, training_rows, BatchStream, micro_batch_ids
 from .losses import soft_token_monitors
 from .pipeline import (Pipeline, build_pipeline, run_loss, loss_values, bridge_scores, compile_target_body,
+                                    compile_cache_file, load_compile_cache, save_compile_cache,
                                    bridge_answers, substring_match)
 from .graphs import GraphedTrainStep, train_shapes
 from .cache import BUILD_BATCH_TOKENS, StateCache, build_state_cache, cache_key, model_fingerprint
@@ -476,6 +478,7 @@ def setup_training(cfg: RunConfig, pipe: Pipeline | None = None) -> tuple[TrainS
     pipe = pipe or build_pipeline(cfg, acc.device)
     t_models = time.time() - t0
     if cfg.bridge_precision == "bf16": pipe.bridge.to(torch.bfloat16)  # the reference: no fp32 master weights
+    load_compile_cache(compile_cache_file(cfg))   # before anything compiles (None: nothing to compile or keep)
     if cfg.compile_target and acc.device.type == "cuda":
         compile_target_body(pipe, cfg.compile_mode, scope=cfg.compile_scope)
     params = [p for p in pipe.bridge.parameters() if p.requires_grad]
@@ -571,8 +574,10 @@ def run_training(st: TrainState, quick_rows: list, progress: bool = True) -> Tra
                 "first_step_seconds": None if first is None else round(first, 3),
                 "phase_seconds": st.seconds,
                 "marks": dict(MARKS),
+                "device": device_description(),
             },
         )
+    if acc.is_main_process: save_compile_cache(compile_cache_file(cfg))
     st.pipe.bridge = _bare_bridge(st).eval()
     return TrainResult(status, st.step, message, st.pipe, seconds)
 

@@ -1,12 +1,16 @@
 """Where every second of a `telepathy run train_bridge` goes, from the command to the last byte written (issue 35).
 
-    python experiments/checks/check_run_phases.py OUT_JSON SETTING [REPEATS] [-- EXTRA -p ARGS]
+    python experiments/checks/check_run_phases.py [--fresh-local-caches] OUT_JSON SETTING [REPEATS] [-- EXTRA -p ARGS]
 
 SETTING: `tiny` (2 steps of the tiny pair), `demo` (the README's demo preset, 100 steps of the embedded pair),
 `embedded` (200 steps of the embedded pair), `scale-random` (real-scale shapes, random weights, GPU). Each repeat is a fresh
 `telepathy run` in a fresh run folder; the phases come from the run's own records: the launcher's marks in summary.json,
 papermill's per-cell times in run.ipynb, the loop's marks in status.json, run.html's mtime, and this script's clock around
 the process. Writes OUT_JSON (kind `run_phases`, which `telepathy results` renders) with every repeat and the median.
+
+--fresh-local-caches (before SETTING): every repeat gets empty inductor and Triton caches, as on another machine, while all repeats share
+one fresh TELEPATHY_CACHE: repeat 0 starts cold and writes the compile cache (`compile_cache=true`), and the later
+repeats start with only that file carried over.
 """
 import json, os, statistics, subprocess, sys, tempfile, time
 from datetime import datetime
@@ -22,7 +26,7 @@ SETTINGS = {
 # the `telepathy` console script's own code, so the measurement runs where the package is only on PYTHONPATH (a GPU machine)
 TELEPATHY = [sys.executable, "-c", "from telepathy_nb.cli import console; console()"]
 PHASES = ("command_to_launcher", "import_the_launcher", "validate_parameters", "start_kernel",
-          "kernel_imports_and_config", "load_models", "state_cache", "first_step", "other_steps", "training_the_rest", "evaluation", "run_page_figures",
+          "kernel_imports_and_config", "training_cell_imports", "load_models", "state_cache", "first_step", "other_steps", "training_the_rest", "evaluation", "run_page_figures",
           "notebook_written_kernel_stopped", "render_run_html", "exit")
 
 
@@ -58,6 +62,8 @@ def phases(run_dir: Path, t0: float, t_exit: float) -> dict:
     first = status.get("first_step_seconds") or 0.0
     steps = (st_marks["last_step"] - st_marks["first_step"]) if "last_step" in st_marks else 0.0
     models, cache = ps.get("models", 0.0), ps.get("state_cache", 0.0)
+    # the training cell's first line imports the loop (torch, transformers, accelerate, datasets); `launch` ends it
+    imports = st_marks["launch"] - train["start"] if "launch" in st_marks else 0.0
     page_end = code[-1]["end"]
     p = {
         "command_to_launcher": marks["started"] - t0,
@@ -65,11 +71,12 @@ def phases(run_dir: Path, t0: float, t_exit: float) -> dict:
         "validate_parameters": marks["execute"] - marks["launch"],
         "start_kernel": cells[0]["start"] - marks["execute"],
         "kernel_imports_and_config": train["start"] - cells[0]["start"],
+        "training_cell_imports": imports,
         "load_models": models,
         "state_cache": cache,
         "first_step": first,
         "other_steps": steps,
-        "training_the_rest": (train["end"] - train["start"]) - models - cache - first - steps,
+        "training_the_rest": (train["end"] - train["start"]) - imports - models - cache - first - steps,
         "evaluation": ev["end"] - ev["start"],
         "run_page_figures": page_end - ev["end"],
         "notebook_written_kernel_stopped": marks["executed"] - page_end,
@@ -80,8 +87,18 @@ def phases(run_dir: Path, t0: float, t_exit: float) -> dict:
     return {k: round(v, 2) for k, v in p.items()}
 
 
+FRESH = "--fresh-local-caches" in sys.argv
+
+
+def local_caches(root: Path, i: int) -> dict:
+    "With --fresh-local-caches: this repeat's own empty inductor/Triton caches, and the check's one TELEPATHY_CACHE."
+    if not FRESH: return {}
+    return {"TORCHINDUCTOR_CACHE_DIR": str(root / f"inductor_{i}"), "TRITON_CACHE_DIR": str(root / f"triton_{i}"),
+            "TELEPATHY_CACHE": str(root / "telepathy_cache")}
+
+
 def one_run(setting: str, extra: list[str], root: Path, i: int) -> dict:
-    env = {**os.environ, "TELEPATHY_RUNS_DIR": str(root), "TELEPATHY_PROGRESS_INTERVAL": "600"}
+    env = {**os.environ, "TELEPATHY_RUNS_DIR": str(root), "TELEPATHY_PROGRESS_INTERVAL": "600", **local_caches(root, i)}
     cmd = [*TELEPATHY, "run", "train_bridge", *SETTINGS[setting], *extra, "--name", f"phases-{setting}-{i}"]
     t0 = time.time()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -89,7 +106,8 @@ def one_run(setting: str, extra: list[str], root: Path, i: int) -> dict:
     if done.returncode: raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-3000:]}")
     run_dir = next((root / "train_bridge").glob(f"*_phases-{setting}-{i}"))
     if not (run_dir / "run.html").exists(): print(f"no run.html:\n{done.stderr[-2000:]}", file=sys.stderr)
-    return {"wall_s": round(t_exit - t0, 2), "phases": phases(run_dir, t0, t_exit),
+    carried = sorted(p.name for p in (root / "telepathy_cache" / "compile").glob("*.bin")) if FRESH else []
+    return {"wall_s": round(t_exit - t0, 2), "phases": phases(run_dir, t0, t_exit), "compile_cache_after": carried,
             "page": (run_dir / "run.html").exists(),
             "accuracy": json.loads((run_dir / "summary.json").read_text())["accuracy"]}
 
@@ -112,17 +130,18 @@ def main(out: str, setting: str, repeats: int = 3, extra: list[str] | None = Non
         print(f"{setting} run {i}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
     median = {k: round(statistics.median(r["phases"][k] for r in runs), 2) for k in PHASES}
     args = " ".join([setting, str(repeats), *(["--", *extra] if extra else [])])
+    flag = "--fresh-local-caches " if FRESH else ""
     rec = {"kind": "run_phases", "setting": setting, "arguments": SETTINGS[setting] + (extra or []),
            "runs": {f"run_{i}": r for i, r in enumerate(runs)},
            "median": median, "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
-           "cli_s": cli_seconds(repeats),
-           **provenance(f"python experiments/checks/check_run_phases.py {out} {args}")}
+           "cli_s": cli_seconds(repeats), "fresh_local_caches": FRESH,
+           **provenance(f"python experiments/checks/check_run_phases.py {flag}{out} {args}")}
     Path(out).write_text(json.dumps(rec, indent=1) + "\n")
     print(json.dumps(median, indent=1))
 
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
+    argv = [a for a in sys.argv[1:] if a != "--fresh-local-caches"]
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[: argv.index("--")] if "--" in argv else argv
     main(argv[0], argv[1], int(argv[2]) if len(argv) > 2 else 3, extra)
