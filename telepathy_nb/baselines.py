@@ -50,10 +50,11 @@ from .rundir import BASELINES_RESULTS, CONFIG, CHECKPOINTS, latest_checkpoint
 __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_rows', 'bridge_batches', 'rows_seen',
            'seen_rows_and_batches', 'majority_baseline', 'random_baseline', 'few_shot_prompt', 'few_shot_baseline',
            'relay_texts', 'text_relay_baseline', 'source_features', 'linear_probe_baseline', 'TextPromptTuner',
-           'prompt_tuning_loss', 'tuned_class_scores', 'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement',
-           'control_baseline', 'TrainedBridge', 'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'cv_probe',
-           'text_features', 'calibrated_preds', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages', 'curve_point',
-           'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure', 'rescore_comparisons']
+           'prompt_tuning_loss', 'tuned_class_scores', 'tuned_preds', 'train_prompt_tuner', 'prompt_tuning_baseline',
+           'derangement', 'control_baseline', 'TrainedBridge', 'train_bridge_seed', 'load_bridge_run', 'curve_steps',
+           'cv_probe', 'text_features', 'calibrated_preds', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages',
+           'disjoint_heldout', 'curve_point', 'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure',
+           'rescore_comparisons']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -230,10 +231,14 @@ class TextPromptTuner(torch.nn.Module):
         ).input_ids
         return _cut_middle(ids, self.max_tokens, self.tail)
 
-    def inputs(self, texts: list[list[int]], conts: list[list[int]]):
+    def prefix(self, rows: list[dict]) -> torch.Tensor:
+        "The soft tokens (B, K, d) each row's prompt follows: here the same K learned tokens for every row."
+        return self.prompt(torch.zeros(len(rows), 1, 1, device=self.target.device), None).soft
+
+    def inputs(self, texts: list[list[int]], conts: list[list[int]], rows: list[dict]):
         "[BOS][soft][text][cont] embeddings, mask, and positions (B, L) predicting each `cont` token."
         model, dev = self.target.model, self.target.device
-        soft = self.prompt(torch.zeros(len(texts), 1, 1, device=dev), None).soft.to(model.dtype)
+        soft = self.prefix(rows).to(model.dtype)
         ids, mask = (
             x.to(dev) for x in pad_ids([t + c for t, c in zip(texts, conts)], self.target.tokenizer.pad_token_id)
         )
@@ -248,7 +253,7 @@ class TextPromptTuner(torch.nn.Module):
 def prompt_tuning_loss(tuner: TextPromptTuner, rows) -> torch.Tensor:
     "Mean cross-entropy of the label tokens after [BOS][soft][prompt(text)]."
     texts, conts = [tuner.text_ids(r["text"]) for r in rows], [tuner.train_ids[r["label"]] for r in rows]
-    embeds, mask, pos = tuner.inputs(texts, conts)
+    embeds, mask, pos = tuner.inputs(texts, conts, rows)
     lab, lmask = (x.to(embeds.device) for x in pad_ids(conts, 0))
     return label_loss(tuner.target.model, embeds, mask, pos, lab, lmask)
 
@@ -257,22 +262,34 @@ def prompt_tuning_loss(tuner: TextPromptTuner, rows) -> torch.Tensor:
 def tuned_class_scores(tuner: TextPromptTuner, rows) -> torch.Tensor:
     "Class log-scores (B, C) of the prompt-tuned target for `rows` (`scoring.class_scores`)."
     texts = [tuner.text_ids(r["text"]) for r in rows]
-    make = lambda idx, conts: tuner.inputs([texts[i] for i in idx], conts)
+    make = lambda idx, conts: tuner.inputs([texts[i] for i in idx], conts, [rows[i] for i in idx])
     return class_scores(tuner.target.model, make, len(texts), tuner.class_ids)
+
+# %% ../nbs/13_baselines.ipynb #1d7522a1
+def tuned_preds(tuner: TextPromptTuner, rows, *, batch_size: int = 16, progress: bool = False) -> np.ndarray:
+    "The tuned target's decision (argmax class) for each of `rows`, scored in batches."
+    tuner.eval()
+    with bf16_autocast(tuner.target.device):
+        scores = [tuned_class_scores(tuner, rows[i:i + batch_size]).float().cpu()
+                  for i in batch_starts(len(rows), batch_size, "prompt-tuned scoring", progress)]
+    return torch.cat(scores).argmax(-1).numpy()
 
 # %% ../nbs/13_baselines.ipynb #50001021
 def train_prompt_tuner(tuner: TextPromptTuner, rows, batches, *, lr: float, weight_decay: float = 0.01,
-                       grad_clip: float = 1.0, seed: int = 0, progress: bool = False) -> list[float]:
-    "Train the soft tokens on `batches` (steps × micro-batches × row indices); returns the loss per step."
+                       grad_clip: float = 1.0, warmup_steps: int = 0, seed: int = 0, progress: bool = False) -> list[float]:
+    """Train the tuner's trainable part (its soft tokens, or its bridge) on `batches` (steps × micro-batches × row
+    indices), the lr rising linearly over `warmup_steps`, then constant; returns the loss per step."""
     torch.manual_seed(seed)
-    params = list(tuner.prompt.parameters())
+    params = [p for p in tuner.prompt.parameters() if p.requires_grad]
     opt, losses, dev = adamw(params, lr=lr, weight_decay=weight_decay, fused=False), [], tuner.target.device
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup_steps) if warmup_steps else 1.0)
+    tuner.train()
     for step in tqdm(batches, desc="prompt tuning", disable=not progress, leave=False):
         total = 0.0
         for mb in step:
             with bf16_autocast(dev): loss = prompt_tuning_loss(tuner, [rows[i] for i in mb]) / len(step)
             loss.backward(); total += loss.item()
-        torch.nn.utils.clip_grad_norm_(params, grad_clip); opt.step(); opt.zero_grad(set_to_none=True)
+        torch.nn.utils.clip_grad_norm_(params, grad_clip); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
         losses.append(total)
     return losses
 
@@ -289,13 +306,9 @@ def prompt_tuning_baseline(target: LoadedLM, task: Task, train_rows, batches, ev
     losses = train_prompt_tuner(
         tuner, train_rows, batches, lr=lr, weight_decay=weight_decay, grad_clip=grad_clip, seed=seed, progress=progress
     )
-    tuner.eval()
-    with bf16_autocast(target.device):
-        scores = torch.cat([tuned_class_scores(tuner, eval_rows[i:i + batch_size]).float().cpu()
-                            for i in batch_starts(len(eval_rows), batch_size, "prompt-tuned scoring", progress)])
     return report(
         [r["label"] for r in eval_rows],
-        scores.argmax(-1).numpy(),
+        tuned_preds(tuner, eval_rows, batch_size=batch_size, progress=progress),
         task.label_names,
         kind="text",
         description=f"{target.name} reading [K={soft_tokens} learned tokens][prompt with the text], trained "
@@ -558,6 +571,17 @@ CURVE_METHODS = (
     "few_shot",
 )
 
+# %% ../nbs/13_baselines.ipynb #65ed48e2
+def disjoint_heldout(heldout: list[dict], train_rows: list[dict]) -> tuple[list[dict], int]:
+    """The held-out rows whose text no training row has, and how many were dropped. The held-out rows are other rows of
+    the training split than the training rows, but a split can hold the same text twice (SST-2's training split: 371
+    texts); a setting chosen on a text it trained on would be chosen on seen data."""
+    seen = {r["text"] for r in train_rows}
+    kept = [r for r in heldout if r["text"] not in seen]
+    if not kept: raise TelepathyError("every held-out row's text is also a training text", "hold out more rows (holdout_rows)")
+    assert not {r["text"] for r in kept} & seen
+    return kept, len(heldout) - len(kept)
+
 # %% ../nbs/13_baselines.ipynb #49a65055
 def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: LoadedLM, eval_rows, heldout, *,
                 lrs=(3e-4, 1e-3, 3e-3), lr_steps: int | None = 50, few_shot_k: int = 2, batch_size: int | None = None,
@@ -575,6 +599,7 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
     with st("bridge_training"):
         bridge = train_bridge_seed(c, seed, source, target, progress=progress)
         train_rows, batches = seen_rows_and_batches(bridge.cfg, bridge.pipe.collator)
+        heldout, dropped = disjoint_heldout(heldout, train_rows)
     y, texts = [r["label"] for r in train_rows], [r["text"] for r in eval_rows]
     with st("bridge_scoring"): preds = {"bridge": bridge_scores(bridge.pipe, eval_rows, bs).argmax(-1)}
     with st("source_probe"):
@@ -607,6 +632,8 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
         "steps": c.steps,
         "rows_seen": len(train_rows),
         "prompt_lr": lr,
+        "heldout_rows": len(heldout),
+        "heldout_dropped": dropped,
         "train_status": {"bridge": bridge.info["train_status"], "softprompt": soft.info["train_status"]},
         "prompt_lr_heldout_accuracy": {f"{k:g}": v for k, v in lr_acc.items()},
         "probe_C": {"source": c_src, "target": c_tgt},

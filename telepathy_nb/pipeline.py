@@ -19,8 +19,8 @@ from .config import RunConfig
 # %% auto #0
 __all__ = ['COMPILED_PARTS', 'Pipeline', 'target_label_loss', 'pipeline_loss', 'run_loss', 'loss_values', 'soft_inputs',
            'soft_class_scores', 'encoded_batches', 'bridge_scores', 'match_verbaliser', 'substring_match',
-           'generate_answers', 'bridge_answers', 'set_attention_kernels', 'build_pipeline', 'compile_target_body',
-           'compile_cache_key', 'compile_cache_file', 'load_compile_cache', 'save_compile_cache']
+           'generate_answers', 'bridge_answers', 'set_attention_kernels', 'bridge_settings', 'build_pipeline',
+           'compile_target_body', 'compile_cache_key', 'compile_cache_file', 'load_compile_cache', 'save_compile_cache']
 
 # %% ../nbs/09_pipeline.ipynb #cd9408f9
 class Pipeline(nn.Module):
@@ -189,6 +189,13 @@ def set_attention_kernels(cudnn: bool) -> None:
     (`experiments/checks/check_first_steps.py OUT plain 12 cuda --profile`); PyTorch's flash and memory-efficient kernels start at once."""
     torch.backends.cuda.enable_cudnn_sdp(cudnn)
 
+# %% ../nbs/09_pipeline.ipynb #a0b838ad
+def bridge_settings(cfg: RunConfig) -> dict:
+    "`make_bridge`'s keyword arguments from a config (all but the widths and the target's scale)."
+    return dict(soft_tokens=cfg.soft_tokens, width=cfg.width or None, depth=cfg.depth, heads=cfg.heads,
+                ffn_mult=cfg.ffn_mult, output_norm=cfg.output_norm, codebook_size=cfg.codebook_size,
+                source_norm=cfg.source_norm, latent_init=cfg.latent_init)
+
 # %% ../nbs/09_pipeline.ipynb #3a608672
 def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, source: LoadedLM | None = None,
                    target: LoadedLM | None = None) -> Pipeline:
@@ -208,21 +215,7 @@ def build_pipeline(cfg: RunConfig, device: str | torch.device | None = None, sou
     target_rms = embedding_rms(target.model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        bridge = make_bridge(
-            cfg.bridge,
-            source.width,
-            target.width,
-            soft_tokens=cfg.soft_tokens,
-            width=cfg.width or None,
-            depth=cfg.depth,
-            heads=cfg.heads,
-            ffn_mult=cfg.ffn_mult,
-            output_norm=cfg.output_norm,
-            target_rms=target_rms,
-            codebook_size=cfg.codebook_size,
-            source_norm=cfg.source_norm,
-            latent_init=cfg.latent_init,
-        )
+        bridge = make_bridge(cfg.bridge, source.width, target.width, target_rms=target_rms, **bridge_settings(cfg))
     # the bridge and its buffers
     return Pipeline(source, target, bridge, collator, cfg.source_layer, target_rms, cfg.mask_template).to(dev)
 

@@ -24,9 +24,9 @@ if TYPE_CHECKING: import pandas as pd   # annotations only
 __all__ = ['README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'markdown_table', 'provenance', 'study_table',
            'study_contrast', 'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown',
            'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown', 'run_phases_markdown',
-           'result_markdown', 'bench_table', 'bench_markdown', 'loop_speed_result', 'loop_speed_markdown',
-           'startup_markdown', 'add_repeats', 'repeats_markdown', 'rebase_links', 'readme_from_index', 'json_value',
-           'derived_values', 'fill_page', 'doc_pages', 'sync_docs']
+           'message_markdown', 'result_markdown', 'bench_table', 'bench_markdown', 'loop_speed_result',
+           'loop_speed_markdown', 'startup_markdown', 'add_repeats', 'repeats_markdown', 'rebase_links',
+           'readme_from_index', 'json_value', 'derived_values', 'fill_page', 'doc_pages', 'sync_docs']
 
 # %% ../nbs/11a_report.ipynb #1de798df
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -425,13 +425,40 @@ def run_phases_markdown(res: dict) -> str:
              f"(an unknown option) {cli['argument_error']:.2f} s."] if cli else [])
     return "\n".join(head + [markdown_table(["phase", "median s", "share", "range s"], rows)] + tail)
 
+# %% ../nbs/11a_report.ipynb #ac8ad220
+def message_markdown(res: dict) -> str:
+    """Does the message add anything (kind 'message', `experiments/checks/check_message.py`): per n, each method's
+    accuracy over seeds, its trainable parameters and the lrs kept; then `message` against each other method."""
+    pts = list(res["points"].values())
+    lines = [f"`{res['command']}`", "",
+             f"{res['machine']}, commit `{_commit(res)}`, preset {res['preset']} {res.get('overrides') or ''}, "
+             f"{len(res['labels'])} validation rows; lr grid {', '.join(f'{x:g}' for x in res['lrs'])}, each lr trained in "
+             "full, the one best on the held-out rows kept.", ""]
+    for n in sorted({p["n"] for p in pts}):
+        at = sorted((p for p in pts if p["n"] == n), key=lambda p: p["seed"])
+        rows = []
+        for m in res["methods"]:
+            accs = [100 * p["methods"][m]["accuracy"] for p in at]
+            rows.append([m, f"{np.mean(accs):.1f} ± {np.std(accs, ddof=1) if len(accs) > 1 else 0:.1f}",
+                         " ".join(f"{a:.1f}" for a in accs), f"{at[0]['methods'][m]['trainable_parameters']:,}",
+                         " ".join(f"{p['methods'][m]['lr']:g}" for p in at)])
+        lines += [f"**N = {n}** ({len(at)} seeds, {at[0]['steps']} steps):", "",
+                  markdown_table(["method", "accuracy % (mean ± sd)", "per seed", "trainable", "lr per seed"], rows), ""]
+        vs = (res.get("comparisons") or {}).get(str(n), {}).get("vs", {})
+        if vs:
+            comp = [[f"message − {m}", f"{100 * r['difference']['diff']:+.1f}",
+                     "{:+.1f} to {:+.1f}".format(*(100 * x for x in r["difference"]["ci95"])),
+                     f"{r['difference']['p']:.3f}", f"{r['difference']['p_holm']:.3f}", r["verdict"]] for m, r in vs.items()]
+            lines += [markdown_table(["comparison", "pp", "95% CI (seeds)", "p", "p (Holm)", "verdict"], comp), ""]
+    return "\n".join(lines).rstrip()
+
 # %% ../nbs/11a_report.ipynb #ac520b03
 def result_markdown(res: dict) -> str:
     """The README block of one results JSON: one run, a baselines run, a learning curve, a benchmark, training-loop speeds,
     a prompt-tuning ceiling, the phases of a run, or a study."""
     kinds = {"run": run_markdown, "baselines": baselines_markdown, "curves": curves_markdown, "bench": bench_markdown,
              "loop_speed": loop_speed_markdown, "source_ceiling": ceiling_markdown,
-             "run_phases": run_phases_markdown}
+             "run_phases": run_phases_markdown, "message": message_markdown}
     return kinds.get(res.get("kind"), study_markdown)(res)
 
 # %% ../nbs/11a_report.ipynb #0598da6d

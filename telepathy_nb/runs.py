@@ -347,12 +347,20 @@ def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str,
 # %% ../nbs/17_runs.ipynb #7ebec73f
 def _import_renderer_meanwhile() -> None:
     """Import what rendering run.html needs (nbconvert, the dashboard) in a background thread, while the kernel works and
-    this process only waits: rendering then costs the conversion alone (the imports took ~1.5 s of a 2-step run)."""
+    this process only waits, and convert a small notebook once, which compiles nbconvert's templates and loads its
+    highlighters: rendering then costs the page's own conversion (the imports and the first conversion took ~1.5 s of a
+    2-step run)."""
     import threading
     def warm():
-        try: import nbconvert, telepathy_nb.dashboard  # noqa: F401
+        try:
+            import nbformat
+            from nbconvert import HTMLExporter
+            import telepathy_nb.dashboard  # noqa: F401
+            out = nbformat.v4.new_output("stream", name="stdout", text="warm")
+            cells = [nbformat.v4.new_markdown_cell("# Warm\n\n*a* `b`"), nbformat.v4.new_code_cell("x = 1", outputs=[out])]
+            HTMLExporter().from_notebook_node(nbformat.v4.new_notebook(cells=cells))
         except Exception: pass   # _render imports again and reports what is wrong
-    threading.Thread(target=warm, name="import-renderer", daemon=True).start()
+    threading.Thread(target=warm, name="warm-renderer", daemon=True).start()
 
 # %% ../nbs/17_runs.ipynb #21b8c725
 def _render(run_dir: Path) -> None:

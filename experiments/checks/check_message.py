@@ -1,0 +1,77 @@
+"""Does the other model's message add anything to the text? (issue 34) Every method of `message.MESSAGE_METHODS` at each
+n and seed, then seed-level comparisons of `message` with each other method.
+
+    python experiments/checks/check_message.py OUT_JSON [--preset embedded] [--n 500,2000] [--seeds 0,1,2,3,4]
+        [--lrs 1e-4,3e-4,1e-3,3e-3] [--methods prompt_K,...] [-p key=value ...]
+
+Both models load once; the points run one after another and OUT_JSON is written after each, so a stopped run
+continues where it stopped (the same command again). Validation rows: the config's `eval_size` (all when 0); held-out
+rows: 300 of the config's `holdout_rows`, minus any whose text is a training text. Each comparison is a paired t over
+seeds (`stats.seed_difference`) with Holm's adjustment over the comparisons at one n and `stats.equivalence_verdict`
+(TOST at ±2 pp).
+"""
+import argparse, json, sys
+from pathlib import Path
+from telepathy_nb.config import make_config
+from telepathy_nb.core import atomic_write_json
+from telepathy_nb.data import heldout_rows
+from telepathy_nb.grid import parse_value
+from telepathy_nb.message import MESSAGE_METHODS, message_point
+from telepathy_nb.models import load_model
+from telepathy_nb.report import provenance
+from telepathy_nb.stats import seed_difference, equivalence_verdict, adjust_verdicts
+from telepathy_nb.study import eval_rows
+
+
+def comparisons(res: dict) -> dict:
+    "Per n: `message` minus each other method over the seeds both ran, Holm-adjusted; verdicts at Holm p < 0.05."
+    out = {}
+    for n in sorted({p["n"] for p in res["points"].values()}):
+        pts = sorted((p for p in res["points"].values() if p["n"] == n), key=lambda p: p["seed"])
+        others = [m for m in res["methods"] if m != "message"]
+        if "message" not in res["methods"] or len(pts) < 2: continue
+        recs = {}
+        for m in others:
+            d = seed_difference(res["labels"], [p["methods"]["message"]["preds"] for p in pts],
+                                [p["methods"][m]["preds"] for p in pts], paired=True)
+            recs[m] = {"difference": d, "verdict": equivalence_verdict(d, subject="message")}
+        adjust_verdicts(recs)     # Holm over this n's comparisons: better/worse only where p (Holm) < 0.05
+        out[str(n)] = {"seeds": [p["seed"] for p in pts], "vs": recs}
+    return out
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("out"); ap.add_argument("--preset", default="embedded")
+    ap.add_argument("--n", default="500"); ap.add_argument("--seeds", default="0,1,2,3,4")
+    ap.add_argument("--lrs", default="1e-4,3e-4,1e-3,3e-3"); ap.add_argument("--methods", default=",".join(MESSAGE_METHODS))
+    ap.add_argument("-p", action="append", default=[], metavar="KEY=VALUE")
+    a = ap.parse_args(argv)
+    overrides = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in a.p)}
+    cfg = make_config(a.preset, **overrides)
+    ns, seeds = [int(x) for x in a.n.split(",")], [int(x) for x in a.seeds.split(",")]
+    lrs, methods = tuple(float(x) for x in a.lrs.split(",")), tuple(a.methods.split(","))
+    command = "python experiments/checks/check_message.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    out = Path(a.out)
+    res = json.loads(out.read_text()) if out.exists() else {"kind": "message", "preset": a.preset, "overrides": overrides,
+                                                            "methods": list(methods), "lrs": list(lrs), "points": {}}
+    src = load_model(cfg.source_model, device=cfg.device, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed)
+    tgt = load_model(cfg.target_model, device=cfg.device, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed + 1)
+    ev, held = eval_rows(cfg, "validation"), heldout_rows(cfg.task, cfg.holdout_rows)[:300]
+    res["labels"] = [r["label"] for r in ev]
+    for n in ns:
+        for seed in seeds:
+            key = f"n={n},seed={seed}"
+            if key in res["points"]: continue
+            say = lambda text: print(f"  {key}: {text}", file=sys.stderr, flush=True)
+            res["points"][key] = message_point(cfg, n, seed, src, tgt, ev, held, methods=methods, lrs=lrs, log=say)
+            res.update(comparisons=comparisons(res), **provenance(command))
+            atomic_write_json(out, res)
+    for n, c in res.get("comparisons", {}).items():
+        for m, r in c["vs"].items():
+            d = r["difference"]
+            print(f"n={n} message - {m}: {100 * d['diff']:+.1f} pp, p {d['p']:.3f}, p(Holm) {d['p_holm']:.3f}: {r['verdict']}")
+
+
+if __name__ == "__main__":
+    main()
