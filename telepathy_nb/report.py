@@ -420,6 +420,10 @@ def run_phases_markdown(res: dict) -> str:
     upto = list(med)[: list(med).index("first_step") + 1]   # the phases up to the end of the first step
     first = ", ".join(f"{k.replace('_', ' ')} {sum(r['phases'][p] for p in upto):.1f} s" for k, r in res["runs"].items())
     head += [f"From the command to the end of the first step (the phases up to it): {first}.", ""]
+    if res.get("fresh_local_caches"):
+        head += ["Each run started with empty inductor and Triton caches, as on another machine; run 0 found no compile "
+                 "cache, and each later run found only the compile cache file the runs before it wrote "
+                 f"(`{', '.join(next(iter(runs))['compile_cache_after'])}`).", ""]
     cli = res.get("cli_s")
     tail = ([f"\nThe CLI alone (median of {len(runs)}): `telepathy --help` {cli['help']:.2f} s, an argument error "
              f"(an unknown option) {cli['argument_error']:.2f} s."] if cli else [])
