@@ -13,10 +13,11 @@ import datasets
 import pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
 from .core import TelepathyError
 from .catalog import Task, TASKS, BATCH_ORDERS, get_task
+from .splits import data_dir, split_name, split_file, read_table, check_table
 
 # %% auto #0
-__all__ = ['HOLDOUT_SEED', 'TEMPLATE_PROBES', 'toy_split', 'check_rows', 'data_dir', 'load_split', 'subset', 'training_rows',
-           'rows_of', 'heldout_rows', 'pad_ids', 'verbaliser_ids', 'PairCollator', 'template_span', 'text_key_mask',
+__all__ = ['HOLDOUT_SEED', 'TEMPLATE_PROBES', 'toy_split', 'check_rows', 'load_split', 'subset', 'training_rows', 'rows_of',
+           'heldout_rows', 'pad_ids', 'verbaliser_ids', 'PairCollator', 'template_span', 'text_key_mask',
            'bucketed_batches', 'shuffled_batches', 'BatchStream', 'micro_batch_ids']
 
 # %% ../nbs/03_data.ipynb #a7fc3bbd
@@ -36,51 +37,16 @@ def toy_split(split: str, n: int | None = None) -> datasets.Dataset:
         rng.shuffle(words); rows["text"].append(" ".join(words)); rows["label"].append(label)
     return datasets.Dataset.from_dict(rows)
 
-# %% ../nbs/03_data.ipynb #3c5e15dd
-def _empty_texts(texts: pa.ChunkedArray) -> np.ndarray:
-    "Indices of the texts that are missing, not strings, or only whitespace."
-    if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)): return np.arange(len(texts))
-    blank = pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(texts)), 0), True)
-    return np.flatnonzero(blank.to_numpy(zero_copy_only=False))
-
 # %% ../nbs/03_data.ipynb #5c212f06
 def check_rows(ds: datasets.Dataset, task: Task, where: str) -> datasets.Dataset:
-    "Raise on missing columns, empty texts or labels outside 0..C-1, naming the first bad row."
-    missing = {"text", "label"} - set(ds.column_names)
-    if missing:
-        raise TelepathyError(f"{where}: missing column(s) {sorted(missing)}; has {ds.column_names}",
-                             "each split needs a string column 'text' and an integer column 'label'")
-    texts, labels = ds.with_format("arrow")["text"], np.asarray(ds["label"])   # Arrow: 67k rows in ms, not seconds
-    empty = _empty_texts(texts)
-    if len(empty):
-        i = int(empty[0]); t = texts[i].as_py()
-        raise TelepathyError(f"{where}: row {i} has an empty text ({t!r})", "remove or fill that row")
-    bad = np.flatnonzero((labels < 0) | (labels >= task.num_classes))
-    if len(bad):
-        raise TelepathyError(f"{where}: row {bad[0]} has label {labels[bad[0]]}, outside 0..{task.num_classes - 1} "
-                             f"({len(bad)} such rows)", f"labels must index {task.name}'s classes {task.label_names}")
+    "Raise on missing columns, empty texts or labels outside 0..C-1, naming the first bad row (`splits.check_table`)."
+    check_table(ds.with_format("arrow")[:], task, where)   # Arrow: 67k rows in ms, not seconds
     return ds
-
-# %% ../nbs/03_data.ipynb #36e947eb
-def data_dir(explicit: str | Path | None = None) -> Path | None:
-    "The data folder to use: `explicit`, else `$TELEPATHY_DATA_DIR`, else None (the hub)."
-    d = explicit or os.environ.get("TELEPATHY_DATA_DIR") or None
-    if d is None: return None
-    if not Path(d).is_dir():
-        raise TelepathyError(
-            f"data directory {str(d)!r} does not exist", "pass an existing folder or unset TELEPATHY_DATA_DIR"
-        )
-    return Path(d)
 
 # %% ../nbs/03_data.ipynb #9900252a
 def _read_parquet(path: Path) -> datasets.Dataset:
     "A Parquet file as an in-memory `datasets.Dataset`, with a clear error when it is corrupt."
-    try: table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as e:
-        raise TelepathyError(
-            f"{path} is not a readable Parquet file ({e})", "copy the file again from its source"
-        ) from None
-    return datasets.Dataset(table)
+    return datasets.Dataset(read_table(path))
 
 # %% ../nbs/03_data.ipynb #19ab8e7c
 def _from_hub(task: Task, split: str) -> datasets.Dataset:
@@ -91,24 +57,15 @@ def _from_hub(task: Task, split: str) -> datasets.Dataset:
     if label_col != "label": ds = ds.rename_column(label_col, "label")
     return ds.select_columns(["text", "label"])
 
-# %% ../nbs/03_data.ipynb #12d4dc40
-def _split_name(task: Task, split: str) -> str:
-    "Map the roles 'train'/'eval' to the task's split names; other names pass through."
-    return task.splits.get(split, split)
-
 # %% ../nbs/03_data.ipynb #66252e0c
 def load_split(task: str | Task, split: str, data_dir_: str | Path | None = None, *,
                n: int | None = None, seed: int = 0) -> datasets.Dataset:
     "Rows of `split` ('train', 'eval' or a split name) of `task`, checked, optionally a seeded subset of `n`."
     task = get_task(task) if isinstance(task, str) else task
-    name = _split_name(task, split)
+    name = split_name(task, split)
     where = f"{task.name}/{name}"
     if task.name == "toy": ds = toy_split(name)
-    elif (root := data_dir(data_dir_)) is not None:
-        path = root / task.name / f"{name}.parquet"
-        if not path.exists():
-            raise TelepathyError(f"{path} is missing (task {task.name}, split {name})",
-                                 f"put {task.name}/{name}.parquet under {root}, or point TELEPATHY_DATA_DIR elsewhere")
+    elif (path := split_file(task, split, data_dir_)) is not None:
         ds = _read_parquet(path); where = str(path)
     else:
         try: ds = _from_hub(task, name)
