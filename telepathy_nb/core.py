@@ -14,11 +14,12 @@ from tqdm.auto import tqdm
 if TYPE_CHECKING: import torch   # annotations only: importing core does not load torch
 
 # %% auto #0
-__all__ = ['REPO', 'PROGRESS_FILE', 'MIRROR_INTERVAL', 'CLOSED_BARS', 'TEXT_PROGRESS', 'TelepathyError', 'seed_everything',
-           'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json', 'read_optional_json', 'JsonlWriter',
-           'read_jsonl', 'git_revision', 'code_revision', 'package_versions', 'cpu_model', 'device_description',
-           'host_description', 'short_commit', 'absolute_path', 'phase', 'mirrored', 'bf16_autocast', 'adamw',
-           'to_device_async', 'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
+__all__ = ['REPO', 'DATASHEET_BF16_TFLOPS', 'PROGRESS_FILE', 'MIRROR_INTERVAL', 'CLOSED_BARS', 'TEXT_PROGRESS', 'TelepathyError',
+           'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json',
+           'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision', 'package_versions',
+           'cpu_model', 'device_description', 'host_description', 'datasheet_tflops', 'short_commit', 'absolute_path',
+           'phase', 'mirrored', 'bf16_autocast', 'adamw', 'to_device_async', 'Terminated', 'sigterm_raises',
+           'progress_bar', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -180,6 +181,16 @@ def host_description() -> str:
     names = [l.split(":", 1)[1].strip() for p in infos for l in p.read_text().splitlines() if l.startswith("Model:")]
     if names: return f"{len(names)}x " + ", ".join(sorted(set(names)))
     return "cpu (" + ", ".join(p for p in (f"{os.cpu_count()} cores", cpu_model()) if p) + ")"
+
+# %% ../nbs/00_core.ipynb #938fb5f3
+DATASHEET_BF16_TFLOPS = (("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.4), ("H200", 989.4), ("A100", 312.0))
+"""NVIDIA's published dense BF16 tensor-core peaks in TFLOP/s (its datasheets print twice these, 'with sparsity'), each
+for the device names that contain the first string: an H100 or H200 without a suffix is the SXM part."""
+
+# %% ../nbs/00_core.ipynb #16ab37dd
+def datasheet_tflops(device: str | None) -> float | None:
+    "The datasheet's dense BF16 peak of the GPU named in `device` (e.g. '1x NVIDIA H100 80GB HBM3'); None for others."
+    return next((tf for name, tf in DATASHEET_BF16_TFLOPS if name in (device or "")), None)
 
 # %% ../nbs/00_core.ipynb #92dfe897
 def short_commit(commit: str | None) -> str:

@@ -15,6 +15,7 @@ from telepathy_nb.core import (
     code_revision,
     device_description,
     package_versions,
+    datasheet_tflops,
 )
 from .rundir import EVAL_RESULTS, SUMMARY
 from .stats import EQUIVALENCE_MARGIN, seed_difference, equivalence_verdict, adjust_verdicts, mcnemar_exact
@@ -473,9 +474,13 @@ def _fmt_table(header: list[str], rows: list[list[str]]) -> str:
 
 # %% ../nbs/11a_report.ipynb #b02bace6
 def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
-    "The tables of a benchmark result, each (header, rows): setup, training variants, step parts, decision latency."
+    """The tables of a benchmark result, each (header, rows): setup, training variants, step parts, decision latency.
+    MFU is the useful FLOP rate over the matmul rate measured on the device; "MFU (datasheet)" over NVIDIA's published dense
+    BF16 peak (`core.datasheet_tflops`), which is how vendors quote theirs."""
+    peak = datasheet_tflops(res["device"])
     info = [["device", res["device"]], ["bridge parameters", f"{res['bridge_params']:,}"],
             ["matmul rate (TFLOP/s)", f"{res['matmul_tflops']:.1f}"],
+            ["datasheet dense BF16 peak (TFLOP/s)", f"{peak:.1f}" if peak else "none known for this device"],
             ["timings per row", f"median of {res.get('repeats', 1)} (spread: slowest-fastest)"]]
     if "flops_per_sample" in res:
         info += [["useful FLOPs / sample (live source)", f"{res['flops_per_sample'] / 1e9:.1f} G"],
@@ -495,6 +500,7 @@ def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
                 f"{res['reference']['samples_per_s']:.1f}",
                 spread(res["reference"]),
                 "",
+                "",
                 "1.00x",
                 "",
                 f"{res['reference']['peak_gib'] or 0:.1f}",
@@ -506,7 +512,7 @@ def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
     lean = {r["micro_batch"]: r for r in res.get("lean", [])}
     ratio = lambda r, base: f"{r['samples_per_s'] / base['samples_per_s']:.2f}x" if base else ""
     for r in res.get("lean", []):
-        train.append(["lean eager (plain)", r["micro_batch"], "live", "no", f"{r['samples_per_s']:.1f}", spread(r), "",
+        train.append(["lean eager (plain)", r["micro_batch"], "live", "no", f"{r['samples_per_s']:.1f}", spread(r), "", "",
                       f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "", "1.00x", f"{r['peak_gib'] or 0:.1f}"])
     for r in res["train"]:
         train.append(
@@ -518,6 +524,7 @@ def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
                 f"{r['samples_per_s']:.1f}",
                 spread(r),
                 f"{r['mfu']:.3f}",
+                f"{r['mfu'] * res['matmul_tflops'] / peak:.3f}" if peak else "",
                 f"{r['vs_reference']:.2f}x" if "vs_reference" in r else "",
                 ratio(r, lean.get(r["micro_batch"])),
                 f"{r['peak_gib'] or 0:.1f}",
@@ -534,6 +541,7 @@ def _bench_sections(res: dict) -> dict[str, tuple[list[str], list[list]]]:
                 "samples/s",
                 "spread",
                 "MFU",
+                "MFU (datasheet)",
                 "vs reference",
                 "vs lean",
                 "peak GiB",
