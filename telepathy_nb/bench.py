@@ -38,9 +38,9 @@ from .graphs import DecisionGraph
 
 # %% auto #0
 __all__ = ['prompt_lengths', 'synthetic_rows', 'synthetic_batches', 'reference_loss', 'ReferenceStep', 'BridgeStep', 'FastStep',
-           'LeanStep', 'path_agreement', 'run_steps', 'time_steps', 'step_flops', 'matmul_tflops', 'decide_fast',
-           'time_call', 'step_breakdown', 'compile_target', 'uncompiled', 'compile_for_latency', 'latency_with_graphs',
-           'bench_state_cache', 'run_bench']
+           'LoopStep', 'LeanStep', 'path_agreement', 'run_steps', 'time_steps', 'step_flops', 'matmul_tflops',
+           'decide_fast', 'time_call', 'step_breakdown', 'compile_target', 'uncompiled', 'compile_for_latency',
+           'latency_with_graphs', 'bench_state_cache', 'run_bench']
 
 # %% ../nbs/16_bench.ipynb #ed9da249
 def prompt_lengths(n: int = 4096, seed: int = 0, extra: int = 6) -> np.ndarray:
@@ -150,6 +150,29 @@ class FastStep(BridgeStep):
         return {**ready, "source_mask": mask, "states": states}
     def loss(self, ready: dict) -> torch.Tensor:
         return pipeline_loss(self.pipe, ready, self.cfg.diversity_weight, states=ready.get("states"))["loss"]
+
+# %% ../nbs/16_bench.ipynb #37a158aa
+class LoopStep(FastStep):
+    """The training loop's own step, timed: `train.backward_step` (the loop's loss under accelerate's autocast, its backward,
+    the soft-token monitors on logging steps) then `train.optimizer_step` (clipping, the divergence check, the schedule,
+    AdamW), on a `train.TrainState` around the bench's pipeline; the next batch is shipped (`FastStep.prepare`) in between,
+    as the loop does."""
+    def __init__(self, pipe: Pipeline, cfg: RunConfig, cache=None):
+        from telepathy_nb.train import TrainState, _accelerator
+        from telepathy_nb.data import BatchStream
+        super().__init__(pipe, cfg, cache)
+        self.st = TrainState(cfg, _accelerator(cfg), pipe, self.opt, BatchStream([1], 1, cfg.seed), [])
+    def prepare(self, batch: dict) -> tuple[dict, torch.Tensor | None]:
+        "(the batch on the device, its cached states or None): what `train.collate_step` gives the loop."
+        ready = super().prepare(batch)
+        return ready, ready.pop("states", None)
+    def __call__(self, ready: tuple, ahead: dict | None = None):
+        from telepathy_nb.train import backward_step, optimizer_step
+        self.st.step += 1
+        parts, gn = backward_step(self.st, self.st.step, [ready])
+        nxt = self.prepare(ahead) if ahead is not None else None
+        optimizer_step(self.st, self.st.step, parts, gn)
+        return nxt
 
 # %% ../nbs/16_bench.ipynb #165692ce
 class LeanStep(BridgeStep):
@@ -484,9 +507,9 @@ def run_bench(cfg: RunConfig, *, iters: int = 10, warmup: int = 3, latency_batch
         w = warmup + 2 * compiled                      # compiled variants: extra untimed steps for (re)compilation
         batches = synthetic_batches(pipe, pool, mb, iters + w, bucketed=True, seed=1)
         _reset_peak(dev)
-        r = time_steps(FastStep(pipe, cfg, state_cache), batches, w, repeats=repeats)
+        r = time_steps(LoopStep(pipe, cfg, state_cache), batches, w, repeats=repeats)
         flops = np.mean([step_flops(pipe, b, source=state_cache is None) for b in batches[w:]]) / mb
-        r.update(micro_batch=mb, compiled=compiled, source="cache" if state_cache is not None else "live",
+        r.update(micro_batch=mb, compiled=compiled, source="cache" if state_cache is not None else "live", step="loop",
                  flops_per_sample=flops, mfu=r["samples_per_s"] * flops / rate, peak_gib=_peak_gib(dev))
         if reference: r["vs_reference"] = r["samples_per_s"] / res["reference"]["samples_per_s"]
         res["train"].append(r)
