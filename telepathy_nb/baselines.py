@@ -52,9 +52,9 @@ __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_r
            'relay_texts', 'text_relay_baseline', 'source_features', 'linear_probe_baseline', 'TextPromptTuner',
            'prompt_tuning_loss', 'tuned_class_scores', 'tuned_preds', 'train_prompt_tuner', 'prompt_tuning_baseline',
            'derangement', 'control_baseline', 'TrainedBridge', 'train_bridge_seed', 'load_bridge_run', 'curve_steps',
-           'cv_probe', 'text_features', 'calibrated_preds', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages',
-           'disjoint_heldout', 'curve_point', 'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure',
-           'rescore_comparisons']
+           'cv_probe', 'text_features', 'calibrated_preds', 'best_lr', 'choose_prompt_lr', 'matched_prompt_tuning',
+           'Stages', 'disjoint_heldout', 'curve_point', 'parse_which', 'parse_seeds', 'run_baselines',
+           'baselines_figure', 'rescore_comparisons']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -209,16 +209,17 @@ def linear_probe_baseline(train_x, train_y, eval_x, eval_rows, task: Task, *, C:
 
 # %% ../nbs/13_baselines.ipynb #c27dbf14
 class TextPromptTuner(torch.nn.Module):
-    "K learned soft tokens placed before the task prompt with the text, for a frozen target."
+    """K learned soft tokens placed before the task prompt with the text, for a frozen target; `prompt` puts another module
+    there instead (what `prefix` calls). `target_rms`: the target's embedding scale, when the caller has measured it."""
 
-    def __init__(
-        self, target: LoadedLM, task: Task, *, soft_tokens: int, max_tokens: int = 256, label_eos: bool = False
-    ):
+    def __init__(self, target: LoadedLM, task: Task, *, soft_tokens: int, max_tokens: int = 256, label_eos: bool = False,
+                 target_rms: float | None = None, prompt: torch.nn.Module | None = None):
         super().__init__()
         tok, self.target, self.task, self.max_tokens = target.tokenizer, target, task, max_tokens
-        self.prompt = SoftPromptBridge(
-            target.width, target.width, soft_tokens=soft_tokens, target_rms=embedding_rms(target.model)
-        )
+        if prompt is None:
+            rms = embedding_rms(target.model) if target_rms is None else target_rms
+            prompt = SoftPromptBridge(target.width, target.width, soft_tokens=soft_tokens, target_rms=rms)
+        self.prompt = prompt
         self.class_ids = verbaliser_ids(tok, task)
         self.train_ids = [c + ([tok.eos_token_id] if label_eos else []) for c in self.class_ids]
         self.bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
@@ -484,6 +485,11 @@ def calibrated_preds(eval_scores: np.ndarray, train_scores: np.ndarray) -> np.nd
     "Argmax of class log-scores minus their mean over training texts (a label-free prior correction)."
     return (eval_scores - train_scores.mean(0, keepdims=True)).argmax(-1)
 
+# %% ../nbs/13_baselines.ipynb #41b71b8c
+def best_lr(heldout_accuracy: dict) -> float:
+    "The lr with the best held-out accuracy ({lr: accuracy}); a tie goes to the larger lr."
+    return max(heldout_accuracy, key=lambda lr: (heldout_accuracy[lr], lr))
+
 # %% ../nbs/13_baselines.ipynb #d064123a
 def choose_prompt_lr(
     target: LoadedLM,
@@ -506,7 +512,7 @@ def choose_prompt_lr(
         )["accuracy"]
         for lr in lrs
     }
-    return max(lrs, key=lambda lr: (acc[lr], lr)), acc   # a tie goes to the larger lr
+    return best_lr(acc), acc
 
 # %% ../nbs/13_baselines.ipynb #c0a1b2d8
 def matched_prompt_tuning(
@@ -579,7 +585,6 @@ def disjoint_heldout(heldout: list[dict], train_rows: list[dict]) -> tuple[list[
     seen = {r["text"] for r in train_rows}
     kept = [r for r in heldout if r["text"] not in seen]
     if not kept: raise TelepathyError("every held-out row's text is also a training text", "hold out more rows (holdout_rows)")
-    assert not {r["text"] for r in kept} & seen
     return kept, len(heldout) - len(kept)
 
 # %% ../nbs/13_baselines.ipynb #49a65055

@@ -19,7 +19,9 @@ from telepathy_nb.core import (
     to_device_async,
 )
 from .config import RunConfig
-from .data import load_split, data_dir, pad_ids, bucketed_batches
+from .data import load_split, pad_ids, bucketed_batches, BatchStream
+from .splits import data_dir
+from .train import TrainState, _accelerator, backward_step, optimizer_step
 from .models import drop_layers_after, _decoder_layers, source_states
 from .bridge import build_target_inputs, count_parameters
 from .losses import diversity_loss
@@ -158,8 +160,6 @@ class LoopStep(FastStep):
     AdamW), on a `train.TrainState` around the bench's pipeline; the next batch is shipped (`FastStep.prepare`) in between,
     as the loop does."""
     def __init__(self, pipe: Pipeline, cfg: RunConfig, cache=None):
-        from telepathy_nb.train import TrainState, _accelerator
-        from telepathy_nb.data import BatchStream
         super().__init__(pipe, cfg, cache)
         self.st = TrainState(cfg, _accelerator(cfg), pipe, self.opt, BatchStream([1], 1, cfg.seed), [])
     def prepare(self, batch: dict) -> tuple[dict, torch.Tensor | None]:
@@ -167,7 +167,6 @@ class LoopStep(FastStep):
         ready = super().prepare(batch)
         return ready, ready.pop("states", None)
     def __call__(self, ready: tuple, ahead: dict | None = None):
-        from telepathy_nb.train import backward_step, optimizer_step
         self.st.step += 1
         parts, gn = backward_step(self.st, self.st.step, [ready])
         nxt = self.prepare(ahead) if ahead is not None else None

@@ -161,17 +161,20 @@ def cpu_model() -> str | None:
     except OSError: return None
     return next((l.split(":", 1)[1].strip() for l in lines if l.startswith("model name") and ":" in l), None)
 
+# %% ../nbs/00_core.ipynb #d61a10c6
+def _machine(gpus: list[str], *cpu_extra: str) -> str:
+    "'Nx GPU names' when there are GPUs, else 'cpu (cores, model, extras)': how device and host descriptions read."
+    if gpus: return f"{len(gpus)}x " + ", ".join(sorted(set(gpus)))
+    return "cpu (" + ", ".join(p for p in (f"{os.cpu_count()} cores", cpu_model(), *cpu_extra) if p) + ")"
+
 # %% ../nbs/00_core.ipynb #2147e33a
 def device_description() -> str:
     """A human-readable description of the compute this process sees. On a CPU it names the model and the vector
     instruction set torch's kernels use (AVX2, AVX512, ...): kernels for different sets round differently, and the
     demo's training losses part by its first logged step (see the README's quick start)."""
     import torch
-    if torch.cuda.is_available():
-        names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
-        return f"{len(names)}x " + ", ".join(sorted(set(names)))
-    parts = [f"{os.cpu_count()} cores", cpu_model(), f"{torch.backends.cpu.get_cpu_capability()} kernels"]
-    return "cpu (" + ", ".join(p for p in parts if p) + ")"
+    if torch.cuda.is_available(): return _machine([torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())])
+    return _machine([], f"{torch.backends.cpu.get_cpu_capability()} kernels")
 
 # %% ../nbs/00_core.ipynb #da76e3c2
 def host_description() -> str:
@@ -179,8 +182,7 @@ def host_description() -> str:
     cores and model. A run's summary names the kernel's `device_description` instead whenever the kernel recorded it."""
     infos = sorted(Path("/proc/driver/nvidia/gpus").glob("*/information"))
     names = [l.split(":", 1)[1].strip() for p in infos for l in p.read_text().splitlines() if l.startswith("Model:")]
-    if names: return f"{len(names)}x " + ", ".join(sorted(set(names)))
-    return "cpu (" + ", ".join(p for p in (f"{os.cpu_count()} cores", cpu_model()) if p) + ")"
+    return _machine(names)
 
 # %% ../nbs/00_core.ipynb #938fb5f3
 DATASHEET_BF16_TFLOPS = (("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.4), ("H200", 989.4), ("A100", 312.0))

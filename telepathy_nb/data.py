@@ -4,16 +4,15 @@
 
 # %% ../nbs/03_data.ipynb #cefed244
 from __future__ import annotations
-import os, random
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import torch
 import datasets
-import pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
 from .core import TelepathyError
-from .catalog import Task, TASKS, BATCH_ORDERS, get_task
-from .splits import data_dir, split_name, split_file, read_table, check_table
+from .catalog import Task, get_task
+from .splits import split_name, split_file, read_table, check_table
 
 # %% auto #0
 __all__ = ['HOLDOUT_SEED', 'TEMPLATE_PROBES', 'toy_split', 'check_rows', 'load_split', 'subset', 'training_rows', 'rows_of',

@@ -14,7 +14,7 @@ from .data import Task, get_task, PairCollator, pad_ids
 from .bridge import make_bridge, count_parameters
 from .pipeline import bridge_settings
 from .baselines import (TextPromptTuner, train_prompt_tuner, tuned_preds, training_rows, bridge_batches,
-                                    curve_steps, disjoint_heldout)
+                                    curve_steps, disjoint_heldout, best_lr)
 
 # %% auto #0
 __all__ = ['MESSAGE_METHODS', 'TextMessageTuner', 'same_depth', 'message_tuner', 'message_point']
@@ -22,17 +22,18 @@ __all__ = ['MESSAGE_METHODS', 'TextMessageTuner', 'same_depth', 'message_tuner',
 # %% ../nbs/13b_message.ipynb #f25940ab
 class TextMessageTuner(TextPromptTuner):
     """The target reads [BOS][a message][prompt with the text][label], the message being K soft tokens a bridge makes from
-    `sender`'s layer-`layer` states of the row's text. With `decoys` (a list of texts), the sender reads one of them
+    `sender`'s layer-`layer` states of the row's text (`bridge_kw`: `make_bridge`'s arguments, K included). With `decoys` (a list of texts), the sender reads one of them
     instead, picked by the row's text and never the text itself: a message about another row."""
 
-    def __init__(self, target: LoadedLM, task: Task, sender: LoadedLM, *, layer: int, bridge: dict,
-                 max_tokens: int = 256, label_eos: bool = False, decoys: list[str] | None = None):
-        super().__init__(target, task, soft_tokens=bridge["soft_tokens"], max_tokens=max_tokens, label_eos=label_eos)
+    def __init__(self, target: LoadedLM, task: Task, sender: LoadedLM, *, layer: int, bridge: str = "perceiver",
+                 target_rms: float | None = None, max_tokens: int = 256, label_eos: bool = False,
+                 decoys: list[str] | None = None, **bridge_kw):
+        rms = embedding_rms(target.model) if target_rms is None else target_rms
+        message = make_bridge(bridge, sender.width, target.width, target_rms=rms, **bridge_kw)
+        super().__init__(target, task, soft_tokens=bridge_kw["soft_tokens"], max_tokens=max_tokens, label_eos=label_eos,
+                         prompt=message)
         self.sender, self.layer, self.decoys = sender, layer, decoys
         self.reader = PairCollator(task, sender.tokenizer, target.tokenizer, max_source_tokens=max_tokens)
-        kind = bridge.get("kind", "perceiver")
-        kw = {k: v for k, v in bridge.items() if k != "kind"}
-        self.prompt = make_bridge(kind, sender.width, target.width, target_rms=embedding_rms(target.model), **kw)
 
     def sent(self, rows: list[dict]) -> list[dict]:
         "What the sender reads for each row: the row, or (with decoys) another text, fixed per row."
@@ -58,16 +59,18 @@ MESSAGE_METHODS = ("prompt_K", "prompt_2K", "message", "self_message", "shuffled
 "what the target reads before the prompt with the text (see the table above)"
 
 # %% ../nbs/13b_message.ipynb #e1908295
-def message_tuner(method: str, cfg: RunConfig, source: LoadedLM, target: LoadedLM, decoys: list[str]) -> TextPromptTuner:
+def message_tuner(method: str, cfg: RunConfig, source: LoadedLM, target: LoadedLM, decoys: list[str],
+                  target_rms: float | None = None) -> TextPromptTuner:
     "The tuner of `method` (`MESSAGE_METHODS`) for a run of `cfg`: K from the config, the bridge of the config."
     if method not in MESSAGE_METHODS: raise TelepathyError(f"unknown method {method!r}", f"use some of {MESSAGE_METHODS}")
-    task, common = get_task(cfg.task), dict(max_tokens=cfg.max_source_tokens, label_eos=cfg.label_eos)
+    task = get_task(cfg.task)
+    common = dict(max_tokens=cfg.max_source_tokens, label_eos=cfg.label_eos, target_rms=target_rms)
     if method.startswith("prompt_"):
         return TextPromptTuner(target, task, soft_tokens=cfg.soft_tokens * (2 if method == "prompt_2K" else 1), **common)
     sender = target if method == "self_message" else source
     layer = same_depth(cfg.source_layer, source.n_layers, target.n_layers) if method == "self_message" else cfg.source_layer
-    return TextMessageTuner(target, task, sender, layer=layer, bridge={"kind": cfg.bridge, **bridge_settings(cfg)},
-                            decoys=decoys if method == "shuffled_message" else None, **common)
+    return TextMessageTuner(target, task, sender, layer=layer, bridge=cfg.bridge,
+                            decoys=decoys if method == "shuffled_message" else None, **common, **bridge_settings(cfg))
 
 # %% ../nbs/13b_message.ipynb #a6608a06
 def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: LoadedLM, eval_rows, heldout, *,
@@ -82,18 +85,18 @@ def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: L
     batches = bridge_batches(c, PairCollator(get_task(c.task), source.tokenizer, target.tokenizer,
                                              max_source_tokens=c.max_source_tokens), rows)
     labels, held = np.array([r["label"] for r in eval_rows]), np.array([r["label"] for r in heldout])
-    out = {}
+    rms, decoys, out = embedding_rms(target.model), [r["text"] for r in rows], {}   # the target's scale, measured once
     for m in methods:
         trials, t1 = {}, time.time()
         for lr in lrs:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                tuner = message_tuner(m, c, source, target, [r["text"] for r in rows]).to(target.device)
+                tuner = message_tuner(m, c, source, target, decoys, rms).to(target.device)
             losses = train_prompt_tuner(tuner, rows, batches, lr=lr, weight_decay=c.weight_decay, grad_clip=c.grad_clip,
                                         warmup_steps=c.warmup_steps, seed=seed, progress=progress)
             trials[lr] = {"heldout_accuracy": float((tuned_preds(tuner, heldout, batch_size=bs) == held).mean()),
                           "preds": tuned_preds(tuner, eval_rows, batch_size=bs), "loss_first": losses[0], "loss_last": losses[-1]}
-        lr = max(lrs, key=lambda x: (trials[x]["heldout_accuracy"], x))   # a tie goes to the larger lr
+        lr = best_lr({x: t["heldout_accuracy"] for x, t in trials.items()})
         out[m] = {"lr": lr, "accuracy": float((trials[lr]["preds"] == labels).mean()),
                   "preds": trials[lr]["preds"].astype(int).tolist(), "trainable_parameters": count_parameters(tuner.prompt),
                   "trials": {f"{x:g}": {k: v for k, v in t.items() if k != "preds"} for x, t in trials.items()},

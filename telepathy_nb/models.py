@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #28f3ec58
 from __future__ import annotations
-import importlib.util, os, re, tempfile
+import importlib.util, os, tempfile
 from dataclasses import dataclass
 from pathlib import Path
 import torch
@@ -12,8 +12,8 @@ from tokenizers import Tokenizer, Regex, models as tok_models, pre_tokenizers, d
 from transformers import (AutoModelForCausalLM, AutoTokenizer, LlamaConfig, MistralConfig,
                           PreTrainedTokenizerFast)
 from .core import TelepathyError, pick_device, progress_bar
-from .catalog import (HUB_ALIASES, EmbeddedSpec, EMBEDDED, EMBEDDED_INSTALL, TINY_ARCHS, TINY_DEPTH,
-                                  SCALE_DEPTHS, resolve_model_name, model_depth, check_layer)
+from .catalog import (EmbeddedSpec, EMBEDDED, EMBEDDED_INSTALL, TINY_ARCHS, TINY_DEPTH, SCALE_DEPTHS,
+                                  resolve_model_name)
 
 # %% auto #0
 __all__ = ['SPECIALS', 'TINY_WORDS', 'SCALE_CONFIGS', 'TOKENIZER_PROBE', 'char_tokenizer', 'word_tokenizer', 'tiny_config',

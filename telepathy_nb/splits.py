@@ -80,6 +80,7 @@ def check_table(table: pa.Table, task: Task, where: str) -> pa.Table:
 def check_split(task: str | Task, split: str, data_dir_: str | Path | None = None) -> bool:
     """Check `split` of `task` without torch or `datasets`: True when its rows are a sound Parquet file or made by code
     (toy); False when only the hub has them (`data.load_split` fetches and checks those). Raises on bad rows."""
+    task = get_task(task) if isinstance(task, str) else task
     path = split_file(task, split, data_dir_)
-    if path is not None: check_table(read_table(path), get_task(task) if isinstance(task, str) else task, str(path))
-    return path is not None or (task if isinstance(task, str) else task.name) == "toy"
+    if path is not None: check_table(read_table(path), task, str(path))
+    return path is not None or task.name == "toy"

@@ -29,7 +29,7 @@ from .config import RunConfig, save_config, config_from_dict, check_gpu_options,
 from .data import load_split, training_rows, BatchStream, micro_batch_ids
 from .losses import soft_token_monitors
 from .pipeline import (Pipeline, build_pipeline, run_loss, loss_values, bridge_scores, compile_target_body,
-                                    compile_cache_file, load_compile_cache, save_compile_cache,
+                                   compile_cache_file, load_compile_cache, save_compile_cache,
                                    bridge_answers, substring_match)
 from .graphs import GraphedTrainStep, train_shapes
 from .cache import BUILD_BATCH_TOKENS, StateCache, build_state_cache, cache_key, model_fingerprint
