@@ -39,7 +39,7 @@ from telepathy_nb.data import (
 )
 from .data import training_rows as split_training_rows
 from .bridge import SoftPromptBridge, build_target_inputs, masked_mean
-from .scoring import label_loss, class_scores, text_scores, text_inputs, target_hidden
+from .scoring import label_loss, label_lm_loss, logits_at, class_scores, text_scores, text_inputs, target_hidden
 from .pipeline import Pipeline, build_pipeline, bridge_scores
 from .evaluate import zero_shot
 from .stats import report, multi_report, compare_to_bridge, classification_report, adjust_verdicts
@@ -50,11 +50,11 @@ from .rundir import BASELINES_RESULTS, CONFIG, CHECKPOINTS, latest_checkpoint
 __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_rows', 'bridge_batches', 'rows_seen',
            'seen_rows_and_batches', 'majority_baseline', 'random_baseline', 'few_shot_prompt', 'few_shot_baseline',
            'relay_texts', 'text_relay_baseline', 'source_features', 'linear_probe_baseline', 'TextPromptTuner',
-           'prompt_tuning_loss', 'tuned_class_scores', 'tuned_preds', 'train_prompt_tuner', 'prompt_tuning_baseline',
-           'derangement', 'control_baseline', 'TrainedBridge', 'train_bridge_seed', 'load_bridge_run', 'curve_steps',
-           'cv_probe', 'text_features', 'calibrated_preds', 'best_lr', 'choose_prompt_lr', 'matched_prompt_tuning',
-           'Stages', 'disjoint_heldout', 'curve_point', 'parse_which', 'parse_seeds', 'run_baselines',
-           'baselines_figure', 'rescore_comparisons']
+           'lockstep_loss', 'prompt_tuning_loss', 'tuned_class_scores', 'tuned_preds', 'train_lockstep',
+           'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement', 'control_baseline', 'TrainedBridge',
+           'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'cv_probe', 'text_features', 'calibrated_preds',
+           'best_lr', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages', 'disjoint_heldout', 'curve_point',
+           'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure', 'rescore_comparisons']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -232,14 +232,15 @@ class TextPromptTuner(torch.nn.Module):
         ).input_ids
         return _cut_middle(ids, self.max_tokens, self.tail)
 
-    def prefix(self, rows: list[dict]) -> torch.Tensor:
-        "The soft tokens (B, K, d) each row's prompt follows: here the same K learned tokens for every row."
+    def prefix(self, rows: list[dict], memo: dict | None = None) -> torch.Tensor:
+        """The soft tokens (B, K, d) each row's prompt follows: here the same K learned tokens for every row. `memo`: a
+        dict that tuners reading the same `rows` share, for what they can compute once (a sender's states)."""
         return self.prompt(torch.zeros(len(rows), 1, 1, device=self.target.device), None).soft
 
-    def inputs(self, texts: list[list[int]], conts: list[list[int]], rows: list[dict]):
+    def inputs(self, texts: list[list[int]], conts: list[list[int]], rows: list[dict], memo: dict | None = None):
         "[BOS][soft][text][cont] embeddings, mask, and positions (B, L) predicting each `cont` token."
         model, dev = self.target.model, self.target.device
-        soft = self.prefix(rows).to(model.dtype)
+        soft = self.prefix(rows, memo).to(model.dtype)
         ids, mask = (
             x.to(dev) for x in pad_ids([t + c for t, c in zip(texts, conts)], self.target.tokenizer.pad_token_id)
         )
@@ -251,12 +252,26 @@ class TextPromptTuner(torch.nn.Module):
         return embeds, full_mask, pos
 
 # %% ../nbs/13_baselines.ipynb #3677b9a6
+def lockstep_loss(tuners: list[TextPromptTuner], rows) -> torch.Tensor:
+    """Each tuner's mean cross-entropy of the label tokens after [BOS][its prefix][prompt(text)] on the same `rows`: (G,).
+    The tuners share one target and task; their inputs are stacked along the batch, one target pass per prefix length,
+    so G tuners cost about one pass where a small batch leaves the device idle. Gradients stay each tuner's own."""
+    lead, memo = tuners[0], {}
+    texts, conts = [lead.text_ids(r["text"]) for r in rows], [lead.train_ids[r["label"]] for r in rows]
+    built = [t.inputs(texts, conts, rows, memo) for t in tuners]
+    lab, lmask = (x.to(built[0][0].device) for x in pad_ids(conts, 0))
+    by_len, out, B = {}, [None] * len(tuners), len(rows)
+    for g, (embeds, _, _) in enumerate(built): by_len.setdefault(embeds.shape[1], []).append(g)
+    for group in by_len.values():
+        embeds, mask, pos = (torch.cat([built[g][j] for g in group]) for j in range(3))
+        logits = logits_at(lead.target.model, target_hidden(lead.target.model, embeds, mask), pos)
+        for k, g in enumerate(group): out[g] = label_lm_loss(logits[k * B:(k + 1) * B], lab, lmask)
+    return torch.stack(out)
+
+# %% ../nbs/13_baselines.ipynb #a99fb5cc
 def prompt_tuning_loss(tuner: TextPromptTuner, rows) -> torch.Tensor:
     "Mean cross-entropy of the label tokens after [BOS][soft][prompt(text)]."
-    texts, conts = [tuner.text_ids(r["text"]) for r in rows], [tuner.train_ids[r["label"]] for r in rows]
-    embeds, mask, pos = tuner.inputs(texts, conts, rows)
-    lab, lmask = (x.to(embeds.device) for x in pad_ids(conts, 0))
-    return label_loss(tuner.target.model, embeds, mask, pos, lab, lmask)
+    return lockstep_loss([tuner], rows)[0]
 
 # %% ../nbs/13_baselines.ipynb #127690f2
 @torch.no_grad()
@@ -276,23 +291,32 @@ def tuned_preds(tuner: TextPromptTuner, rows, *, batch_size: int = 16, progress:
     return torch.cat(scores).argmax(-1).numpy()
 
 # %% ../nbs/13_baselines.ipynb #50001021
-def train_prompt_tuner(tuner: TextPromptTuner, rows, batches, *, lr: float, weight_decay: float = 0.01,
-                       grad_clip: float = 1.0, warmup_steps: int = 0, seed: int = 0, progress: bool = False) -> list[float]:
-    """Train the tuner's trainable part (its soft tokens, or its bridge) on `batches` (steps × micro-batches × row
-    indices), the lr rising linearly over `warmup_steps`, then constant; returns the loss per step."""
+def train_lockstep(tuners: list[TextPromptTuner], rows, batches, *, lrs: list[float], weight_decay: float = 0.01,
+                   grad_clip: float = 1.0, warmup_steps: int = 0, seed: int = 0, progress: bool = False) -> list[list[float]]:
+    """Train each tuner's trainable part (its soft tokens, or its bridge) on the same `batches` (steps × micro-batches ×
+    row indices), tuner g at `lrs[g]`, all in one target pass per micro-batch (`lockstep_loss`). Each has its own
+    optimizer, warmup (the lr rising linearly over `warmup_steps`, then constant) and gradient clipping, so each trains
+    as it would alone. Returns each tuner's loss per step."""
     torch.manual_seed(seed)
-    params = [p for p in tuner.prompt.parameters() if p.requires_grad]
-    opt, losses, dev = adamw(params, lr=lr, weight_decay=weight_decay, fused=False), [], tuner.target.device
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / warmup_steps) if warmup_steps else 1.0)
-    tuner.train()
-    for step in tqdm(batches, desc="prompt tuning", disable=not progress, leave=False):
-        total = 0.0
+    params = [[p for p in t.prompt.parameters() if p.requires_grad] for t in tuners]
+    opts = [adamw(ps, lr=lr, weight_decay=weight_decay, fused=False) for ps, lr in zip(params, lrs, strict=True)]
+    ramp = lambda s: min(1.0, (s + 1) / warmup_steps) if warmup_steps else 1.0
+    scheds, losses, dev = [torch.optim.lr_scheduler.LambdaLR(o, ramp) for o in opts], [], tuners[0].target.device
+    for t in tuners: t.train()
+    for step in tqdm(batches, desc=f"prompt tuning ×{len(tuners)}", disable=not progress, leave=False):
+        total = torch.zeros(len(tuners))
         for mb in step:
-            with bf16_autocast(dev): loss = prompt_tuning_loss(tuner, [rows[i] for i in mb]) / len(step)
-            loss.backward(); total += loss.item()
-        torch.nn.utils.clip_grad_norm_(params, grad_clip); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-        losses.append(total)
-    return losses
+            with bf16_autocast(dev): loss = lockstep_loss(tuners, [rows[i] for i in mb]) / len(step)
+            loss.sum().backward(); total += loss.detach().float().cpu()
+        for ps, opt, sched in zip(params, opts, scheds):
+            torch.nn.utils.clip_grad_norm_(ps, grad_clip); opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+        losses.append(total.tolist())
+    return [list(x) for x in zip(*losses)]
+
+# %% ../nbs/13_baselines.ipynb #fd4b5cf1
+def train_prompt_tuner(tuner: TextPromptTuner, rows, batches, *, lr: float, **kw) -> list[float]:
+    "Train one tuner (`train_lockstep`'s keywords); returns its loss per step."
+    return train_lockstep([tuner], rows, batches, lrs=[lr], **kw)[0]
 
 # %% ../nbs/13_baselines.ipynb #a5dc09be
 def prompt_tuning_baseline(target: LoadedLM, task: Task, train_rows, batches, eval_rows, *, soft_tokens: int, lr: float,

@@ -13,7 +13,7 @@ from .models import LoadedLM, source_states, embedding_rms
 from .data import Task, get_task, PairCollator, pad_ids
 from .bridge import make_bridge, count_parameters
 from .pipeline import bridge_settings
-from .baselines import (TextPromptTuner, train_prompt_tuner, tuned_preds, training_rows, bridge_batches,
+from .baselines import (TextPromptTuner, train_lockstep, tuned_preds, training_rows, bridge_batches,
                                     curve_steps, disjoint_heldout, best_lr)
 
 # %% auto #0
@@ -42,12 +42,20 @@ class TextMessageTuner(TextPromptTuner):
         return [{"text": next(pick(r["text"], j) for j in range(len(self.decoys) + 1) if pick(r["text"], j) != r["text"])}
                 for r in rows]
 
-    def prefix(self, rows: list[dict]) -> torch.Tensor:
-        "The message (B, K, d) for each row: the sender's states through the bridge."
+    @torch.no_grad()
+    def states(self, rows: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
+        "The sender's layer states (B, T, d) and mask (B, T) of what it reads for each row."
         dev = self.target.device
         ids, mask = (x.to(dev) for x in pad_ids(self.reader.source_ids_many(self.sent(rows)), self.sender.tokenizer.pad_token_id))
-        with torch.no_grad(): states = source_states(self.sender.model, ids, mask, self.layer)
-        return self.prompt(states.float(), mask).soft
+        return source_states(self.sender.model, ids, mask, self.layer).float(), mask
+
+    def prefix(self, rows: list[dict], memo: dict | None = None) -> torch.Tensor:
+        """The message (B, K, d) for each row: the sender's states through the bridge. Tuners that share `memo` and read
+        the same rows with the same sender, layer and decoys compute the states once."""
+        key = ("states", id(self.sender), self.layer, id(self.decoys))
+        if memo is None: return self.prompt(*self.states(rows)).soft
+        if key not in memo: memo[key] = self.states(rows)
+        return self.prompt(*memo[key]).soft
 
 # %% ../nbs/13b_message.ipynb #ceb12b84
 def same_depth(layer: int, depth_from: int, depth_to: int) -> int:
@@ -76,7 +84,8 @@ def message_tuner(method: str, cfg: RunConfig, source: LoadedLM, target: LoadedL
 def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: LoadedLM, eval_rows, heldout, *,
                   methods=MESSAGE_METHODS, lrs=(1e-4, 3e-4, 1e-3, 3e-3), batch_size: int | None = None,
                   progress: bool = False, log=None) -> dict:
-    "Every method of `methods` at `n` training rows and `seed`, scored on `eval_rows`; `log(text)` hears each method end."
+    """Every method of `methods` at `n` training rows and `seed`, scored on `eval_rows`; `log(text)` hears each stage end.
+    All (method, lr) trials train together (`baselines.train_lockstep`): the same batches, each its own optimizer."""
     t0, bs = time.time(), batch_size or cfg.batch_size * 2
     c = dataclasses.replace(cfg, train_size=n, seed=seed, run_dir="", num_processes=1)
     c = dataclasses.replace(c, steps=curve_steps(c, n))
@@ -86,22 +95,26 @@ def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: L
                                              max_source_tokens=c.max_source_tokens), rows)
     labels, held = np.array([r["label"] for r in eval_rows]), np.array([r["label"] for r in heldout])
     rms, decoys, out = embedding_rms(target.model), [r["text"] for r in rows], {}   # the target's scale, measured once
+    trials = [(m, lr) for m in methods for lr in lrs]
+    tuners = []
+    for m, lr in trials:                                    # every lr of a method starts from the same weights
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            tuners.append(message_tuner(m, c, source, target, decoys, rms).to(target.device))
+    losses = train_lockstep(tuners, rows, batches, lrs=[lr for _, lr in trials], weight_decay=c.weight_decay,
+                            grad_clip=c.grad_clip, warmup_steps=c.warmup_steps, seed=seed, progress=progress)
+    if log: log(f"{len(trials)} trials trained together, {c.steps} steps, {time.time() - t0:.0f} s")
+    scored = [{"heldout_accuracy": float((tuned_preds(t, heldout, batch_size=bs) == held).mean()),
+               "preds": tuned_preds(t, eval_rows, batch_size=bs), "loss_first": l[0], "loss_last": l[-1]}
+              for t, l in zip(tuners, losses)]
     for m in methods:
-        trials, t1 = {}, time.time()
-        for lr in lrs:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(seed)
-                tuner = message_tuner(m, c, source, target, decoys, rms).to(target.device)
-            losses = train_prompt_tuner(tuner, rows, batches, lr=lr, weight_decay=c.weight_decay, grad_clip=c.grad_clip,
-                                        warmup_steps=c.warmup_steps, seed=seed, progress=progress)
-            trials[lr] = {"heldout_accuracy": float((tuned_preds(tuner, heldout, batch_size=bs) == held).mean()),
-                          "preds": tuned_preds(tuner, eval_rows, batch_size=bs), "loss_first": losses[0], "loss_last": losses[-1]}
-        lr = best_lr({x: t["heldout_accuracy"] for x, t in trials.items()})
-        out[m] = {"lr": lr, "accuracy": float((trials[lr]["preds"] == labels).mean()),
-                  "preds": trials[lr]["preds"].astype(int).tolist(), "trainable_parameters": count_parameters(tuner.prompt),
-                  "trials": {f"{x:g}": {k: v for k, v in t.items() if k != "preds"} for x, t in trials.items()},
-                  "seconds": round(time.time() - t1, 1)}
-        if log: log(f"{m}: lr {lr:g}, accuracy {out[m]['accuracy']:.3f}, {out[m]['seconds']} s")
+        mine = {lr: (t, s) for (mm, lr), t, s in zip(trials, tuners, scored) if mm == m}
+        lr = best_lr({x: s["heldout_accuracy"] for x, (_, s) in mine.items()})
+        preds = mine[lr][1]["preds"]
+        out[m] = {"lr": lr, "accuracy": float((preds == labels).mean()), "preds": preds.astype(int).tolist(),
+                  "trainable_parameters": count_parameters(mine[lr][0].prompt),
+                  "trials": {f"{x:g}": {k: v for k, v in s.items() if k != "preds"} for x, (_, s) in mine.items()}}
+        if log: log(f"{m}: lr {lr:g}, accuracy {out[m]['accuracy']:.3f}")
     return {"n": n, "seed": seed, "steps": c.steps, "rows": len(rows), "warmup_steps": c.warmup_steps,
             "heldout_rows": len(heldout), "heldout_dropped": dropped, "lrs": list(lrs), "methods": out,
             "seconds": round(time.time() - t0, 1)}
