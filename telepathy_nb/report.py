@@ -787,8 +787,8 @@ def json_value(obj, path: str):
 # %% ../nbs/11a_report.ipynb #141eb427
 def derived_values(res: dict) -> dict:
     """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
-    over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), and a learning curve's
-    mean accuracy per N and method."""
+    over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), a learning curve's
+    mean accuracy per N and method, and a message experiment's accuracy (mean, sd over seeds) per N and method."""
     out, runs = {}, list((res.get("runs") or {}).values())
     accs = [r["accuracy"] for r in runs if isinstance(r.get("accuracy"), (int, float))]
     if accs:
@@ -799,6 +799,11 @@ def derived_values(res: dict) -> dict:
         ns = sorted({r["n"] for r in runs})
         out["curves"] = {str(n): {m: float(np.mean([r["accuracy"][m] for r in runs if r["n"] == n]))
                                   for m in next(r for r in runs if r["n"] == n)["accuracy"]} for n in ns}
+    if res.get("kind") == "message":
+        pts = list(res["points"].values())
+        seeds = lambda n, m: [p["methods"][m]["accuracy"] for p in pts if p["n"] == n]
+        out["message"] = {str(n): {m: {"mean": float(np.mean(seeds(n, m))), "sd": float(np.std(seeds(n, m), ddof=1))}
+                                   for m in res["methods"]} for n in sorted({p["n"] for p in pts})}
     return out
 
 # %% ../nbs/11a_report.ipynb #6b56b8ea

@@ -1,5 +1,6 @@
 """Every number in the README's result tables comes from a committed JSON in results/."""
 import json, re
+import numpy as np
 from pathlib import Path
 from telepathy_nb.report import sync_docs, study_table, result_markdown, bench_markdown
 
@@ -33,6 +34,21 @@ def test_every_result_says_where_it_came_from():
         if res.get("kind") == "source_ceiling":           # a prompt-tuning ceiling: the script, commit, machine; each run's seed and rows
             assert res["command"].startswith("python experiments/checks/check_source_ceiling.py ") and res["commit"] and res["machine"], f.name
             assert res["runs"] and all({"seed", "role", "accuracy", "eval_rows", "lr"} <= set(r) for r in res["runs"].values()), f.name
+            continue
+        if res.get("kind") == "message":                  # does the message add anything: every method's predictions, lr rule, comparisons
+            from telepathy_nb.baselines import best_lr
+            assert res["command"].startswith("python experiments/checks/check_message.py ") and res["commit"] and res["machine"], f.name
+            for key, pt in res["points"].items():
+                for m in res["methods"]:
+                    r = pt["methods"][m]
+                    assert len(r["preds"]) == len(res["labels"]) and r["accuracy"] == np.mean(np.array(r["preds"]) == res["labels"]), (f.name, key, m)
+                    assert r["lr"] == best_lr({float(x): t["heldout_accuracy"] for x, t in r["trials"].items()}), (f.name, key, m)
+            for n, c in res["comparisons"].items():       # each difference is the seeds' mean accuracy difference
+                at = [p for p in res["points"].values() if p["n"] == int(n)]
+                assert sorted(p["seed"] for p in at) == c["seeds"], (f.name, n)
+                for m, r in c["vs"].items():
+                    gap = np.mean([p["methods"]["message"]["accuracy"] - p["methods"][m]["accuracy"] for p in at])
+                    assert abs(r["difference"]["diff"] - gap) < 1e-9, (f.name, n, m)
             continue
         assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
         assert res["command"].startswith(("telepathy study ", "telepathy curves ", "telepathy run baselines ", "telepathy run train_bridge ", "make demo")) and len(res["commit"]) >= 7

@@ -46,7 +46,7 @@ SETTINGS = ("kind", "preset", "overrides", "methods", "lrs", "labels")
 "what the parts of a merge must share"
 
 
-def merge(out: Path, parts: list[Path], command: str) -> dict:
+def merge(parts: list[Path], command: str) -> dict:
     "One result from runs of the same settings: every part's points (a point in two parts must be the same)."
     res = [json.loads(p.read_text()) for p in parts]
     for p, r in zip(parts[1:], res[1:]):
@@ -57,10 +57,19 @@ def merge(out: Path, parts: list[Path], command: str) -> dict:
         for key, pt in r["points"].items():
             if key in points and points[key]["methods"] != pt["methods"]: sys.exit(f"{p}: point {key} differs from another part's")
             points[key] = pt
-    merged = {k: res[0][k] for k in SETTINGS} | {"points": dict(sorted(points.items())), "parts": [r["command"] for r in res]}
+    merged = {k: res[0][k] for k in SETTINGS} | {"points": dict(sorted(points.items(), key=lambda kv: _order(kv[0])))}
+    merged["parts"] = [{k: r.get(k) for k in ("command", "commit", "commit_recorded", "machine", "date")} for r in res]
     merged.update(comparisons=comparisons(merged), **provenance(command))
-    atomic_write_json(out, merged)
+    for k in ("commit", "machine", "versions"):       # where the points were computed, not where they were merged
+        if all(r.get(k) == res[0].get(k) for r in res): merged[k] = res[0].get(k)
+        else: sys.exit(f"the parts differ in {k}: merge only runs of one code and machine")
     return merged
+
+
+def _order(key: str) -> tuple[int, int]:
+    "A point's key `n=N,seed=S` as (N, S)."
+    n, seed = (int(part.split("=")[1]) for part in key.split(","))
+    return n, seed
 
 
 def main(argv=None) -> None:
@@ -73,7 +82,10 @@ def main(argv=None) -> None:
     ap.add_argument("-p", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
     command = "python experiments/checks/check_message.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    if a.merge: return report(merge(Path(a.out), a.merge, command))
+    if a.merge:
+        res = merge(a.merge, command)
+        atomic_write_json(Path(a.out), res)
+        return report(res)
     overrides = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in a.p)}
     cfg = make_config(a.preset, **overrides)
     ns, seeds = [int(x) for x in a.n.split(",")], [int(x) for x in a.seeds.split(",")]
