@@ -8,6 +8,7 @@ import argparse, json, os, shlex, shutil, sys, time
 from pathlib import Path
 from .core import TelepathyError, read_json
 from .rundir import SUMMARY, NOTEBOOK, PAGE, runs_root
+from .warm import add_warm_command
 # Everything heavier (torch, transformers, plotly, papermill) is imported by the command that needs it, so that
 # `telepathy --help` and argparse's errors come back in about a second.
 
@@ -477,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_results_command(sub)
     add_artefact_commands(sub)
     add_sweep_command(sub)
+    add_warm_command(sub)
     return ap
 
 # %% ../nbs/21_cli.ipynb #4c68722b

@@ -18,8 +18,8 @@ __all__ = ['REPO', 'DATASHEET_BF16_TFLOPS', 'PROGRESS_FILE', 'MIRROR_INTERVAL', 
            'seed_everything', 'pick_device', 'atomic_write_bytes', 'atomic_write_json', 'read_json',
            'read_optional_json', 'JsonlWriter', 'read_jsonl', 'git_revision', 'code_revision', 'package_versions',
            'cpu_model', 'device_description', 'host_description', 'datasheet_tflops', 'short_commit', 'absolute_path',
-           'phase', 'mirrored', 'bf16_autocast', 'adamw', 'to_device_async', 'Terminated', 'sigterm_raises',
-           'progress_bar', 'batch_starts']
+           'cache_dir', 'code_sha_of', 'code_sha', 'phase', 'mirrored', 'bf16_autocast', 'adamw', 'to_device_async',
+           'Terminated', 'sigterm_raises', 'progress_bar', 'batch_starts']
 
 # %% ../nbs/00_core.ipynb #9ebc3e94
 class TelepathyError(ValueError):
@@ -204,6 +204,25 @@ def short_commit(commit: str | None) -> str:
 def absolute_path(path: str | Path) -> Path:
     "`path` with `~` expanded, made absolute against the current working directory (symlinks kept)."
     return Path(os.path.abspath(os.path.expanduser(str(path))))
+
+# %% ../nbs/00_core.ipynb #1c896902
+def cache_dir() -> Path:
+    "Where the package keeps what it builds once (converted models, compile caches, the warm-kernel server's socket): `$TELEPATHY_CACHE` or `~/.cache/telepathy_nb`."
+    return Path(os.environ.get("TELEPATHY_CACHE", Path.home() / ".cache" / "telepathy_nb"))
+
+# %% ../nbs/00_core.ipynb #a9ca2216
+def code_sha_of(sources: dict[str, bytes]) -> str:
+    "SHA-256 over module sources (file name -> bytes), in name order."
+    import hashlib
+    h = hashlib.sha256()
+    for name in sorted(sources): h.update(name.encode()); h.update(sources[name])
+    return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #dc787b23
+def code_sha() -> str:
+    "SHA-256 over this package's module sources: names the code that ran even where git metadata is stale or absent."
+    import telepathy_nb
+    return code_sha_of({f.name: f.read_bytes() for f in Path(telepathy_nb.__file__).parent.glob("*.py")})
 
 # %% ../nbs/00_core.ipynb #a7abfc7c
 PROGRESS_FILE = "TELEPATHY_PROGRESS"

@@ -11,13 +11,13 @@ import torch
 from tokenizers import Tokenizer, Regex, models as tok_models, pre_tokenizers, decoders
 from transformers import (AutoModelForCausalLM, AutoTokenizer, LlamaConfig, MistralConfig,
                           PreTrainedTokenizerFast)
-from .core import TelepathyError, pick_device, progress_bar
+from .core import TelepathyError, pick_device, progress_bar, cache_dir
 from .catalog import (EmbeddedSpec, EMBEDDED, EMBEDDED_INSTALL, TINY_ARCHS, TINY_DEPTH, SCALE_DEPTHS,
                                   resolve_model_name)
 
 # %% auto #0
 __all__ = ['SPECIALS', 'TINY_WORDS', 'SCALE_CONFIGS', 'TOKENIZER_PROBE', 'char_tokenizer', 'word_tokenizer', 'tiny_config',
-           'cache_dir', 'check_tokenizer', 'embedded_model_dir', 'LoadedLM', 'freeze', 'load_model', 'source_states',
+           'check_tokenizer', 'embedded_model_dir', 'LoadedLM', 'freeze', 'load_model', 'source_states',
            'drop_layers_after', 'embedding_rms']
 
 # %% ../nbs/02_models.ipynb #0970717d
@@ -103,11 +103,6 @@ def _scale_random(name: str, device, dtype, seed: int = 0):
         torch.manual_seed(seed)
         model = AutoModelForCausalLM.from_config(cfg, dtype=dtype)
     return model, word_tokenizer(vocab_size=min(cfg.vocab_size, 30000) - len(SPECIALS))
-
-# %% ../nbs/02_models.ipynb #05cbd3b2
-def cache_dir() -> Path:
-    "Where converted models live: `$TELEPATHY_CACHE` or `~/.cache/telepathy_nb`."
-    return Path(os.environ.get("TELEPATHY_CACHE", Path.home() / ".cache" / "telepathy_nb"))
 
 # %% ../nbs/02_models.ipynb #76e25f8f
 def _gguf_path(spec: EmbeddedSpec, workdir: Path) -> Path:

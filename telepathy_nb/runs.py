@@ -36,6 +36,7 @@ from telepathy_nb.rundir import (
     new_run_dir,
 )
 from .progress import RunFollower
+from .warm import kernel_for, KERNEL_NAME
 
 # %% auto #0
 __all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'LAUNCH_MARKS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED',
@@ -165,8 +166,9 @@ LAUNCH_MARKS: dict[str, float] = {}
 where a run's seconds went can be read back (`experiments/checks/check_run_phases.py`)."""
 
 # %% ../nbs/17_runs.ipynb #75f78a21
-def _summary(run_dir: Path, template: str, name: str, status: str, started: float, error: str | None = None) -> dict:
-    "The summary.json record of a run."
+def _summary(run_dir: Path, template: str, name: str, status: str, started: float, error: str | None = None,
+             kernel: str | None = None) -> dict:
+    "The summary.json record of a run (`kernel`: the kernelspec it ran in)."
     status, error = _final_status(run_dir, template, status, error)
     cfg, ev, st = (read_optional_json(run_dir / f) or {} for f in (CONFIG, EVAL_RESULTS, STATUS))
     now = time.time()
@@ -178,6 +180,7 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
         "started": dt.datetime.fromtimestamp(started).isoformat(timespec="seconds"),
         "finished": dt.datetime.fromtimestamp(now).isoformat(timespec="seconds") if status != "running" else None,
         "duration_s": round(now - started, 1),
+        "kernel": kernel,
         "git_revision": code_revision(),
         "versions": package_versions(),
         "device": st.get("device") or host_description(),
@@ -201,7 +204,7 @@ def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress:
     writes is written whole by then, and its interpreter's teardown (torch and all) took 1-2 s of every run."""
     LAUNCH_MARKS["execute"] = time.time()
     import papermill as pm
-    with _followed(run_dir, progress):
+    with _followed(run_dir, progress, kernel):
         pm.execute_notebook(str(template), str(run_dir / NOTEBOOK), parameters=params, kernel_name=kernel,
                             cwd=str(run_dir), progress_bar=False, request_save_on_cell_execute=True,
                             start_timeout=KERNEL_START_TIMEOUT, shutdown_kernel="immediate")
@@ -209,14 +212,14 @@ def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress:
 
 # %% ../nbs/17_runs.ipynb #2427a999
 @contextmanager
-def _followed(run_dir: Path, progress: bool):
+def _followed(run_dir: Path, progress: bool, kernel: str = "python3"):
     """With `progress`: the kernel started in the block mirrors its bars to run_dir/progress.json (through the environment
     it inherits) and a `RunFollower` draws them here. Without: nothing is mirrored (a sweep's worker runs quietly)."""
     if not progress: yield; return
     from telepathy_nb.core import PROGRESS_FILE
     saved = os.environ.get(PROGRESS_FILE)
     os.environ[PROGRESS_FILE] = str(run_dir / PROGRESS)
-    print("» starting the kernel", file=sys.stderr, flush=True)
+    print("» starting the kernel" + (" (forked from the warm server)" if kernel == KERNEL_NAME else ""), file=sys.stderr, flush=True)
     try:
         with RunFollower(run_dir / PROGRESS): yield
     finally:
@@ -319,13 +322,14 @@ def _empty_run_dir(run_dir: str | Path) -> Path:
 
 # %% ../nbs/17_runs.ipynb #9ae5f93a
 def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str, progress: bool, render: bool) -> None:
-    "Execute one run in its (locked) folder and record how it ended."
+    "Execute one run in its (locked) folder and record how it ended; a warm server of this code starts its kernel (`warm`)."
     if params.get("resume") and (run_dir / NOTEBOOK).exists():
         os.replace(run_dir / NOTEBOOK, run_dir / "run.prev.ipynb")
     atomic_write_bytes(run_dir / PARAMS, yaml.safe_dump(params, sort_keys=False).encode())
+    kernel = kernel_for(kernel)
     if render: _import_renderer_meanwhile()
     started, status, error = time.time(), "failed", "the launcher stopped before the notebook ended"
-    atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, "running", started))
+    atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, "running", started, kernel=kernel))
     try:
         # SIGTERM: papermill shuts the kernel down on its way out
         with sigterm_raises() as term, _ctrl_c_interrupts_kernel() as ctrl_c:
@@ -339,7 +343,7 @@ def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str,
                 status, error = (("interrupted", why()) if stopped else ("killed", KILLED) if _kernel_died(e)
                                  else ("failed", _error_text(e)))   # killed: its checkpoints stand, resume it
     finally:
-        atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, status, started, error))
+        atomic_write_json(run_dir / SUMMARY, _summary(run_dir, path.stem, name, status, started, error, kernel))
     if render and (run_dir / NOTEBOOK).exists():
         if progress: print(f"» rendering {PAGE}", file=sys.stderr, flush=True)
         _render(run_dir)

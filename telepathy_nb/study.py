@@ -8,7 +8,7 @@ import functools, itertools, os, shlex, sys, time
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from .core import TelepathyError, atomic_write_json, read_optional_json, absolute_path
+from .core import TelepathyError, atomic_write_json, read_optional_json, absolute_path, code_sha
 from .report import provenance
 from .config import make_config, RunConfig
 from .rundir import runs_root
@@ -18,8 +18,7 @@ from .rundir import final_monitors
 
 
 # %% auto #0
-__all__ = ['eval_rows', 'study_run', 'code_sha_of', 'code_sha', 'run_study', 'worker_threads', 'run_jobs', 'curve_key',
-           'curve_job', 'run_curves']
+__all__ = ['eval_rows', 'study_run', 'run_study', 'worker_threads', 'run_jobs', 'curve_key', 'curve_job', 'run_curves']
 
 # %% ../nbs/18_study.ipynb #775d3898
 def eval_rows(cfg: RunConfig, eval_on: str) -> list[dict]:
@@ -58,20 +57,6 @@ def study_run(preset: str, overrides: dict, seed: int, run_dir: str | Path, eval
 def _check_grid(preset: str, grid: list[dict], seeds: list[int]) -> None:
     "Validate every configuration of the grid before anything trains."
     for over in grid: make_config(preset, **{**over, "seed": seeds[0]})
-
-# %% ../nbs/18_study.ipynb #9f5b879c
-def code_sha_of(sources: dict[str, bytes]) -> str:
-    "SHA-256 over module sources (file name -> bytes), in name order."
-    import hashlib
-    h = hashlib.sha256()
-    for name in sorted(sources): h.update(name.encode()); h.update(sources[name])
-    return h.hexdigest()
-
-# %% ../nbs/18_study.ipynb #17d7ad42
-def code_sha() -> str:
-    "SHA-256 over this package's module sources: names the code that ran even where git metadata is stale or absent."
-    import telepathy_nb
-    return code_sha_of({f.name: f.read_bytes() for f in Path(telepathy_nb.__file__).parent.glob("*.py")})
 
 # %% ../nbs/18_study.ipynb #c5111edd
 def _invocation(command: str | None) -> str:

@@ -22,3 +22,27 @@ def data_dir() -> Path | None:
 
 needs_data = pytest.mark.skipif(
     data_dir() is None, reason="no data: set TELEPATHY_DATA_DIR to a folder like ../shared/data")
+
+
+@pytest.fixture(scope="session")
+def warm_cache(tmp_path_factory):
+    "A warm kernel server (`telepathy_nb.warm`) answering in a cache folder of its own; yields the folder."
+    from telepathy_nb import warm
+    folder, saved = tmp_path_factory.mktemp("warm"), os.environ.get("TELEPATHY_CACHE")
+    def use(value):
+        if value is None: os.environ.pop("TELEPATHY_CACHE", None)
+        else: os.environ["TELEPATHY_CACHE"] = value
+    use(str(folder))
+    try: warm.start()
+    finally: use(saved)
+    yield folder
+    use(str(folder))
+    try: warm.stop()
+    finally: use(saved)
+
+
+@pytest.fixture
+def kernel_mode(request, monkeypatch):
+    "Parametrised `fresh` (each run starts its own kernel) or `warm` (kernels forked from `warm_cache`'s server)."
+    if request.param == "warm": monkeypatch.setenv("TELEPATHY_CACHE", str(request.getfixturevalue("warm_cache")))
+    return request.param

@@ -163,7 +163,8 @@ def test_incomplete_run_exits_nonzero(tmp_path, monkeypatch, capsys):
     assert s["status"] == "incomplete" and s["error"].startswith("no eval_results.json")
 
 
-def test_sigint_leaves_interrupted_and_prints_the_resume_command(tmp_path):
+@pytest.mark.parametrize("kernel_mode", ["fresh", "warm"], indirect=True)
+def test_sigint_leaves_interrupted_and_prints_the_resume_command(tmp_path, kernel_mode):
     cwd = tmp_path / "work"; cwd.mkdir()
     proc = _cli(["run", "train_bridge", *LONG, "--name", "ctrlc"], cwd)
     base = cwd / "papermill_runs" / "train_bridge"
@@ -172,7 +173,7 @@ def test_sigint_leaves_interrupted_and_prints_the_resume_command(tmp_path):
     code, out = _finish(proc, timeout=120)
     run = _only_run(cwd)
     s = read_json(run / "summary.json")
-    assert s["status"] == "interrupted", (s, out)
+    assert (s["status"], s["kernel"]) == ("interrupted", "telepathy-warm" if kernel_mode == "warm" else "python3"), (s, out)
     assert code == 130, out
     rel = os.path.relpath(run, cwd)
     assert f"telepathy run train_bridge --resume {rel}" in out, out
@@ -192,14 +193,21 @@ def _alive(pid: int) -> bool:
     except OSError: return False
 
 
-def test_sigterm_stops_the_kernel_records_interrupted_and_resumes(tmp_path):
-    "`kill PID`, `timeout`, a scheduler's time limit: SIGTERM to the launcher alone. The kernel must not train on, unseen."
+@pytest.mark.parametrize("kernel_mode", ["fresh", "warm"], indirect=True)
+def test_sigterm_stops_the_kernel_records_interrupted_and_resumes(tmp_path, kernel_mode):
+    """`kill PID`, `timeout`, a scheduler's time limit: SIGTERM to the launcher alone. The kernel must not train on, unseen.
+    Warm: the kernel is a child of the server, not of the launcher, and must stop too."""
     cwd = tmp_path / "work"; cwd.mkdir()
     proc = _cli(["run", "train_bridge", *LONG, "--name", "term"], cwd)
     base = cwd / "papermill_runs" / "train_bridge"
     _wait_for(lambda: base.is_dir() and any(base.iterdir()) and latest_checkpoint(_only_run(cwd)) is not None, proc)
     kernels = _kernels_of(proc.pid)
     assert kernels, "no kernel found under the launcher"
+    if kernel_mode == "warm":                          # the forked kernels: the warm server's children
+        from telepathy_nb import warm
+        server = warm.ping()["pid"]
+        kernels += [int(x) for t in Path(f"/proc/{server}/task").glob("*") for x in (t / "children").read_text().split()]
+        assert len(kernels) >= 2, kernels
     proc.send_signal(signal.SIGTERM)     # the launcher only: the kernel leads a session of its own
     code, out = _finish(proc, timeout=120)
     run = _only_run(cwd)

@@ -184,8 +184,10 @@ def test_train_template_declares_every_config_field():
     assert declared == fields, {"only in the template": sorted(declared - fields), "only in RunConfig": sorted(fields - declared)}
 
 
-def test_a_killed_kernel_is_recorded_as_killed_and_resumes(tmp_path):
-    "The kernel alone dies (SIGKILL: the OOM killer, say): the launcher records `killed`, not `failed`, and the run resumes."
+@pytest.mark.parametrize("kernel_mode", ["fresh", "warm"], indirect=True)
+def test_a_killed_kernel_is_recorded_as_killed_and_resumes(tmp_path, kernel_mode):
+    """The kernel alone dies (SIGKILL: the OOM killer, say): the launcher records `killed`, not `failed`, and the run resumes.
+    Warm: what the launcher sees as the kernel is the client, and the kernel forked for it must die with it."""
     code = ("import sys; from telepathy_nb.runs import launch\n"
             "launch('train_bridge', {'steps': 60, 'checkpoint_every': 5, 'log_every': 5, 'quick_eval_every': 0, 'eval_size': 8},"
             " name='k', root=sys.argv[1], progress=False, render=False)")
@@ -202,6 +204,7 @@ def test_a_killed_kernel_is_recorded_as_killed_and_resumes(tmp_path):
     proc.wait(timeout=120)
     s = read_json(run / "summary.json")
     assert s["status"] == "killed" and "kernel died" in s["error"], s
+    assert s["kernel"] == ("telepathy-warm" if kernel_mode == "warm" else "python3"), s
     assert main(["run", "train_bridge", "--resume", str(run)]) == 0
     steps = [r["step"] for r in read_jsonl(run / "metrics.jsonl") if r["kind"] == "train"]
     assert steps == list(range(5, 61, 5)), steps

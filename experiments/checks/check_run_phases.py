@@ -1,12 +1,15 @@
 """Where every second of a `telepathy run train_bridge` goes, from the command to the last byte written (issue 35).
 
-    python experiments/checks/check_run_phases.py [--fresh-local-caches] OUT_JSON SETTING [REPEATS] [-- EXTRA -p ARGS]
+    python experiments/checks/check_run_phases.py [--fresh-local-caches | --warm] OUT_JSON SETTING [REPEATS] [-- EXTRA -p ARGS]
 
 SETTING: `tiny` (2 steps of the tiny pair), `demo` (the README's demo preset, 100 steps of the embedded pair),
 `embedded` (200 steps of the embedded pair), `scale-random` (real-scale shapes, random weights, GPU). Each repeat is a fresh
 `telepathy run` in a fresh run folder; the phases come from the run's own records: the launcher's marks in summary.json,
 papermill's per-cell times in run.ipynb, the loop's marks in status.json, run.html's mtime, and this script's clock around
 the process. Writes OUT_JSON (kind `run_phases`, which `telepathy results` renders) with every repeat and the median.
+
+--warm (before SETTING): start a warm kernel server (`telepathy warm start`) before the first repeat, so every run's
+kernel is forked from it; the server's own start is recorded apart (`warm_server`), not in any run's phases.
 
 --fresh-local-caches (before SETTING): every repeat gets empty inductor and Triton caches, as on another machine, while all repeats share
 one fresh TELEPATHY_CACHE: repeat 0 starts cold and writes the compile cache (`compile_cache=true`), and the later
@@ -88,6 +91,8 @@ def phases(run_dir: Path, t0: float, t_exit: float) -> dict:
 
 
 FRESH = "--fresh-local-caches" in sys.argv
+WARM = "--warm" in sys.argv
+FLAGS = ("--fresh-local-caches", "--warm")
 
 
 def local_caches(root: Path, i: int) -> dict:
@@ -108,7 +113,7 @@ def one_run(setting: str, extra: list[str], root: Path, i: int) -> dict:
     if not (run_dir / "run.html").exists(): print(f"no run.html:\n{done.stderr[-2000:]}", file=sys.stderr)
     carried = sorted(p.name for p in (root / "telepathy_cache" / "compile").glob("*.bin")) if FRESH else []
     return {"wall_s": round(t_exit - t0, 2), "phases": phases(run_dir, t0, t_exit), "compile_cache_after": carried,
-            "page": (run_dir / "run.html").exists(),
+            "page": (run_dir / "run.html").exists(), "kernel": json.loads((run_dir / "summary.json").read_text())["kernel"],
             "accuracy": json.loads((run_dir / "summary.json").read_text())["accuracy"]}
 
 
@@ -123,25 +128,40 @@ def cli_seconds(repeats: int) -> dict:
     return out
 
 
+def warm_server() -> dict:
+    "Start the warm kernel server (none may be running: its start is measured); its ping and the seconds to answer."
+    from telepathy_nb import warm
+    if warm.ping(): raise SystemExit("a warm kernel server is running already: stop it first (telepathy warm stop)")
+    t0 = time.time(); info = warm.start()
+    return {"start_s": round(time.time() - t0, 2), "import_s": info["import_s"]}
+
+
 def main(out: str, setting: str, repeats: int = 3, extra: list[str] | None = None) -> None:
+    if FRESH and WARM: raise SystemExit("--fresh-local-caches and --warm measure different starts: pick one")
     root, runs = Path(tempfile.mkdtemp(prefix="telepathy-phases-")), []
-    for i in range(repeats):
-        runs.append(one_run(setting, extra or [], root, i))
-        print(f"{setting} run {i}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
+    server = warm_server() if WARM else None
+    try:
+        for i in range(repeats):
+            runs.append(one_run(setting, extra or [], root, i))
+            print(f"{setting} run {i}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
+    finally:
+        if WARM:
+            from telepathy_nb import warm
+            warm.stop()
     median = {k: round(statistics.median(r["phases"][k] for r in runs), 2) for k in PHASES}
     args = " ".join([setting, str(repeats), *(["--", *extra] if extra else [])])
-    flag = "--fresh-local-caches " if FRESH else ""
+    flag = "--fresh-local-caches " if FRESH else "--warm " if WARM else ""
     rec = {"kind": "run_phases", "setting": setting, "arguments": SETTINGS[setting] + (extra or []),
            "runs": {f"run_{i}": r for i, r in enumerate(runs)},
            "median": median, "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
-           "cli_s": cli_seconds(repeats), "fresh_local_caches": FRESH,
+           "cli_s": cli_seconds(repeats), "fresh_local_caches": FRESH, **({"warm_server": server} if server else {}),
            **provenance(f"python experiments/checks/check_run_phases.py {flag}{out} {args}")}
     Path(out).write_text(json.dumps(rec, indent=1) + "\n")
     print(json.dumps(median, indent=1))
 
 
 if __name__ == "__main__":
-    argv = [a for a in sys.argv[1:] if a != "--fresh-local-caches"]
+    argv = [a for a in sys.argv[1:] if a not in FLAGS]
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[: argv.index("--")] if "--" in argv else argv
     main(argv[0], argv[1], int(argv[2]) if len(argv) > 2 else 3, extra)
