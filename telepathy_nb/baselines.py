@@ -39,7 +39,8 @@ from telepathy_nb.data import (
 )
 from .data import training_rows as split_training_rows
 from .bridge import SoftPromptBridge, build_target_inputs, masked_mean
-from .scoring import label_loss, label_lm_loss, logits_at, class_scores, text_scores, text_inputs, target_hidden
+from .scoring import (label_loss, label_lm_loss, logits_at, class_scores, text_scores, text_inputs,
+                                  target_hidden)
 from .pipeline import Pipeline, build_pipeline, bridge_scores
 from .evaluate import zero_shot
 from .stats import report, multi_report, compare_to_bridge, classification_report, adjust_verdicts
@@ -52,9 +53,9 @@ __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_r
            'relay_texts', 'text_relay_baseline', 'source_features', 'linear_probe_baseline', 'TextPromptTuner',
            'lockstep_loss', 'prompt_tuning_loss', 'tuned_class_scores', 'tuned_preds', 'train_lockstep',
            'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement', 'control_baseline', 'TrainedBridge',
-           'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'cv_probe', 'text_features', 'calibrated_preds',
-           'best_lr', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages', 'disjoint_heldout', 'curve_point',
-           'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure', 'rescore_comparisons']
+           'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'fit_cv_probe', 'cv_probe', 'text_features',
+           'calibrated_preds', 'best_lr', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages', 'disjoint_heldout',
+           'curve_point', 'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure', 'rescore_comparisons']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -253,7 +254,7 @@ class TextPromptTuner(torch.nn.Module):
 
 # %% ../nbs/13_baselines.ipynb #3677b9a6
 def lockstep_loss(tuners: list[TextPromptTuner], rows) -> torch.Tensor:
-    """Each tuner's mean cross-entropy of the label tokens after [BOS][its prefix][prompt(text)] on the same `rows`: (G,).
+    """Each tuner's mean cross-entropy of the label tokens after [BOS][its prefix][prompt(text)], same `rows`: (G,).
     The tuners share one target and task; their inputs are stacked along the batch, one target pass per prefix length,
     so G tuners cost about one pass where a small batch leaves the device idle. Gradients stay each tuner's own."""
     lead, memo = tuners[0], {}
@@ -292,7 +293,8 @@ def tuned_preds(tuner: TextPromptTuner, rows, *, batch_size: int = 16, progress:
 
 # %% ../nbs/13_baselines.ipynb #50001021
 def train_lockstep(tuners: list[TextPromptTuner], rows, batches, *, lrs: list[float], weight_decay: float = 0.01,
-                   grad_clip: float = 1.0, warmup_steps: int = 0, seed: int = 0, progress: bool = False) -> list[list[float]]:
+                   grad_clip: float = 1.0, warmup_steps: int = 0, seed: int = 0,
+                   progress: bool = False) -> list[list[float]]:
     """Train each tuner's trainable part (its soft tokens, or its bridge) on the same `batches` (steps × micro-batches ×
     row indices), tuner g at `lrs[g]`, all in one target pass per micro-batch (`lockstep_loss`). Each has its own
     optimizer, warmup (the lr rising linearly over `warmup_steps`, then constant) and gradient clipping, so each trains
@@ -468,10 +470,9 @@ def curve_steps(cfg: RunConfig, n: int) -> int:
     return max(cfg.steps, math.ceil(n / (cfg.batch_size * cfg.grad_accum * cfg.num_processes)))
 
 # %% ../nbs/13_baselines.ipynb #0b5412df
-def cv_probe(
-    train_x, train_y, eval_x, *, seed: int = 0, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), folds: int = 5
-) -> tuple[np.ndarray, float]:
-    "Standardised logistic regression with C chosen by k-fold CV on the training rows (stratified when every class fills the folds): (eval predictions, C)."
+def fit_cv_probe(train_x, train_y, *, seed: int = 0, Cs=(0.001, 0.01, 0.1, 1.0, 10.0), folds: int = 5):
+    """Standardised logistic regression with C chosen by k-fold CV on the training rows (stratified when every class
+    fills the folds), refitted on all of them: (the fitted scaler + regression pipeline, C)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
     from sklearn.pipeline import make_pipeline
@@ -488,9 +489,14 @@ def cv_probe(
           else KFold(folds, shuffle=True, random_state=seed))
     # scaled inside each fold
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000, random_state=seed))
-    search = GridSearchCV(probe, {"logisticregression__C": list(Cs)}, cv=cv,
-                          scoring="accuracy").fit(train_x, train_y)
-    return search.predict(eval_x), float(search.best_params_["logisticregression__C"])
+    search = GridSearchCV(probe, {"logisticregression__C": list(Cs)}, cv=cv, scoring="accuracy").fit(train_x, train_y)
+    return search.best_estimator_, float(search.best_params_["logisticregression__C"])
+
+# %% ../nbs/13_baselines.ipynb #e08726d4
+def cv_probe(train_x, train_y, eval_x, **kw) -> tuple[np.ndarray, float]:
+    "`fit_cv_probe`'s probe (same keywords) applied to `eval_x`: (eval predictions, C)."
+    probe, C = fit_cv_probe(train_x, train_y, **kw)
+    return probe.predict(eval_x), C
 
 # %% ../nbs/13_baselines.ipynb #ae407cc6
 @torch.no_grad()

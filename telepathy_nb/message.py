@@ -11,27 +11,38 @@ from .core import TelepathyError
 from .config import RunConfig
 from .models import LoadedLM, source_states, embedding_rms
 from .data import Task, get_task, PairCollator, pad_ids
-from .bridge import make_bridge, count_parameters
+from .bridge import make_bridge, count_parameters, masked_mean, BridgeOutput, OutputNorm
 from .pipeline import bridge_settings
 from .baselines import (TextPromptTuner, train_lockstep, tuned_preds, training_rows, bridge_batches,
-                                    curve_steps, disjoint_heldout, best_lr)
+                                    curve_steps, disjoint_heldout, best_lr, fit_cv_probe)
 
 # %% auto #0
-__all__ = ['MESSAGE_METHODS', 'TextMessageTuner', 'same_depth', 'message_tuner', 'message_point']
+__all__ = ['MESSAGE_METHODS', 'read_states', 'TextMessageTuner', 'LabelBottleneck', 'probe_as_linear', 'label_probe',
+           'same_depth', 'message_tuner', 'message_point']
+
+# %% ../nbs/13b_message.ipynb #bdbef385
+@torch.no_grad()
+def read_states(sender: LoadedLM, reader: PairCollator, layer: int,
+                rows: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
+    "`sender`'s layer-`layer` states (B, T, d), in fp32, and mask (B, T) of the rows' source prompts (`reader`)."
+    ids, mask = (x.to(sender.device) for x in pad_ids(reader.source_ids_many(rows), sender.tokenizer.pad_token_id))
+    return source_states(sender.model, ids, mask, layer).float(), mask
 
 # %% ../nbs/13b_message.ipynb #f25940ab
 class TextMessageTuner(TextPromptTuner):
     """The target reads [BOS][a message][prompt with the text][label], the message being K soft tokens a bridge makes from
-    `sender`'s layer-`layer` states of the row's text (`bridge_kw`: `make_bridge`'s arguments, K included). With `decoys` (a list of texts), the sender reads one of them
-    instead, picked by the row's text and never the text itself: a message about another row."""
+    `sender`'s layer-`layer` states of the row's text (`bridge_kw`: `make_bridge`'s arguments, K included; or `message`, a
+    module of the same call). With `decoys` (a list of texts), the sender reads one of them instead, picked by the row's
+    text and never the text itself: a message about another row."""
 
     def __init__(self, target: LoadedLM, task: Task, sender: LoadedLM, *, layer: int, bridge: str = "perceiver",
                  target_rms: float | None = None, max_tokens: int = 256, label_eos: bool = False,
-                 decoys: list[str] | None = None, **bridge_kw):
-        rms = embedding_rms(target.model) if target_rms is None else target_rms
-        message = make_bridge(bridge, sender.width, target.width, target_rms=rms, **bridge_kw)
-        super().__init__(target, task, soft_tokens=bridge_kw["soft_tokens"], max_tokens=max_tokens, label_eos=label_eos,
-                         prompt=message)
+                 decoys: list[str] | None = None, message: torch.nn.Module | None = None, **bridge_kw):
+        if message is None:                           # else a module made elsewhere (a `LabelBottleneck`)
+            rms = embedding_rms(target.model) if target_rms is None else target_rms
+            message = make_bridge(bridge, sender.width, target.width, target_rms=rms, **bridge_kw)
+        super().__init__(target, task, soft_tokens=bridge_kw.get("soft_tokens", 1), max_tokens=max_tokens,
+                         label_eos=label_eos, prompt=message)
         self.sender, self.layer, self.decoys = sender, layer, decoys
         self.reader = PairCollator(task, sender.tokenizer, target.tokenizer, max_source_tokens=max_tokens)
 
@@ -42,12 +53,10 @@ class TextMessageTuner(TextPromptTuner):
         return [{"text": next(pick(r["text"], j) for j in range(len(self.decoys) + 1) if pick(r["text"], j) != r["text"])}
                 for r in rows]
 
-    @torch.no_grad()
     def states(self, rows: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
-        "The sender's layer states (B, T, d) and mask (B, T) of what it reads for each row."
-        dev = self.target.device
-        ids, mask = (x.to(dev) for x in pad_ids(self.reader.source_ids_many(self.sent(rows)), self.sender.tokenizer.pad_token_id))
-        return source_states(self.sender.model, ids, mask, self.layer).float(), mask
+        "The sender's layer states (B, T, d) and mask (B, T) of what it reads for each row, on the target's device."
+        states = read_states(self.sender, self.reader, self.layer, self.sent(rows))
+        return tuple(x.to(self.target.device) for x in states)
 
     def prefix(self, rows: list[dict], memo: dict | None = None) -> torch.Tensor:
         """The message (B, K, d) for each row: the sender's states through the bridge. Tuners that share `memo` and read
@@ -57,22 +66,70 @@ class TextMessageTuner(TextPromptTuner):
         if key not in memo: memo[key] = self.states(rows)
         return self.prompt(*memo[key]).soft
 
+# %% ../nbs/13b_message.ipynb #e8fe9c09
+class LabelBottleneck(torch.nn.Module):
+    """One soft token from a frozen probe's class log-probabilities over the mean-pooled states: `weight` (C, d_in) and
+    `bias` (C,) are the probe as a linear map (`probe_as_linear`); only the map to the target's width trains."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor, d_out: int, *, target_rms: float = 1.0):
+        super().__init__()
+        self.register_buffer("weight", weight.float()); self.register_buffer("bias", bias.float())
+        self.out, self.norm = torch.nn.Linear(weight.shape[0], d_out), OutputNorm("rms", target_rms)
+
+    def log_probs(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        "The probe's class log-probabilities (B, C) for each row."
+        return torch.log_softmax(masked_mean(states.float(), mask) @ self.weight.T + self.bias, -1)
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor, need_weights: bool = False) -> BridgeOutput:
+        z = self.out(self.log_probs(states, mask))[:, None]
+        return BridgeOutput(self.norm(z), z)
+
+# %% ../nbs/13b_message.ipynb #b28e3a4a
+def probe_as_linear(probe, classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A fitted scaler + logistic-regression pipeline (`baselines.fit_cv_probe`) as one linear map to `classes` logits:
+    (weight (C, d), bias (C,)). A binary regression's one logit z becomes the logits (0, z); a class missing from the
+    training rows gets -inf."""
+    scaler, lr = probe[0], probe[-1]
+    coef, icpt = lr.coef_ / scaler.scale_, lr.intercept_ - (lr.coef_ * scaler.mean_ / scaler.scale_).sum(1)
+    if coef.shape[0] == 1: coef, icpt = np.vstack([np.zeros_like(coef), coef]), np.array([0.0, icpt[0]])
+    weight, bias = np.zeros((classes, coef.shape[1])), np.full(classes, -np.inf)
+    weight[lr.classes_], bias[lr.classes_] = coef, icpt
+    return torch.tensor(weight, dtype=torch.float32), torch.tensor(bias, dtype=torch.float32)
+
+# %% ../nbs/13b_message.ipynb #595979b7
+def label_probe(sender: LoadedLM, layer: int, task: Task, rows: list[dict], *, max_tokens: int = 256, seed: int = 0,
+                batch_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
+    "The frozen probe of `LabelBottleneck` for `rows` (weight, bias), fitted on the sender's mean-pooled states."
+    reader = PairCollator(task, sender.tokenizer, sender.tokenizer, max_source_tokens=max_tokens)
+    feats = [masked_mean(*read_states(sender, reader, layer, rows[i:i + batch_size])).cpu()
+             for i in range(0, len(rows), batch_size)]
+    probe, _ = fit_cv_probe(torch.cat(feats).numpy(), [r["label"] for r in rows], seed=seed)
+    return probe_as_linear(probe, task.num_classes)
+
 # %% ../nbs/13b_message.ipynb #ceb12b84
 def same_depth(layer: int, depth_from: int, depth_to: int) -> int:
     "The layer of a `depth_to`-block model at the relative depth of `layer` in a `depth_from`-block one."
     return min(depth_to, max(1, round(layer * depth_to / depth_from)))
 
 # %% ../nbs/13b_message.ipynb #01184d34
-MESSAGE_METHODS = ("prompt_K", "prompt_2K", "message", "self_message", "shuffled_message")
+MESSAGE_METHODS = ("prompt_K", "prompt_2K", "message", "self_message", "shuffled_message", "label_message")
 "what the target reads before the prompt with the text (see the table above)"
 
 # %% ../nbs/13b_message.ipynb #e1908295
 def message_tuner(method: str, cfg: RunConfig, source: LoadedLM, target: LoadedLM, decoys: list[str],
-                  target_rms: float | None = None) -> TextPromptTuner:
-    "The tuner of `method` (`MESSAGE_METHODS`) for a run of `cfg`: K from the config, the bridge of the config."
+                  target_rms: float | None = None,
+                  probe: tuple[torch.Tensor, torch.Tensor] | None = None) -> TextPromptTuner:
+    """The tuner of `method` (`MESSAGE_METHODS`) for a run of `cfg`: K from the config, the bridge of the config;
+    `label_message` takes the frozen probe (`label_probe` of the training rows)."""
     if method not in MESSAGE_METHODS: raise TelepathyError(f"unknown method {method!r}", f"use some of {MESSAGE_METHODS}")
     task = get_task(cfg.task)
     common = dict(max_tokens=cfg.max_source_tokens, label_eos=cfg.label_eos, target_rms=target_rms)
+    if method == "label_message":
+        if probe is None:
+            raise TelepathyError("label_message needs its probe", "pass probe=label_probe(...) of the training rows")
+        rms = embedding_rms(target.model) if target_rms is None else target_rms
+        return TextMessageTuner(target, task, source, layer=cfg.source_layer, message=LabelBottleneck(
+            *probe, target.width, target_rms=rms), **common)
     if method.startswith("prompt_"):
         return TextPromptTuner(target, task, soft_tokens=cfg.soft_tokens * (2 if method == "prompt_2K" else 1), **common)
     sender = target if method == "self_message" else source
@@ -84,7 +141,7 @@ def message_tuner(method: str, cfg: RunConfig, source: LoadedLM, target: LoadedL
 def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: LoadedLM, eval_rows, heldout, *,
                   methods=MESSAGE_METHODS, lrs=(1e-4, 3e-4, 1e-3, 3e-3), batch_size: int | None = None,
                   progress: bool = False, log=None) -> dict:
-    """Every method of `methods` at `n` training rows and `seed`, scored on `eval_rows`; `log(text)` hears each stage end.
+    """Every method of `methods` at `n` training rows and `seed`, scored on `eval_rows`; `log(text)` hears each stage.
     All (method, lr) trials train together (`baselines.train_lockstep`): the same batches, each its own optimizer."""
     t0, bs = time.time(), batch_size or cfg.batch_size * 2
     c = dataclasses.replace(cfg, train_size=n, seed=seed, run_dir="", num_processes=1)
@@ -96,11 +153,13 @@ def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: L
     labels, held = np.array([r["label"] for r in eval_rows]), np.array([r["label"] for r in heldout])
     rms, decoys, out = embedding_rms(target.model), [r["text"] for r in rows], {}   # the target's scale, measured once
     trials = [(m, lr) for m in methods for lr in lrs]
+    probe = (label_probe(source, c.source_layer, get_task(c.task), rows, max_tokens=c.max_source_tokens, seed=seed)
+             if "label_message" in methods else None)
     tuners = []
     for m, lr in trials:                                    # every lr of a method starts from the same weights
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            tuners.append(message_tuner(m, c, source, target, decoys, rms).to(target.device))
+            tuners.append(message_tuner(m, c, source, target, decoys, rms, probe).to(target.device))
     losses = train_lockstep(tuners, rows, batches, lrs=[lr for _, lr in trials], weight_decay=c.weight_decay,
                             grad_clip=c.grad_clip, warmup_steps=c.warmup_steps, seed=seed, progress=progress)
     if log: log(f"{len(trials)} trials trained together, {c.steps} steps, {time.time() - t0:.0f} s")

@@ -426,8 +426,9 @@ def run_phases_markdown(res: dict) -> str:
                  "cache, and each later run found only the compile cache file the runs before it wrote "
                  f"(`{', '.join(next(iter(runs))['compile_cache_after'])}`).", ""]
     if w := res.get("warm_server"):
-        head += [f"Every run's kernel was forked from a warm kernel server (`telepathy warm start`, run once before the "
-                 f"first command: {w['start_s']:.1f} s, of which its imports {w['import_s']:.1f} s; not in the table).", ""]
+        head += ["Every run's kernel was forked from a warm kernel server (`telepathy warm start`, run once before the "
+                 f"first command: {w['start_s']:.1f} s, of which its imports {w['import_s']:.1f} s; "
+                 "not in the table).", ""]
     cli = res.get("cli_s")
     tail = ([f"\nThe CLI alone (median of {len(runs)}): `telepathy --help` {cli['help']:.2f} s, an argument error "
              f"(an unknown option) {cli['argument_error']:.2f} s."] if cli else [])

@@ -219,7 +219,8 @@ def _followed(run_dir: Path, progress: bool, kernel: str = "python3"):
     from telepathy_nb.core import PROGRESS_FILE
     saved = os.environ.get(PROGRESS_FILE)
     os.environ[PROGRESS_FILE] = str(run_dir / PROGRESS)
-    print("» starting the kernel" + (" (forked from the warm server)" if kernel == KERNEL_NAME else ""), file=sys.stderr, flush=True)
+    warm = " (forked from the warm server)" if kernel == KERNEL_NAME else ""
+    print(f"» starting the kernel{warm}", file=sys.stderr, flush=True)
     try:
         with RunFollower(run_dir / PROGRESS): yield
     finally:
@@ -322,7 +323,7 @@ def _empty_run_dir(run_dir: str | Path) -> Path:
 
 # %% ../nbs/17_runs.ipynb #9ae5f93a
 def _run_locked(path: Path, run_dir: Path, params: dict, name: str, kernel: str, progress: bool, render: bool) -> None:
-    "Execute one run in its (locked) folder and record how it ended; a warm server of this code starts its kernel (`warm`)."
+    "Execute one run in its (locked) folder and record how it ended; a warm server of this code starts its kernel."
     if params.get("resume") and (run_dir / NOTEBOOK).exists():
         os.replace(run_dir / NOTEBOOK, run_dir / "run.prev.ipynb")
     atomic_write_bytes(run_dir / PARAMS, yaml.safe_dump(params, sort_keys=False).encode())

@@ -88,7 +88,7 @@ def _die_with(pid: int) -> None:
 
 # %% ../nbs/16b_warm.ipynb #47dce34f
 def _become_kernel(req: dict, fds: list[int], threads: int) -> None:
-    "In the forked child: take the client's streams, folder, environment and thread limit, then run an ipykernel; never returns."
+    "The forked child: the client's streams, folder, environment and thread limit, then an ipykernel; never returns."
     code = 1
     try:
         os.setsid()
@@ -185,7 +185,7 @@ def client(argv: list[str]) -> int:
 
 # %% ../nbs/16b_warm.ipynb #8f79d9d0
 def kernelspec_dir() -> Path:
-    "A Jupyter data folder holding the `telepathy-warm` kernelspec for this interpreter (written when missing or stale)."
+    "A Jupyter data folder with the `telepathy-warm` kernelspec for this interpreter (written when missing or stale)."
     root = warm_dir() / "jupyter"
     spec = root / "kernels" / KERNEL_NAME / "kernel.json"
     want = {"argv": [sys.executable, "-c", ENTRY, "ipykernel", "-f", "{connection_file}"],
