@@ -255,17 +255,19 @@ class TextPromptTuner(torch.nn.Module):
 # %% ../nbs/13_baselines.ipynb #3677b9a6
 def lockstep_loss(tuners: list[TextPromptTuner], rows) -> torch.Tensor:
     """Each tuner's mean cross-entropy of the label tokens after [BOS][its prefix][prompt(text)], same `rows`: (G,).
-    The tuners share one target and task; their inputs are stacked along the batch, one target pass per prefix length,
-    so G tuners cost about one pass where a small batch leaves the device idle. Gradients stay each tuner's own."""
+    The tuners share one task; those that share a target model and prefix length are stacked along the batch and read
+    in one pass, so G tuners cost about one pass where a small batch leaves the device idle (a tuner that adapts its
+    own copy of the target gets a pass of its own). Gradients stay each tuner's own."""
     lead, memo = tuners[0], {}
     texts, conts = [lead.text_ids(r["text"]) for r in rows], [lead.train_ids[r["label"]] for r in rows]
     built = [t.inputs(texts, conts, rows, memo) for t in tuners]
     lab, lmask = (x.to(built[0][0].device) for x in pad_ids(conts, 0))
     by_len, out, B = {}, [None] * len(tuners), len(rows)
-    for g, (embeds, _, _) in enumerate(built): by_len.setdefault(embeds.shape[1], []).append(g)
+    for g, (embeds, _, _) in enumerate(built): by_len.setdefault((id(tuners[g].target.model), embeds.shape[1]), []).append(g)
     for group in by_len.values():
         embeds, mask, pos = (torch.cat([built[g][j] for g in group]) for j in range(3))
-        logits = logits_at(lead.target.model, target_hidden(lead.target.model, embeds, mask), pos)
+        model = tuners[group[0]].target.model
+        logits = logits_at(model, target_hidden(model, embeds, mask), pos)
         for k, g in enumerate(group): out[g] = label_lm_loss(logits[k * B:(k + 1) * B], lab, lmask)
     return torch.stack(out)
 

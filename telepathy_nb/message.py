@@ -4,7 +4,7 @@
 
 # %% ../nbs/13b_message.ipynb #c0de3268
 from __future__ import annotations
-import dataclasses, time, zlib
+import copy, dataclasses, time, zlib
 import numpy as np
 import torch
 from .core import TelepathyError
@@ -17,8 +17,8 @@ from .baselines import (TextPromptTuner, train_lockstep, tuned_preds, training_r
                                     curve_steps, disjoint_heldout, best_lr, fit_cv_probe)
 
 # %% auto #0
-__all__ = ['MESSAGE_METHODS', 'read_states', 'TextMessageTuner', 'LabelBottleneck', 'probe_as_linear', 'label_probe',
-           'same_depth', 'message_tuner', 'message_point']
+__all__ = ['LORA_MODULES', 'MESSAGE_METHODS', 'read_states', 'TextMessageTuner', 'LabelBottleneck', 'probe_as_linear',
+           'label_probe', 'lora_rank_for', 'LoraAdapters', 'lora_tuner', 'same_depth', 'message_tuner', 'message_point']
 
 # %% ../nbs/13b_message.ipynb #bdbef385
 @torch.no_grad()
@@ -106,24 +106,70 @@ def label_probe(sender: LoadedLM, layer: int, task: Task, rows: list[dict], *, m
     probe, _ = fit_cv_probe(torch.cat(feats).numpy(), [r["label"] for r in rows], seed=seed)
     return probe_as_linear(probe, task.num_classes)
 
+# %% ../nbs/13b_message.ipynb #921071e6
+LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+"the projections `lora` adapts (Llama, Mistral and Gemma-3 names)"
+
+# %% ../nbs/13b_message.ipynb #6feb2964
+def lora_rank_for(model: torch.nn.Module, budget: int, modules=LORA_MODULES) -> int:
+    "The LoRA rank whose adapters on `modules` of `model` hold about `budget` parameters (at least 1)."
+    per_rank = sum(m.in_features + m.out_features for name, m in model.named_modules()
+                   if isinstance(m, torch.nn.Linear) and name.rsplit(".", 1)[-1] in modules)
+    if not per_rank: raise TelepathyError(f"the model has none of the projections {modules}", "adapt another model")
+    return max(1, round(budget / per_rank))
+
+# %% ../nbs/13b_message.ipynb #d6ac8d69
+class LoraAdapters(torch.nn.Module):
+    """A prefix of no tokens that holds a LoRA-adapted copy of the target (`adapted`), so a tuner's trainable part is
+    the adapters. The copy stays in eval mode, as the frozen target does."""
+
+    def __init__(self, adapted: torch.nn.Module, width: int):
+        super().__init__()
+        self.adapted, self.width = adapted, width
+
+    def train(self, mode: bool = True):
+        self.training = mode
+        return self
+
+    def forward(self, states: torch.Tensor, mask, need_weights: bool = False) -> BridgeOutput:
+        z = states.new_zeros(states.shape[0], 0, self.width)
+        return BridgeOutput(z, z)
+
+# %% ../nbs/13b_message.ipynb #365441e8
+def lora_tuner(target: LoadedLM, task: Task, rank: int, *, seed: int = 0, **kw) -> TextPromptTuner:
+    "The target reading the text through LoRA adapters of `rank` on a copy of it (`kw`: `TextPromptTuner`'s)."
+    from peft import LoraConfig, inject_adapter_in_model
+    adapted = copy.deepcopy(target.model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        inject_adapter_in_model(LoraConfig(r=rank, lora_alpha=2 * rank, lora_dropout=0.0,
+                                           target_modules=list(LORA_MODULES)), adapted)
+    for name, p in adapted.named_parameters(): p.requires_grad = "lora_" in name
+    copy_lm = dataclasses.replace(target, name=f"{target.name}+lora{rank}", model=adapted)
+    return TextPromptTuner(copy_lm, task, soft_tokens=0, prompt=LoraAdapters(adapted, target.width), **kw)
+
 # %% ../nbs/13b_message.ipynb #ceb12b84
 def same_depth(layer: int, depth_from: int, depth_to: int) -> int:
     "The layer of a `depth_to`-block model at the relative depth of `layer` in a `depth_from`-block one."
     return min(depth_to, max(1, round(layer * depth_to / depth_from)))
 
 # %% ../nbs/13b_message.ipynb #01184d34
-MESSAGE_METHODS = ("prompt_K", "prompt_2K", "message", "self_message", "shuffled_message", "label_message")
+MESSAGE_METHODS = ("prompt_K", "prompt_2K", "message", "self_message", "shuffled_message", "label_message", "lora")
 "what the target reads before the prompt with the text (see the table above)"
 
 # %% ../nbs/13b_message.ipynb #e1908295
 def message_tuner(method: str, cfg: RunConfig, source: LoadedLM, target: LoadedLM, decoys: list[str],
-                  target_rms: float | None = None,
-                  probe: tuple[torch.Tensor, torch.Tensor] | None = None) -> TextPromptTuner:
+                  target_rms: float | None = None, probe: tuple[torch.Tensor, torch.Tensor] | None = None,
+                  lora_rank: int | None = None) -> TextPromptTuner:
     """The tuner of `method` (`MESSAGE_METHODS`) for a run of `cfg`: K from the config, the bridge of the config;
-    `label_message` takes the frozen probe (`label_probe` of the training rows)."""
+    `label_message` takes the frozen probe (`label_probe` of the training rows), `lora` its rank."""
     if method not in MESSAGE_METHODS: raise TelepathyError(f"unknown method {method!r}", f"use some of {MESSAGE_METHODS}")
     task = get_task(cfg.task)
     common = dict(max_tokens=cfg.max_source_tokens, label_eos=cfg.label_eos, target_rms=target_rms)
+    if method == "lora":
+        if lora_rank is None: raise TelepathyError("lora needs its rank", "pass lora_rank (message_point matches it)")
+        return lora_tuner(target, task, lora_rank, seed=cfg.seed, max_tokens=cfg.max_source_tokens,
+                          label_eos=cfg.label_eos)
     if method == "label_message":
         if probe is None:
             raise TelepathyError("label_message needs its probe", "pass probe=label_probe(...) of the training rows")
@@ -155,11 +201,13 @@ def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: L
     trials = [(m, lr) for m in methods for lr in lrs]
     probe = (label_probe(source, c.source_layer, get_task(c.task), rows, max_tokens=c.max_source_tokens, seed=seed)
              if "label_message" in methods else None)
+    rank = (lora_rank_for(target.model, count_parameters(message_tuner("message", c, source, target, decoys, rms).prompt))
+            if "lora" in methods else None)               # the message's budget
     tuners = []
     for m, lr in trials:                                    # every lr of a method starts from the same weights
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            tuners.append(message_tuner(m, c, source, target, decoys, rms, probe).to(target.device))
+            tuners.append(message_tuner(m, c, source, target, decoys, rms, probe, rank).to(target.device))
     losses = train_lockstep(tuners, rows, batches, lrs=[lr for _, lr in trials], weight_decay=c.weight_decay,
                             grad_clip=c.grad_clip, warmup_steps=c.warmup_steps, seed=seed, progress=progress)
     if log: log(f"{len(trials)} trials trained together, {c.steps} steps, {time.time() - t0:.0f} s")
@@ -175,5 +223,5 @@ def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: L
                   "trials": {f"{x:g}": {k: v for k, v in s.items() if k != "preds"} for x, (_, s) in mine.items()}}
         if log: log(f"{m}: lr {lr:g}, accuracy {out[m]['accuracy']:.3f}")
     return {"n": n, "seed": seed, "steps": c.steps, "rows": len(rows), "warmup_steps": c.warmup_steps,
-            "heldout_rows": len(heldout), "heldout_dropped": dropped, "lrs": list(lrs), "methods": out,
+            "heldout_rows": len(heldout), "heldout_dropped": dropped, "lrs": list(lrs), "lora_rank": rank, "methods": out,
             "seconds": round(time.time() - t0, 1)}
