@@ -54,8 +54,9 @@ __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_r
            'lockstep_loss', 'prompt_tuning_loss', 'tuned_class_scores', 'tuned_preds', 'train_lockstep',
            'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement', 'control_baseline', 'TrainedBridge',
            'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'fit_cv_probe', 'cv_probe', 'text_features',
-           'calibrated_preds', 'best_lr', 'choose_prompt_lr', 'matched_prompt_tuning', 'Stages', 'disjoint_heldout',
-           'curve_point', 'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure', 'rescore_comparisons']
+           'calibrated_preds', 'best_lr', 'choose_prompt_lr', 'tuned_prompt_trials', 'matched_prompt_tuning', 'Stages',
+           'disjoint_heldout', 'curve_point', 'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure',
+           'rescore_comparisons']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -546,6 +547,25 @@ def choose_prompt_lr(
     }
     return best_lr(acc), acc
 
+# %% ../nbs/13_baselines.ipynb #fe37277d
+def tuned_prompt_trials(lm: LoadedLM, task: Task, train_rows, batches, heldout, eval_rows, *, lrs, soft_tokens: int,
+                        seed: int = 0, batch_size: int = 32, max_tokens: int = 256, label_eos: bool = False,
+                        **train_kw) -> tuple[np.ndarray, float, dict]:
+    """Prompt tuning with every lr of `lrs` trained at full length, together (`train_lockstep`) and from the same start;
+    the lr best on `heldout` is kept: (its predictions on `eval_rows`, the lr, {lr: held-out accuracy}). `train_kw`:
+    `train_lockstep`'s (weight decay, clipping, warmup)."""
+    tuners = []
+    for _ in lrs:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            tuners.append(TextPromptTuner(lm, task, soft_tokens=soft_tokens, max_tokens=max_tokens,
+                                          label_eos=label_eos).to(lm.device))
+    train_lockstep(tuners, train_rows, batches, lrs=list(lrs), seed=seed, **train_kw)
+    held = np.array([r["label"] for r in heldout])
+    acc = {lr: float((tuned_preds(t, heldout, batch_size=batch_size) == held).mean()) for lr, t in zip(lrs, tuners)}
+    lr = best_lr(acc)
+    return tuned_preds(tuners[list(lrs).index(lr)], eval_rows, batch_size=batch_size), lr, acc
+
 # %% ../nbs/13_baselines.ipynb #c0a1b2d8
 def matched_prompt_tuning(
     lm: LoadedLM,
@@ -560,8 +580,10 @@ def matched_prompt_tuning(
     batch_size: int = 32,
 ) -> tuple[np.ndarray, float, dict]:
     """Text-visible prompt tuning of `lm` matched to a bridge run of `cfg`: its K, weight decay, clipping, token limit and
-    batches, the lr chosen on `heldout` after `lr_steps` steps (`choose_prompt_lr`), then all steps; (predictions on
-    `eval_rows`, lr, held-out accuracy per lr). The learning curve runs it on the target; run on the source, it measures
+    batches; (predictions on `eval_rows`, lr, held-out accuracy per lr). With `lr_steps` the lr is chosen on `heldout`
+    after that many steps (`choose_prompt_lr`), then trained for all steps without warmup (how the stored curves ran);
+    with `lr_steps=None` every lr trains in full with the bridge's warmup and the best on `heldout` is kept
+    (`tuned_prompt_trials`). The learning curve runs it on the target; run on the source, it measures
     what the source can do with the task itself (`experiments/checks/check_source_ceiling.py`)."""
     pt = dict(
         soft_tokens=cfg.soft_tokens,
@@ -573,6 +595,9 @@ def matched_prompt_tuning(
         seed=cfg.seed,
     )
     task = get_task(cfg.task)
+    if lr_steps is None:
+        return tuned_prompt_trials(lm, task, train_rows, batches, heldout, eval_rows, lrs=lrs,
+                                   warmup_steps=cfg.warmup_steps, **pt)
     lr, lr_acc = choose_prompt_lr(lm, task, train_rows, batches, heldout, lrs=lrs, steps=lr_steps, **pt)
     return (
         np.asarray(prompt_tuning_baseline(lm, task, train_rows, batches, eval_rows, lr=lr, **pt)["preds"]),

@@ -273,9 +273,11 @@ def add_curves_command(sub) -> None:
     c.add_argument(
         "--lr-steps",
         type=int,
-        default=50,
-        help="steps of each prompt-tuning lr trial on the held-out rows (0: all of the bridge's)",
+        default=0,
+        help="0 (default): every prompt-tuning lr trains in full, together, with warmup, the best on the held-out rows "
+        "kept; N: each lr tried for N steps, the best then trained in full (how the stored curves ran)",
     )
+    c.add_argument("--lrs", default="3e-4,1e-3,3e-3", help="the prompt-tuning lr grid")
 
 # %% ../nbs/21_cli.ipynb #93006407
 def _int_list(text: str, what: str, example: str = "0,1,2", minimum: int = 0) -> list[int]:
@@ -284,6 +286,15 @@ def _int_list(text: str, what: str, example: str = "0,1,2", minimum: int = 0) ->
     except ValueError: out = []
     if not out or any(x < minimum for x in out):
         raise TelepathyError(f"{what} {text!r} is not a list of integers >= {minimum}", f"pass e.g. {what} {example}")
+    return out
+
+# %% ../nbs/21_cli.ipynb #dbd69a5e
+def _float_list(text: str, what: str) -> tuple[float, ...]:
+    "'1e-4,3e-4' -> (1e-4, 3e-4), or a TelepathyError naming the option."
+    try: out = tuple(float(x) for x in str(text).split(",") if x.strip())
+    except ValueError: out = ()
+    if not out or any(x <= 0 for x in out):
+        raise TelepathyError(f"{what} {text!r} is not a list of positive numbers", f"pass e.g. {what} 1e-4,3e-4,1e-3")
     return out
 
 # %% ../nbs/21_cli.ipynb #40bb8260
@@ -299,8 +310,9 @@ def _cmd_curves(a) -> int:
         _int_list(a.seeds, "--seeds"),
         out=_results_path(a),
         workers=a.workers,
-        command=_command_line(a, "curves", "--n", a.n, "--lr-steps", str(a.lr_steps)),
+        command=_command_line(a, "curves", "--n", a.n, "--lr-steps", str(a.lr_steps), "--lrs", a.lrs),
         lr_steps=a.lr_steps or None,
+        lrs=_float_list(a.lrs, "--lrs"),
     )
     print(curves_markdown(res))
     return 0
