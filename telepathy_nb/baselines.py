@@ -39,7 +39,7 @@ from telepathy_nb.data import (
 )
 from .data import training_rows as split_training_rows
 from .bridge import SoftPromptBridge, build_target_inputs, masked_mean
-from .scoring import (label_loss, label_lm_loss, logits_at, class_scores, text_scores, text_inputs,
+from .scoring import (label_lm_loss, logits_at, class_scores, text_scores, text_inputs,
                                   target_hidden)
 from .pipeline import Pipeline, build_pipeline, bridge_scores
 from .evaluate import zero_shot
@@ -51,10 +51,10 @@ from .rundir import BASELINES_RESULTS, CONFIG, CHECKPOINTS, latest_checkpoint
 __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_rows', 'bridge_batches', 'rows_seen',
            'seen_rows_and_batches', 'majority_baseline', 'random_baseline', 'few_shot_prompt', 'few_shot_baseline',
            'relay_texts', 'text_relay_baseline', 'source_features', 'linear_probe_baseline', 'TextPromptTuner',
-           'lockstep_loss', 'prompt_tuning_loss', 'tuned_class_scores', 'tuned_preds', 'train_lockstep',
-           'train_prompt_tuner', 'prompt_tuning_baseline', 'derangement', 'control_baseline', 'TrainedBridge',
-           'train_bridge_seed', 'load_bridge_run', 'curve_steps', 'fit_cv_probe', 'cv_probe', 'text_features',
-           'calibrated_preds', 'best_lr', 'choose_prompt_lr', 'tuned_prompt_trials', 'matched_prompt_tuning', 'Stages',
+           'lockstep_loss', 'tuned_class_scores', 'tuned_preds', 'train_lockstep', 'train_prompt_tuner',
+           'prompt_tuning_baseline', 'derangement', 'control_baseline', 'TrainedBridge', 'train_bridge_seed',
+           'load_bridge_run', 'curve_steps', 'fit_cv_probe', 'cv_probe', 'text_features', 'calibrated_preds', 'best_lr',
+           'keep_best_on_heldout', 'choose_prompt_lr', 'tuned_prompt_trials', 'matched_prompt_tuning', 'Stages',
            'disjoint_heldout', 'curve_point', 'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure',
            'rescore_comparisons']
 
@@ -271,11 +271,6 @@ def lockstep_loss(tuners: list[TextPromptTuner], rows) -> torch.Tensor:
         logits = logits_at(model, target_hidden(model, embeds, mask), pos)
         for k, g in enumerate(group): out[g] = label_lm_loss(logits[k * B:(k + 1) * B], lab, lmask)
     return torch.stack(out)
-
-# %% ../nbs/13_baselines.ipynb #a99fb5cc
-def prompt_tuning_loss(tuner: TextPromptTuner, rows) -> torch.Tensor:
-    "Mean cross-entropy of the label tokens after [BOS][soft][prompt(text)]."
-    return lockstep_loss([tuner], rows)[0]
 
 # %% ../nbs/13_baselines.ipynb #127690f2
 @torch.no_grad()
@@ -523,6 +518,15 @@ def best_lr(heldout_accuracy: dict) -> float:
     "The lr with the best held-out accuracy ({lr: accuracy}); a tie goes to the larger lr."
     return max(heldout_accuracy, key=lambda lr: (heldout_accuracy[lr], lr))
 
+# %% ../nbs/13_baselines.ipynb #37a7abe5
+def keep_best_on_heldout(tuners: dict, heldout, eval_rows, *, batch_size: int = 32) -> tuple[float, dict, np.ndarray]:
+    """Of trained tuners by lr ({lr: tuner}), the lr best on `heldout` (`best_lr`), every lr's held-out accuracy, and
+    the kept tuner's decisions on `eval_rows`: only that one reads the validation rows."""
+    held = np.array([r["label"] for r in heldout])
+    acc = {lr: float((tuned_preds(t, heldout, batch_size=batch_size) == held).mean()) for lr, t in tuners.items()}
+    lr = best_lr(acc)
+    return lr, acc, tuned_preds(tuners[lr], eval_rows, batch_size=batch_size)
+
 # %% ../nbs/13_baselines.ipynb #d064123a
 def choose_prompt_lr(
     target: LoadedLM,
@@ -561,10 +565,8 @@ def tuned_prompt_trials(lm: LoadedLM, task: Task, train_rows, batches, heldout, 
             tuners.append(TextPromptTuner(lm, task, soft_tokens=soft_tokens, max_tokens=max_tokens,
                                           label_eos=label_eos).to(lm.device))
     train_lockstep(tuners, train_rows, batches, lrs=list(lrs), seed=seed, **train_kw)
-    held = np.array([r["label"] for r in heldout])
-    acc = {lr: float((tuned_preds(t, heldout, batch_size=batch_size) == held).mean()) for lr, t in zip(lrs, tuners)}
-    lr = best_lr(acc)
-    return tuned_preds(tuners[list(lrs).index(lr)], eval_rows, batch_size=batch_size), lr, acc
+    lr, acc, preds = keep_best_on_heldout(dict(zip(lrs, tuners)), heldout, eval_rows, batch_size=batch_size)
+    return preds, lr, acc
 
 # %% ../nbs/13_baselines.ipynb #c0a1b2d8
 def matched_prompt_tuning(

@@ -280,22 +280,23 @@ def add_curves_command(sub) -> None:
     c.add_argument("--lrs", default="3e-4,1e-3,3e-3", help="the prompt-tuning lr grid")
 
 # %% ../nbs/21_cli.ipynb #93006407
-def _int_list(text: str, what: str, example: str = "0,1,2", minimum: int = 0) -> list[int]:
-    "'500,2000' -> [500, 2000], or a TelepathyError naming the option."
-    try: out = [int(x) for x in str(text).split(",") if x.strip()]
+def _number_list(text: str, what: str, example: str, cast, ok, need: str) -> list:
+    "'500,2000' -> [500, 2000] (each `cast`, each passing `ok`), or a TelepathyError naming the option and `need`."
+    try: out = [cast(x) for x in str(text).split(",") if x.strip()]
     except ValueError: out = []
-    if not out or any(x < minimum for x in out):
-        raise TelepathyError(f"{what} {text!r} is not a list of integers >= {minimum}", f"pass e.g. {what} {example}")
+    if not out or not all(ok(x) for x in out):
+        raise TelepathyError(f"{what} {text!r} is not a list of {need}", f"pass e.g. {what} {example}")
     return out
 
 # %% ../nbs/21_cli.ipynb #dbd69a5e
+def _int_list(text: str, what: str, example: str = "0,1,2", minimum: int = 0) -> list[int]:
+    "'500,2000' -> [500, 2000], or a TelepathyError naming the option."
+    return _number_list(text, what, example, int, lambda x: x >= minimum, f"integers >= {minimum}")
+
+# %% ../nbs/21_cli.ipynb #846399d3
 def _float_list(text: str, what: str) -> tuple[float, ...]:
     "'1e-4,3e-4' -> (1e-4, 3e-4), or a TelepathyError naming the option."
-    try: out = tuple(float(x) for x in str(text).split(",") if x.strip())
-    except ValueError: out = ()
-    if not out or any(x <= 0 for x in out):
-        raise TelepathyError(f"{what} {text!r} is not a list of positive numbers", f"pass e.g. {what} 1e-4,3e-4,1e-3")
-    return out
+    return tuple(_number_list(text, what, "1e-4,3e-4,1e-3", float, lambda x: x > 0, "positive numbers"))
 
 # %% ../nbs/21_cli.ipynb #40bb8260
 def _cmd_curves(a) -> int:

@@ -13,8 +13,8 @@ from .models import LoadedLM, source_states, embedding_rms
 from .data import Task, get_task, PairCollator, pad_ids
 from .bridge import make_bridge, count_parameters, masked_mean, BridgeOutput, OutputNorm
 from .pipeline import bridge_settings
-from .baselines import (TextPromptTuner, train_lockstep, tuned_preds, training_rows, bridge_batches,
-                                    curve_steps, disjoint_heldout, best_lr, fit_cv_probe)
+from .baselines import (TextPromptTuner, train_lockstep, training_rows, bridge_batches,
+                                    curve_steps, disjoint_heldout, keep_best_on_heldout, fit_cv_probe)
 
 # %% auto #0
 __all__ = ['LORA_MODULES', 'MESSAGE_METHODS', 'read_states', 'TextMessageTuner', 'LabelBottleneck', 'probe_as_linear',
@@ -196,7 +196,7 @@ def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: L
     heldout, dropped = disjoint_heldout(heldout, rows)
     batches = bridge_batches(c, PairCollator(get_task(c.task), source.tokenizer, target.tokenizer,
                                              max_source_tokens=c.max_source_tokens), rows)
-    labels, held = np.array([r["label"] for r in eval_rows]), np.array([r["label"] for r in heldout])
+    labels = np.array([r["label"] for r in eval_rows])
     rms, decoys, out = embedding_rms(target.model), [r["text"] for r in rows], {}   # the target's scale, measured once
     trials = [(m, lr) for m in methods for lr in lrs]
     probe = (label_probe(source, c.source_layer, get_task(c.task), rows, max_tokens=c.max_source_tokens, seed=seed)
@@ -211,16 +211,13 @@ def message_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: L
     losses = train_lockstep(tuners, rows, batches, lrs=[lr for _, lr in trials], weight_decay=c.weight_decay,
                             grad_clip=c.grad_clip, warmup_steps=c.warmup_steps, seed=seed, progress=progress)
     if log: log(f"{len(trials)} trials trained together, {c.steps} steps, {time.time() - t0:.0f} s")
-    scored = [{"heldout_accuracy": float((tuned_preds(t, heldout, batch_size=bs) == held).mean()),
-               "preds": tuned_preds(t, eval_rows, batch_size=bs), "loss_first": l[0], "loss_last": l[-1]}
-              for t, l in zip(tuners, losses)]
     for m in methods:
-        mine = {lr: (t, s) for (mm, lr), t, s in zip(trials, tuners, scored) if mm == m}
-        lr = best_lr({x: s["heldout_accuracy"] for x, (_, s) in mine.items()})
-        preds = mine[lr][1]["preds"]
+        mine = {lr: (t, l) for (mm, lr), t, l in zip(trials, tuners, losses) if mm == m}
+        lr, held_acc, preds = keep_best_on_heldout({x: t for x, (t, _) in mine.items()}, heldout, eval_rows, batch_size=bs)
         out[m] = {"lr": lr, "accuracy": float((preds == labels).mean()), "preds": preds.astype(int).tolist(),
                   "trainable_parameters": count_parameters(mine[lr][0].prompt),
-                  "trials": {f"{x:g}": {k: v for k, v in s.items() if k != "preds"} for x, (_, s) in mine.items()}}
+                  "trials": {f"{x:g}": {"heldout_accuracy": held_acc[x], "loss_first": l[0], "loss_last": l[-1]}
+                             for x, (_, l) in mine.items()}}
         if log: log(f"{m}: lr {lr:g}, accuracy {out[m]['accuracy']:.3f}")
     return {"n": n, "seed": seed, "steps": c.steps, "rows": len(rows), "warmup_steps": c.warmup_steps,
             "heldout_rows": len(heldout), "heldout_dropped": dropped, "lrs": list(lrs), "lora_rank": rank, "methods": out,

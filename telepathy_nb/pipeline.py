@@ -261,7 +261,7 @@ def compile_cache_key(cfg: RunConfig, device_name: str) -> str:
 # %% ../nbs/09_pipeline.ipynb #dc0f5716
 def compile_cache_file(cfg: RunConfig) -> Path | None:
     "The compile cache of a run like `cfg` (`$TELEPATHY_CACHE/compile/<key>.bin`); None when it compiles nothing or keeps no cache."
-    from telepathy_nb.models import cache_dir
+    from telepathy_nb.core import cache_dir
     compiles = (cfg.compile_target or cfg.compile_bridge) and torch.cuda.is_available() and cfg.device != "cpu"
     if not (compiles and cfg.compile_cache): return None
     return cache_dir() / "compile" / f"{compile_cache_key(cfg, torch.cuda.get_device_name())}.bin"

@@ -14,9 +14,9 @@ __all__ = ['KERNEL_NAME', 'ENTRY', 'WARM_IMPORTS', 'THREAD_ENV', 'warm_dir', 'so
 
 # %% ../nbs/16b_warm.ipynb #0ac2a5da
 KERNEL_NAME = "telepathy-warm"
+"the kernelspec that asks the warm server for a kernel (and starts a fresh one when none answers)"
 ENTRY = "import sys; from telepathy_nb.warm import main; sys.exit(main())"
 "what `python -c` runs for the server and the client"
-"the kernelspec that asks the warm server for a kernel (and starts a fresh one when none answers)"
 WARM_IMPORTS = (
     "torch", "transformers", "pandas", "plotly.graph_objects", "ipykernel.kernelapp",
     "telepathy_nb.train", "telepathy_nb.evaluate", "telepathy_nb.dashboard",
@@ -97,7 +97,7 @@ def _become_kernel(req: dict, fds: list[int], threads: int) -> None:
             if fd > 2: os.close(fd)
         os.chdir(req["cwd"]); os.environ.clear(); os.environ.update(req["env"])
         import torch
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or threads))
+        torch.set_num_threads(int(next((os.environ[k] for k in THREAD_ENV if os.environ.get(k)), threads)))
         _die_with(req["client"])
         from ipykernel.kernelapp import IPKernelApp
         # the launcher's pid, which ipykernel reads from the environment when it is imported (in the server, without it)
