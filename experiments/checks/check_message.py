@@ -10,9 +10,14 @@ continues where it stopped (the same command again). Validation rows: the config
 rows: 300 of the config's `holdout_rows`, minus any whose text is a training text. Each comparison is a paired t over
 seeds (`stats.seed_difference`) with Holm's adjustment over the comparisons at one n and `stats.equivalence_verdict`
 (TOST at ±2 pp). `--merge` joins the points of runs of the same settings made apart (say, one process per n on one
-GPU) into OUT_JSON, with the comparisons over all of them; the parts' commands are kept under `parts`.
+GPU) into OUT_JSON, with the comparisons over all of them; the parts' commands are kept under `parts`. Parts may also
+hold different methods of the same points (one process trains `lora`, another the rest): a point's methods are then
+joined, and a point that lacks one of the joined methods is left out (named under `left_out`).
+`--claim DIR` lets several processes share one list of points: each point is claimed (a directory made in DIR) by the
+first process to reach it, so processes started with the same --n, --seeds and --methods split the points between them,
+each writing its own OUT_JSON.
 """
-import argparse, json, sys
+import argparse, json, os, sys
 from pathlib import Path
 from telepathy_nb.config import make_config
 from telepathy_nb.core import atomic_write_json
@@ -42,28 +47,55 @@ def comparisons(res: dict) -> dict:
     return out
 
 
-SETTINGS = ("kind", "preset", "overrides", "methods", "lrs", "labels")
+SETTINGS = ("kind", "preset", "overrides", "lrs", "labels")
 "what the parts of a merge must share"
 
 
+def join_point(key: str, a: dict, b: dict, where: Path) -> dict:
+    "One point from two parts' records of it: the methods joined (a method in both must be the same), seconds added."
+    same = [k for k in a if k not in ("methods", "seconds", "lora_rank") and a[k] != b.get(k)]
+    both = [m for m in a["methods"] if m in b["methods"] and a["methods"][m] != b["methods"][m]]
+    if same or both: sys.exit(f"{where}: point {key} differs from another part's in {same + both}")
+    return a | {"methods": a["methods"] | b["methods"], "seconds": round(a["seconds"] + b["seconds"], 1),
+                "lora_rank": a.get("lora_rank") or b.get("lora_rank")}
+
+
 def merge(parts: list[Path], command: str) -> dict:
-    "One result from runs of the same settings: every part's points (a point in two parts must be the same)."
+    """One result from runs of the same settings: every part's points, a point's methods joined across parts; a point
+    that lacks one of the joined methods is left out and named under `left_out`."""
     res = [json.loads(p.read_text()) for p in parts]
     for p, r in zip(parts[1:], res[1:]):
         bad = [k for k in SETTINGS if r.get(k) != res[0].get(k)]
         if bad: sys.exit(f"{p} differs from {parts[0]} in {bad}: merge only runs of the same settings")
-    points = {}
+    points, methods = {}, []
     for p, r in zip(parts, res):
-        for key, pt in r["points"].items():
-            if key in points and points[key]["methods"] != pt["methods"]: sys.exit(f"{p}: point {key} differs from another part's")
-            points[key] = pt
-    merged = {k: res[0][k] for k in SETTINGS} | {"points": dict(sorted(points.items(), key=lambda kv: _order(kv[0])))}
+        methods += [m for m in r["methods"] if m not in methods]
+        for key, pt in r["points"].items(): points[key] = join_point(key, points[key], pt, p) if key in points else pt
+    methods = sorted(methods, key=lambda m: MESSAGE_METHODS.index(m) if m in MESSAGE_METHODS else len(MESSAGE_METHODS))
+    left_out = {k: [m for m in methods if m not in pt["methods"]] for k, pt in points.items()}
+    left_out = {k: v for k, v in left_out.items() if v}
+    merged = {k: res[0][k] for k in SETTINGS} | {"methods": methods, "points": dict(sorted(
+        ((k, pt) for k, pt in points.items() if k not in left_out), key=lambda kv: _order(kv[0])))}
+    if left_out: merged["left_out"] = {k: f"lacks {', '.join(v)}" for k, v in left_out.items()}
     merged["parts"] = [{k: r.get(k) for k in ("command", "commit", "commit_recorded", "machine", "date")} for r in res]
     merged.update(comparisons=comparisons(merged), **provenance(command))
     for k in ("commit", "machine", "versions"):       # where the points were computed, not where they were merged
         if all(r.get(k) == res[0].get(k) for r in res): merged[k] = res[0].get(k)
         else: sys.exit(f"the parts differ in {k}: merge only runs of one code and machine")
     return merged
+
+
+def claim_dir(claims: Path, methods, key: str) -> Path:
+    "The directory whose making claims point `key` for a process training `methods`."
+    return claims / f"{'+'.join(methods)}_{key.replace(',', '_')}"
+
+
+def claimed(claims: Path | None, methods, key: str) -> bool:
+    "Whether another process sharing `claims` has taken this point (else it is ours now; no `claims`: always ours)."
+    if claims is None: return False
+    try: os.makedirs(claim_dir(claims, methods, key))
+    except FileExistsError: return True
+    return False
 
 
 def _order(key: str) -> tuple[int, int]:
@@ -79,6 +111,7 @@ def main(argv=None) -> None:
     ap.add_argument("--lrs", default="1e-4,3e-4,1e-3,3e-3"); ap.add_argument("--methods", default=",".join(MESSAGE_METHODS))
     ap.add_argument("--eval-batch", type=int, default=None, help="rows per scoring pass (default: twice the batch size)")
     ap.add_argument("--merge", nargs="+", type=Path, metavar="PART_JSON", help="join these runs' points into OUT_JSON")
+    ap.add_argument("--claim", type=Path, metavar="DIR", help="share the points with other processes claiming in DIR")
     ap.add_argument("-p", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
     command = "python experiments/checks/check_message.py " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -102,10 +135,14 @@ def main(argv=None) -> None:
     for n in ns:
         for seed in seeds:
             key = f"n={n},seed={seed}"
-            if key in res["points"]: continue
+            if key in res["points"] or claimed(a.claim, methods, key): continue
             say = lambda text: print(f"  {key}: {text}", file=sys.stderr, flush=True)
-            res["points"][key] = message_point(cfg, n, seed, src, tgt, ev, held, methods=methods, lrs=lrs, log=say,
-                                               batch_size=a.eval_batch)
+            try:
+                res["points"][key] = message_point(cfg, n, seed, src, tgt, ev, held, methods=methods, lrs=lrs, log=say,
+                                                   batch_size=a.eval_batch)
+            except BaseException:                     # a failed point is free for another process again
+                if a.claim: os.rmdir(claim_dir(a.claim, methods, key))
+                raise
             res.update(comparisons=comparisons(res), **provenance(command))
             atomic_write_json(out, res)
     report(res)

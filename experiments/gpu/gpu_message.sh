@@ -1,15 +1,32 @@
 # Issue 34's message experiment (experiments/checks/check_message.py) on one warm GPU with the embedded pair, after
-# `source experiments/gpu/gpu_embedded_setup.sh`. One process per task and n, all on the one GPU: each trains its 20
-# trials in lockstep and is still launch-bound, so together they keep the GPU busy. Each writes
-# /tmp/msg/message_TASK_nN.json after every point, so a later call on the same warm machine continues where this one
-# stopped; the JSONs are copied to OUTDIR when the processes end or SECONDS have passed.
-# Usage: source experiments/gpu/gpu_message.sh OUTDIR "sst2 trec" "500 2000" 0,1,2,3,4 SECONDS
-msg_out=$1; msg_tasks=$2; msg_ns=$3; msg_seeds=$4; msg_secs=$5
+# `source experiments/gpu/gpu_embedded_setup.sh`. Workers run apart from the calling command (setsid), so they go on
+# across device calls while the machine stays warm:
+#   bash experiments/gpu/gpu_message.sh start TASK NS SEEDS LRS MAIN_WORKERS LORA_WORKERS
+#       MAIN_WORKERS processes train every method but lora, LORA_WORKERS processes train lora; each pool shares the
+#       (n, seed) points of NS × SEEDS, in that order, through `check_message.py --claim`, and each process writes
+#       /tmp/msg/message_TASK_<pool>_w<i>.json after every point (join them with `check_message.py OUT --merge`).
+#   bash experiments/gpu/gpu_message.sh wait SECONDS OUTDIR
+#       waits until the workers end or SECONDS pass, then copies the JSONs and the logs' last lines to OUTDIR.
+# Example: bash experiments/gpu/gpu_message.sh start trec 2000,4900,500 0,1,2,3,4,5,6,7,8,9 1e-4,3e-4,1e-3,3e-3,1e-2 3 2
 mkdir -p /tmp/msg
-for t in $msg_tasks; do for n in $msg_ns; do
-  timeout "${msg_secs}s" python3 experiments/checks/check_message.py "/tmp/msg/message_${t}_n${n}.json" --preset embedded \
-    --n "$n" --seeds "$msg_seeds" --eval-batch 128 -p task="$t" -p holdout_rows=500 -p latent_init=orthogonal \
-    -p slot_weight=0.5 >>"/tmp/msg/log_${t}_n${n}.txt" 2>&1 &
-done; done
-wait
-cp /tmp/msg/*.json "$msg_out"/ 2>/dev/null; tail -n 4 /tmp/msg/log_*.txt
+case $1 in
+start)
+  task=$2; ns=$3; seeds=$4; lrs=$5; main=$6; lora=$7
+  every=prompt_K,prompt_2K,message,self_message,shuffled_message,label_message
+  launch() {   # pool methods index
+    setsid nohup env PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True python3 experiments/checks/check_message.py \
+      "/tmp/msg/message_${task}_$1_w$3.json" --preset embedded --n "$ns" --seeds "$seeds" --lrs "$lrs" --methods "$2" \
+      --eval-batch 64 --claim "/tmp/msg/claims_$task" -p task="$task" -p holdout_rows=500 -p latent_init=orthogonal \
+      -p slot_weight=0.5 >"/tmp/msg/log_${task}_$1_w$3.txt" 2>&1 </dev/null &
+  }
+  for i in $(seq 1 "$main"); do launch main "$every" "$i"; sleep 2; done
+  for i in $(seq 1 "$lora"); do launch lora lora "$i"; sleep 2; done
+  sleep 5; pgrep -fc check_message.py ;;
+wait)
+  end=$((SECONDS + $2))
+  while pgrep -f check_message.py >/dev/null && [ $SECONDS -lt $end ]; do sleep 10; done
+  mkdir -p "$3"; cp /tmp/msg/*.json "$3"/ 2>/dev/null
+  ls /tmp/msg/claims_* 2>/dev/null | tr '\n' ' '; echo
+  for f in /tmp/msg/log_*.txt; do echo "== $f"; grep -v Warning "$f" | tail -n 3; done
+  nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader ;;
+esac
