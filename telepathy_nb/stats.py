@@ -167,7 +167,10 @@ def _correct_runs(labels, runs: list) -> np.ndarray:
 def _seed_terms(A: np.ndarray, B: np.ndarray, paired: bool) -> tuple[float, float, str]:
     "se, df and name of the seed-level test of A's mean accuracy minus B's; A (Ra, N), B (Rb, N), not both one run."
     a, b = A.mean(1), B.mean(1)                                                   # each run's accuracy
-    if paired and len(a) == len(b): return float((a - b).std(ddof=1) / np.sqrt(len(a))), len(a) - 1.0, "paired-t"
+    if paired and len(a) == len(b) and np.ptp(a - b) > 0:
+        return float((a - b).std(ddof=1) / np.sqrt(len(a))), len(a) - 1.0, "paired-t"
+    if paired and len(a) == len(b):         # the same gap at every seed: the seeds show no spread, the rows still do
+        return float(np.sqrt((A.mean(0) - B.mean(0)).var(ddof=1) / A.shape[1])), A.shape[1] - 1.0, "rows (no seed spread)"
     if len(a) > 1 and len(b) > 1:
         return *satterthwaite([(a.var(ddof=1) / len(a), len(a) - 1), (b.var(ddof=1) / len(b), len(b) - 1)]), "welch-t"
     many, rows = (a if len(a) > 1 else b), (A.mean(0) - B.mean(0)).var(ddof=1) / A.shape[1]   # the one run's stand-in
