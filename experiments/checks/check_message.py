@@ -47,6 +47,30 @@ def comparisons(res: dict) -> dict:
     return out
 
 
+TEXT_ONLY = ("prompt_K", "prompt_2K", "lora")
+"the methods where the target reads the text alone, with a trainable budget (the message's bar)"
+
+
+def goal(res: dict) -> dict:
+    """Per n, issue 34's bar: `message` against the best same-budget text-only method present (highest mean accuracy
+    of TEXT_ONLY), met when it leads by >= 2 pp at Holm p < 0.01 and also beats `self_message` (Holm p < 0.05), the
+    sign that the gain comes from the other model; "adds nothing" when it is TOST-equivalent to that method."""
+    out = {}
+    for n, c in (res.get("comparisons") or {}).items():
+        at = [p for p in res["points"].values() if p["n"] == int(n)]
+        text = [m for m in TEXT_ONLY if m in c["vs"]]
+        if not text: continue
+        best = max(text, key=lambda m: sum(p["methods"][m]["accuracy"] for p in at))
+        d, s = c["vs"][best], c["vs"].get("self_message")
+        adds = d["difference"]["diff"] >= 0.02 and d["difference"]["p_holm"] < 0.01
+        from_other = s is not None and s["verdict"] == "message better"
+        out[n] = {"best_text_only": best, "diff": d["difference"]["diff"], "p_holm": d["difference"]["p_holm"],
+                  "self_diff": s["difference"]["diff"] if s else None, "self_p_holm": s["difference"]["p_holm"] if s else None,
+                  "verdict": "adds" if adds and from_other else
+                             "adds nothing" if d["verdict"].startswith("equivalent") else "unsettled"}
+    return out
+
+
 SETTINGS = ("kind", "preset", "overrides", "lrs", "labels")
 "what the parts of a merge must share"
 
@@ -78,7 +102,8 @@ def merge(parts: list[Path], command: str) -> dict:
         ((k, pt) for k, pt in points.items() if k not in left_out), key=lambda kv: _order(kv[0])))}
     if left_out: merged["left_out"] = {k: f"lacks {', '.join(v)}" for k, v in left_out.items()}
     merged["parts"] = [{k: r.get(k) for k in ("command", "commit", "commit_recorded", "machine", "date")} for r in res]
-    merged.update(comparisons=comparisons(merged), **provenance(command))
+    merged["comparisons"] = comparisons(merged)
+    merged.update(goal=goal(merged), **provenance(command))
     for k in ("commit", "machine", "versions"):       # where the points were computed, not where they were merged
         if all(r.get(k) == res[0].get(k) for r in res): merged[k] = res[0].get(k)
         else: sys.exit(f"the parts differ in {k}: merge only runs of one code and machine")
@@ -143,7 +168,8 @@ def main(argv=None) -> None:
             except BaseException:                     # a failed point is free for another process again
                 if a.claim: os.rmdir(claim_dir(a.claim, methods, key))
                 raise
-            res.update(comparisons=comparisons(res), **provenance(command))
+            res["comparisons"] = comparisons(res)
+            res.update(goal=goal(res), **provenance(command))
             atomic_write_json(out, res)
     report(res)
 
