@@ -2,7 +2,8 @@
 # `source experiments/gpu/gpu_embedded_setup.sh`. Workers run apart from the calling command (setsid), so they go on
 # across device calls while the machine stays warm:
 #   bash experiments/gpu/gpu_message.sh start TASK NS SEEDS LRS MAIN_WORKERS LORA_WORKERS
-#       MAIN_WORKERS processes train every method but lora, LORA_WORKERS processes train lora; each pool shares the
+#       MAIN_WORKERS processes train $MAIN_METHODS (default: every method but lora and shuffled_message, which the
+#       five-seed runs settled), LORA_WORKERS processes train lora; each pool shares the
 #       (n, seed) points of NS × SEEDS, in that order, through `check_message.py --claim`, and each process writes
 #       /tmp/msg/message_TASK_<pool>_w<i>.json after every point (join them with `check_message.py OUT --merge`).
 #   bash experiments/gpu/gpu_message.sh wait SECONDS OUTDIR
@@ -12,7 +13,7 @@ mkdir -p /tmp/msg
 case $1 in
 start)
   task=$2; ns=$3; seeds=$4; lrs=$5; main=$6; lora=$7
-  every=prompt_K,prompt_2K,message,self_message,shuffled_message,label_message
+  every=${MAIN_METHODS:-prompt_K,prompt_2K,message,self_message,label_message}
   launch() {   # pool methods index
     setsid nohup env PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True python3 experiments/checks/check_message.py \
       "/tmp/msg/message_${task}_$1_w$3.json" --preset embedded --n "$ns" --seeds "$seeds" --lrs "$lrs" --methods "$2" \
