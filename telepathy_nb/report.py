@@ -25,9 +25,9 @@ if TYPE_CHECKING: import pandas as pd   # annotations only
 __all__ = ['README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'markdown_table', 'provenance', 'study_table',
            'study_contrast', 'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown',
            'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown', 'run_phases_markdown',
-           'message_markdown', 'result_markdown', 'bench_table', 'bench_markdown', 'loop_speed_result',
-           'loop_speed_markdown', 'startup_markdown', 'add_repeats', 'repeats_markdown', 'rebase_links',
-           'readme_from_index', 'json_value', 'derived_values', 'fill_page', 'doc_pages', 'sync_docs']
+           'message_markdown', 'curve_probes_markdown', 'result_markdown', 'bench_table', 'bench_markdown',
+           'loop_speed_result', 'loop_speed_markdown', 'startup_markdown', 'add_repeats', 'repeats_markdown',
+           'rebase_links', 'readme_from_index', 'json_value', 'derived_values', 'fill_page', 'doc_pages', 'sync_docs']
 
 # %% ../nbs/11a_report.ipynb #1de798df
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -461,13 +461,41 @@ def message_markdown(res: dict) -> str:
             lines += [markdown_table(["comparison", "pp", "95% CI (seeds)", "p", "p (Holm)", "verdict"], comp), ""]
     return "\n".join(lines).rstrip()
 
+# %% ../nbs/11a_report.ipynb #7105f721
+def curve_probes_markdown(res: dict) -> str:
+    """The curve's bridge against CV probes of its source (kind 'curve_probes', `experiments/checks/check_curve_probes.py`):
+    per n, the bridge's and each probe's accuracy over seeds, with the layer and C each probe used; then the bridge
+    against each probe."""
+    pts = list(res["points"].values())
+    lines = [f"`{res['command']}`", "",
+             f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, {len(res['labels'])} validation rows; the "
+             f"bridge's predictions from {', '.join(f'`{c}`' for c in res['curves'])}; best layers (of "
+             f"{', '.join(map(str, res['layers']))}) chosen on held-out training rows at {res['best_layer_chosen_at']}: "
+             f"last-token {res['best_layer']['last']}, mean-pooled {res['best_layer']['mean']}.", ""]
+    for n in sorted({p["n"] for p in pts}):
+        at = sorted((p for p in pts if p["n"] == n), key=lambda p: p["seed"])
+        row = lambda name, accs, layer="", cs="": [name, f"{np.mean(accs):.1f} ± {np.std(accs, ddof=1) if len(accs) > 1 else 0:.1f}",
+                                                    " ".join(f"{a:.1f}" for a in accs), layer, cs]
+        rows = [row("bridge (the curve's)", [100 * p["bridge_accuracy"] for p in at])]
+        rows += [row(m, [100 * p["probes"][m]["accuracy"] for p in at], str(at[0]["probes"][m]["layer"]),
+                     " ".join(f"{p['probes'][m]['C']:g}" for p in at)) for m in at[0]["probes"]]
+        lines += [f"**N = {n}** ({len(at)} seeds):", "",
+                  markdown_table(["method", "accuracy % (mean ± sd)", "per seed", "layer", "C per seed"], rows), ""]
+        vs = (res.get("comparisons") or {}).get(str(n), {}).get("vs", {})
+        comp = [[f"bridge − {m}", f"{100 * r['difference']['diff']:+.1f}",
+                 "{:+.1f} to {:+.1f}".format(*(100 * x for x in r["difference"]["ci95"])),
+                 f"{r['difference']['p']:.3f}", f"{r['difference']['p_holm']:.3f}", r["verdict"]] for m, r in vs.items()]
+        if comp: lines += [markdown_table(["comparison", "pp", "95% CI (seeds)", "p", "p (Holm)", "verdict"], comp), ""]
+    return "\n".join(lines).rstrip()
+
+
 # %% ../nbs/11a_report.ipynb #ac520b03
 def result_markdown(res: dict) -> str:
     """The README block of one results JSON: one run, a baselines run, a learning curve, a benchmark, training-loop speeds,
-    a prompt-tuning ceiling, the phases of a run, or a study."""
+    a prompt-tuning ceiling, the phases of a run, a message experiment, the curve's probes, or a study."""
     kinds = {"run": run_markdown, "baselines": baselines_markdown, "curves": curves_markdown, "bench": bench_markdown,
              "loop_speed": loop_speed_markdown, "source_ceiling": ceiling_markdown,
-             "run_phases": run_phases_markdown, "message": message_markdown}
+             "run_phases": run_phases_markdown, "message": message_markdown, "curve_probes": curve_probes_markdown}
     return kinds.get(res.get("kind"), study_markdown)(res)
 
 # %% ../nbs/11a_report.ipynb #0598da6d
@@ -792,7 +820,8 @@ def json_value(obj, path: str):
 def derived_values(res: dict) -> dict:
     """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
     over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), a learning curve's
-    mean accuracy per N and method, and a message experiment's accuracy (mean, sd over seeds) per N and method."""
+    mean accuracy per N and method, a message experiment's accuracy (mean, sd over seeds) per N and method, and the
+    curve probes' mean accuracy per N for the bridge and each probe."""
     out, runs = {}, list((res.get("runs") or {}).values())
     accs = [r["accuracy"] for r in runs if isinstance(r.get("accuracy"), (int, float))]
     if accs:
@@ -808,6 +837,12 @@ def derived_values(res: dict) -> dict:
         seeds = lambda n, m: [p["methods"][m]["accuracy"] for p in pts if p["n"] == n]
         out["message"] = {str(n): {m: {"mean": float(np.mean(seeds(n, m))), "sd": float(np.std(seeds(n, m), ddof=1))}
                                    for m in res["methods"]} for n in sorted({p["n"] for p in pts})}
+    if res.get("kind") == "curve_probes":
+        pts = list(res["points"].values())
+        acc = lambda p, m: p["bridge_accuracy"] if m == "bridge" else p["probes"][m]["accuracy"]
+        out["curve_probes"] = {str(n): {m: float(np.mean([acc(p, m) for p in pts if p["n"] == n]))
+                                        for m in ["bridge", *next(p for p in pts if p["n"] == n)["probes"]]}
+                               for n in sorted({p["n"] for p in pts})}
     return out
 
 # %% ../nbs/11a_report.ipynb #6b56b8ea

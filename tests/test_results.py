@@ -50,6 +50,20 @@ def test_every_result_says_where_it_came_from():
                     gap = np.mean([p["methods"]["message"]["accuracy"] - p["methods"][m]["accuracy"] for p in at])
                     assert abs(r["difference"]["diff"] - gap) < 1e-9, (f.name, n, m)
             continue
+        if res.get("kind") == "curve_probes":             # the curve's bridge against CV probes of its source
+            assert res["command"].startswith("python experiments/checks/check_curve_probes.py ") and res["commit"] and res["machine"], f.name
+            curves = [json.loads((ROOT / "results" / c).read_text()) for c in res["curves"]]
+            stored = {k: r for c in curves for k, r in c["runs"].items()}
+            for key, pt in res["points"].items():         # the bridge's predictions are the curve's own, every probe's accuracy its predictions'
+                assert pt["bridge_preds"] == stored[key]["preds"]["bridge"], (f.name, key)
+                for m, r in pt["probes"].items():
+                    assert len(r["preds"]) == len(res["labels"]) and r["accuracy"] == np.mean(np.array(r["preds"]) == res["labels"]), (f.name, key, m)
+            for n, c in res["comparisons"].items():
+                at = [p for p in res["points"].values() if p["n"] == int(n)]
+                for m, r in c["vs"].items():
+                    gap = np.mean([p["bridge_accuracy"] - p["probes"][m]["accuracy"] for p in at])
+                    assert abs(r["difference"]["diff"] - gap) < 1e-9, (f.name, n, m)
+            continue
         assert {"command", "commit", "machine", "seeds", "axes", "preset", "eval_on"} <= set(res), f.name
         assert res["command"].startswith(("telepathy study ", "telepathy curves ", "telepathy run baselines ", "telepathy run train_bridge ", "make demo")) and len(res["commit"]) >= 7
         if res.get("kind") == "run":
