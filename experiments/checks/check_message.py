@@ -12,7 +12,8 @@ seeds (`stats.seed_difference`) with Holm's adjustment over the comparisons at o
 (TOST at ±2 pp). `--merge` joins the points of runs of the same settings made apart (say, one process per n on one
 GPU) into OUT_JSON, with the comparisons over all of them; the parts' commands are kept under `parts`. Parts may also
 hold different methods of the same points (one process trains `lora`, another the rest): a point's methods are then
-joined, and a point that lacks one of the joined methods is left out (named under `left_out`).
+joined, and a point that lacks one of the joined methods is left out (named under `left_out`). Parts of another commit
+or machine (a run continued in a later device session) merge only with `--mixed`, which records each point's parts.
 `--claim DIR` lets several processes share one list of points: each point is claimed (a directory made in DIR) by the
 first process to reach it, so processes started with the same --n, --seeds and --methods split the points between them,
 each writing its own OUT_JSON.
@@ -84,17 +85,23 @@ def join_point(key: str, a: dict, b: dict, where: Path) -> dict:
                 "lora_rank": a.get("lora_rank") or b.get("lora_rank")}
 
 
-def merge(parts: list[Path], command: str) -> dict:
+def merge(parts: list[Path], command: str, mixed: bool = False) -> dict:
     """One result from runs of the same settings: every part's points, a point's methods joined across parts; a point
-    that lacks one of the joined methods is left out and named under `left_out`."""
+    that lacks one of the joined methods is left out and named under `left_out`. The parts must share commit, machine
+    and versions unless `mixed` (a run continued on another machine or at another commit): then every point names the
+    parts it came from (`parts_of_point`), `machine` names every machine, commit and versions are the last part's, and
+    `mixed` lists what differs."""
     res = [json.loads(p.read_text()) for p in parts]
     for p, r in zip(parts[1:], res[1:]):
         bad = [k for k in SETTINGS if r.get(k) != res[0].get(k)]
         if bad: sys.exit(f"{p} differs from {parts[0]} in {bad}: merge only runs of the same settings")
     points, methods = {}, []
-    for p, r in zip(parts, res):
+    where = {}
+    for i, (p, r) in enumerate(zip(parts, res)):
         methods += [m for m in r["methods"] if m not in methods]
-        for key, pt in r["points"].items(): points[key] = join_point(key, points[key], pt, p) if key in points else pt
+        for key, pt in r["points"].items():
+            points[key] = join_point(key, points[key], pt, p) if key in points else pt
+            where.setdefault(key, []).append(i)
     methods = sorted(methods, key=lambda m: MESSAGE_METHODS.index(m) if m in MESSAGE_METHODS else len(MESSAGE_METHODS))
     left_out = {k: [m for m in methods if m not in pt["methods"]] for k, pt in points.items()}
     left_out = {k: v for k, v in left_out.items() if v}
@@ -104,9 +111,14 @@ def merge(parts: list[Path], command: str) -> dict:
     merged["parts"] = [{k: r.get(k) for k in ("command", "commit", "commit_recorded", "machine", "date")} for r in res]
     merged["comparisons"] = comparisons(merged)
     merged.update(goal=goal(merged), **provenance(command))
+    differ = [k for k in ("commit", "machine", "versions") if any(r.get(k) != res[0].get(k) for r in res)]
+    if differ and not mixed: sys.exit(f"the parts differ in {differ}: merge only runs of one code and machine (or --mixed)")
     for k in ("commit", "machine", "versions"):       # where the points were computed, not where they were merged
-        if all(r.get(k) == res[0].get(k) for r in res): merged[k] = res[0].get(k)
-        else: sys.exit(f"the parts differ in {k}: merge only runs of one code and machine")
+        merged[k] = res[-1].get(k)
+    if differ:
+        merged["machine"] = "; ".join(dict.fromkeys(r.get("machine") for r in res))   # every machine that ran a point
+        merged["mixed"] = differ
+        merged["parts_of_point"] = {k: where[k] for k in merged["points"]}
     return merged
 
 
@@ -136,12 +148,13 @@ def main(argv=None) -> None:
     ap.add_argument("--lrs", default="1e-4,3e-4,1e-3,3e-3"); ap.add_argument("--methods", default=",".join(MESSAGE_METHODS))
     ap.add_argument("--eval-batch", type=int, default=None, help="rows per scoring pass (default: twice the batch size)")
     ap.add_argument("--merge", nargs="+", type=Path, metavar="PART_JSON", help="join these runs' points into OUT_JSON")
+    ap.add_argument("--mixed", action="store_true", help="--merge parts of other commits or machines (recorded)")
     ap.add_argument("--claim", type=Path, metavar="DIR", help="share the points with other processes claiming in DIR")
     ap.add_argument("-p", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
     command = "python experiments/checks/check_message.py " + " ".join(sys.argv[1:] if argv is None else argv)
     if a.merge:
-        res = merge(a.merge, command)
+        res = merge(a.merge, command, mixed=a.mixed)
         atomic_write_json(Path(a.out), res)
         return report(res)
     overrides = {k: parse_value(v) for k, v in (kv.split("=", 1) for kv in a.p)}
