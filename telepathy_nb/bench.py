@@ -22,7 +22,7 @@ from .config import RunConfig
 from .data import load_split, pad_ids, bucketed_batches, BatchStream
 from .splits import data_dir
 from .train import TrainState, _accelerator, backward_step, optimizer_step
-from .models import drop_layers_after, _decoder_layers, source_states
+from .models import drop_layers_after, decoder_layers, source_states
 from .bridge import build_target_inputs, count_parameters
 from .losses import diversity_loss
 from .scoring import label_lm_loss
@@ -261,7 +261,7 @@ def time_steps(step, batches, warmup: int = 2, iters: int | None = None, repeats
 
 # %% ../nbs/16_bench.ipynb #043273c5
 def _block_params(model, n_blocks: int) -> int:
-    return sum(p.numel() for b in list(_decoder_layers(model))[:n_blocks] for p in b.parameters())
+    return sum(p.numel() for b in list(decoder_layers(model))[:n_blocks] for p in b.parameters())
 
 # %% ../nbs/16_bench.ipynb #835b8f87
 def step_flops(pipe: Pipeline, batch: dict, source: bool = True) -> float:

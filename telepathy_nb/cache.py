@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import TelepathyError, atomic_write_json, read_json, to_device_async, progress_bar
-from .models import source_states, _decoder_layers
+from .models import source_states, decoder_layers
 from .data import pad_ids
 from .rundir import is_state_cache
 
@@ -28,7 +28,7 @@ def model_fingerprint(model, layer: int, sample: int = 2048) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(model.config.to_json_string(use_diff=False).encode())
     params = [*model.get_input_embeddings().parameters(),
-              *(p for block in list(_decoder_layers(model))[:layer] for p in block.parameters())]
+              *(p for block in list(decoder_layers(model))[:layer] for p in block.parameters())]
     for p in params:
         flat = p.detach().reshape(-1)
         h.update(flat[:: max(1, flat.numel() // sample)][:sample].float().cpu().numpy().tobytes())

@@ -17,8 +17,8 @@ from .catalog import (EmbeddedSpec, EMBEDDED, EMBEDDED_INSTALL, TINY_ARCHS, TINY
 
 # %% auto #0
 __all__ = ['SPECIALS', 'TINY_WORDS', 'SCALE_CONFIGS', 'TOKENIZER_PROBE', 'char_tokenizer', 'word_tokenizer', 'tiny_config',
-           'check_tokenizer', 'embedded_model_dir', 'LoadedLM', 'freeze', 'load_model', 'source_states',
-           'drop_layers_after', 'embedding_rms']
+           'check_tokenizer', 'embedded_model_dir', 'LoadedLM', 'freeze', 'load_model', 'decoder_layers',
+           'source_states', 'drop_layers_after', 'embedding_rms']
 
 # %% ../nbs/02_models.ipynb #0970717d
 SPECIALS = ["<pad>", "<unk>", "<s>", "</s>"]
@@ -212,7 +212,7 @@ class _StopForward(Exception):
     "Raised by the capture hook to end a forward pass early."
 
 # %% ../nbs/02_models.ipynb #9444f466
-def _decoder_layers(model) -> torch.nn.ModuleList:
+def decoder_layers(model) -> torch.nn.ModuleList:
     "The list of transformer blocks of a causal LM."
     base = getattr(model, "model", model)
     base = getattr(base, "language_model", base)
@@ -221,7 +221,7 @@ def _decoder_layers(model) -> torch.nn.ModuleList:
 # %% ../nbs/02_models.ipynb #8c2bfc0a
 def source_states(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, layer: int) -> torch.Tensor:
     "Hidden states after block `layer` (1-based; HF `hidden_states[layer]`): (B, T) -> (B, T, d)."
-    layers, captured = _decoder_layers(model), {}
+    layers, captured = decoder_layers(model), {}
     if getattr(model, "truncated_at", None) == layer:  # a plain call: no hook, friendly to torch.compile
         return model.model(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
     if not 1 <= layer <= len(layers):

@@ -461,7 +461,7 @@ def message_markdown(res: dict) -> str:
             lines += [markdown_table(["comparison", "pp", "95% CI (seeds)", "p", "p (Holm)", "verdict"], comp), ""]
     return "\n".join(lines).rstrip()
 
-# %% ../nbs/11a_report.ipynb #7105f721
+# %% ../nbs/11a_report.ipynb #874b9044
 def curve_probes_markdown(res: dict) -> str:
     """The curve's bridge against CV probes of its source (kind 'curve_probes', `experiments/checks/check_curve_probes.py`):
     per n, the bridge's and each probe's accuracy over seeds, with the layer and C each probe used; then the bridge

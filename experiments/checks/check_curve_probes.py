@@ -18,16 +18,22 @@ that n's comparisons (`stats.adjust_verdicts`), as `check_message.py` does. A "b
 Layer L is the output of block L (a forward hook, as `models.source_states` reads it; HF's `hidden_states[30]` of
 SmolLM2 is after the final norm, so `check_source_layers.py`'s layer 30 differs). Source states are computed once per
 distinct text (length-sorted batches, fp32 on the CPU; the curves ran on an H200 in bf16, so the recomputed L15
-last-token probe can differ from the stored one by a few rows). OUT_JSON is written after every point; the same
-command again skips the points it holds.
+last-token probe differs from the stored one: 6-19 validation rows where both pick the same C, up to ~1.5 pp where
+CV picks another C, as on TREC at N=500; the same rows' bf16 states on this CPU pick the curve's C there). OUT_JSON is
+written after every point; the same command again skips the points it holds.
 
     TELEPATHY_DATA_DIR=../shared/data python experiments/checks/check_curve_probes.py OUT_JSON CURVES_JSON [CURVES_JSON ...]
         [--layers 5,10,15,20,25,30] [--choose once|each] [--batch-size 32]
 
-CPU cost on this 2-core machine (fp32, layers 5..30 in one pass): see the module's measured numbers in the README of
-the results (results/checks/curve_probes_*_cpu.json `seconds`, each point's `seconds`): source states ~20 rows/s
-(TREC) and ~11 rows/s (SST-2); one CV probe (5 Cs x 5 folds + refit, 576 features) about 3 s at N=500 and 20-40 s at
-N=2000 (SST-2), longer for TREC's 6 classes.
+More curves files of the same task may be added to a run later (the same OUT_JSON, the files given before plus the
+new ones): only the new points are computed, with the layers already chosen.
+
+CPU cost, measured on this 2-core CPU (fp32, one pass to block 30 gives all layers; length-sorted batches of 32):
+source states at 28-33 texts/s (TREC 5,676 texts in 170 s; SST-2 N 500/2000 8,326 texts in 272 s; SST-2 N 8000
+22,413 texts in 770 s). One CV probe (5 Cs x 5 folds + refit, 576 features): TREC (6 classes) ~20 s at N=500, ~40 s
+at N=2000, ~70 s at N=4900; SST-2 under 1 s at N=500, ~25 s at N=2000, ~30 s at N=8000. Whole runs with
+`--choose once` and the six layers: TREC N 500/2000/4900 x 3 seeds ~26 min (a 12-probe layer choice of ~3.5 min
+included); SST-2 N 500/2000 x 3 seeds ~10 min; SST-2 N 8000 x 3 seeds added to that run ~19 min.
 """
 import argparse, json, sys, time
 from pathlib import Path
@@ -41,7 +47,7 @@ from telepathy_nb.baselines import disjoint_heldout, fit_cv_probe, seen_rows_and
 from telepathy_nb.bridge import masked_mean                                      # noqa: E402
 from telepathy_nb.core import atomic_write_json, code_revision, device_description  # noqa: E402
 from telepathy_nb.data import heldout_rows                                       # noqa: E402
-from telepathy_nb.models import _decoder_layers                                  # noqa: E402
+from telepathy_nb.models import decoder_layers                                  # noqa: E402
 from telepathy_nb.pipeline import build_pipeline                                 # noqa: E402
 from telepathy_nb.stats import adjust_verdicts, equivalence_verdict, seed_difference  # noqa: E402
 from telepathy_nb.study import eval_rows                                         # noqa: E402
@@ -68,7 +74,7 @@ class SourceStates:
         new = list({r["text"]: r for r in rows if r["text"] not in self.index}.values())
         if not new: return
         new = [new[i] for i in np.argsort(self.pipe.collator.source_lengths(new), kind="stable")]
-        blocks, captured = _decoder_layers(self.pipe.source.model), {}
+        blocks, captured = decoder_layers(self.pipe.source.model), {}
         top = max(self.layers)
         def hook(layer):
             def f(module, args, out):
