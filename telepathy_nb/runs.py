@@ -41,7 +41,7 @@ from .warm import kernel_for, KERNEL_NAME
 # %% auto #0
 __all__ = ['PATH_PARAMS', 'PATH_LIST_PARAMS', 'PATH_ENV', 'TRAINS', 'LAUNCH_MARKS', 'KERNEL_START_TIMEOUT', 'INTERRUPTED',
            'TERMINATED', 'KILLED', 'templates_dir', 'template_path', 'template_parameters', 'check_parameters',
-           'check_data', 'absolute_params', 'absolute_env', 'run_outcome', 'launch']
+           'check_data', 'absolute_params', 'absolute_env', 'run_outcome', 'ipc_kernel_manager', 'launch']
 
 # %% ../nbs/17_runs.ipynb #4bbd3b37
 def templates_dir() -> Path:
@@ -197,17 +197,33 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
 # seconds for a kernel to answer (papermill's default, 60, is short for two kernels importing torch on a loaded 2-core machine)
 KERNEL_START_TIMEOUT = 300
 
+# %% ../nbs/17_runs.ipynb #fb869fd2
+def ipc_kernel_manager() -> type:
+    """The kernel manager a run's kernel starts under: jupyter_client's, talking over local IPC sockets instead of TCP
+    ports. Nothing listens on a port, and ipykernel no longer prints its "running over TCP without encryption" warning
+    into the run's terminal. (Imported on call: `telepathy --help` stays fast.)"""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+    class IPCKernelManager(AsyncKernelManager):
+        "jupyter_client's kernel manager with the `ipc` transport by default."
+        @default("transport")
+        def _transport_default(self): return "ipc"
+    return IPCKernelManager
+
+
 # %% ../nbs/17_runs.ipynb #fdd515a0
 def _execute(template: Path, run_dir: Path, params: dict, kernel: str, progress: bool) -> None:
     """Execute the template into run_dir/run.ipynb; with `progress`, this terminal follows the kernel's progress bars.
     Once the last cell has run, the kernel is stopped at once (nbclient's `shutdown_kernel="immediate"`): every file it
-    writes is written whole by then, and its interpreter's teardown (torch and all) took 1-2 s of every run."""
+    writes is written whole by then, and its interpreter's teardown (torch and all) took 1-2 s of every run. The kernel
+    talks to this process over IPC sockets (`ipc_kernel_manager`)."""
     LAUNCH_MARKS["execute"] = time.time()
     import papermill as pm
     with _followed(run_dir, progress, kernel):
         pm.execute_notebook(str(template), str(run_dir / NOTEBOOK), parameters=params, kernel_name=kernel,
                             cwd=str(run_dir), progress_bar=False, request_save_on_cell_execute=True,
-                            start_timeout=KERNEL_START_TIMEOUT, shutdown_kernel="immediate")
+                            start_timeout=KERNEL_START_TIMEOUT, shutdown_kernel="immediate",
+                            kernel_manager_class=ipc_kernel_manager())
     LAUNCH_MARKS["executed"] = time.time()
 
 # %% ../nbs/17_runs.ipynb #2427a999

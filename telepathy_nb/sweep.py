@@ -23,7 +23,7 @@ from telepathy_nb.core import (
 from .rundir import METRICS, PARAMS, SUMMARY, runs_root, new_run_dir, lock_holder
 from .grid import expand_grid, combo_name, worker_thread_env
 from .rundir import final_monitors
-from .runs import template_path, template_parameters, check_parameters, absolute_params, launch
+from .runs import template_path, template_parameters, check_parameters, absolute_params, launch, ipc_kernel_manager
 if TYPE_CHECKING: import pandas as pd, plotly.graph_objects as go   # annotations only: the module imports neither
 
 # %% auto #0
@@ -501,6 +501,7 @@ def render_report(sweep_dir: Path, kernel: str = "python3") -> Path:
         kernel_name=kernel,
         cwd=str(sweep_dir),
         progress_bar=False,
+        kernel_manager_class=ipc_kernel_manager(),
     )
     return render_html(sweep_dir / REPORT_NB, sweep_dir / REPORT_PAGE)
 

@@ -224,6 +224,7 @@ def test_cli_run_shows_progress_and_a_page_that_leads_with_the_result(tmp_path, 
     assert steps and steps[-1].startswith("training 6/6 steps (100%) | loss ") and "samples/s" in steps[-1], steps
     assert any(l.startswith("evaluating 16/16 rows (100%)") for l in err.splitlines()), err
     assert "\r" not in err and "Executing:" not in err                # plain lines, not papermill's cell counter
+    assert "without encryption" not in err                             # the kernel talks over IPC sockets, not TCP
     need_chromium()
     page = page_layout(next((tmp_path / "train_bridge").iterdir()) / "run.html")
     screen = 1000
