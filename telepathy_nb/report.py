@@ -22,12 +22,13 @@ from .stats import EQUIVALENCE_MARGIN, seed_difference, equivalence_verdict, adj
 if TYPE_CHECKING: import pandas as pd   # annotations only
 
 # %% auto #0
-__all__ = ['README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'markdown_table', 'provenance', 'study_table',
-           'study_contrast', 'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown',
+__all__ = ['COMPARISON_HEADER', 'README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'markdown_table', 'provenance',
+           'study_table', 'study_contrast', 'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown',
            'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown', 'run_phases_markdown',
-           'message_markdown', 'curve_probes_markdown', 'result_markdown', 'bench_table', 'bench_markdown',
-           'loop_speed_result', 'loop_speed_markdown', 'startup_markdown', 'add_repeats', 'repeats_markdown',
-           'rebase_links', 'readme_from_index', 'json_value', 'derived_values', 'fill_page', 'doc_pages', 'sync_docs']
+           'comparison_rows', 'message_markdown', 'curve_probes_markdown', 'result_markdown', 'bench_table',
+           'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'startup_markdown', 'add_repeats',
+           'repeats_markdown', 'rebase_links', 'readme_from_index', 'json_value', 'derived_values', 'fill_page',
+           'doc_pages', 'sync_docs']
 
 # %% ../nbs/11a_report.ipynb #1de798df
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -434,6 +435,19 @@ def run_phases_markdown(res: dict) -> str:
              f"(an unknown option) {cli['argument_error']:.2f} s."] if cli else [])
     return "\n".join(head + [markdown_table(["phase", "median s", "share", "range s"], rows)] + tail)
 
+# %% ../nbs/11a_report.ipynb #f90b54f9
+COMPARISON_HEADER = ["comparison", "pp", "95% CI (seeds)", "p", "p (Holm)", "verdict"]
+"the columns of `comparison_rows`"
+
+
+# %% ../nbs/11a_report.ipynb #621366a1
+def comparison_rows(vs: dict, subject: str) -> list[list[str]]:
+    "One row per comparison of `vs` ({name: {difference, verdict}}, `stats.paired_comparisons`): pp, 95% CI, p, Holm p, verdict."
+    return [[f"{subject} − {m}", f"{100 * r['difference']['diff']:+.1f}",
+             "{:+.1f} to {:+.1f}".format(*(100 * x for x in r["difference"]["ci95"])),
+             f"{r['difference']['p']:.3f}", f"{r['difference']['p_holm']:.3f}", r["verdict"]] for m, r in vs.items()]
+
+
 # %% ../nbs/11a_report.ipynb #ac8ad220
 def message_markdown(res: dict) -> str:
     """Does the message add anything (kind 'message', `experiments/checks/check_message.py`): per n, each method's
@@ -454,11 +468,7 @@ def message_markdown(res: dict) -> str:
         lines += [f"**N = {n}** ({len(at)} seeds, {at[0]['steps']} steps):", "",
                   markdown_table(["method", "accuracy % (mean ± sd)", "per seed", "trainable", "lr per seed"], rows), ""]
         vs = (res.get("comparisons") or {}).get(str(n), {}).get("vs", {})
-        if vs:
-            comp = [[f"message − {m}", f"{100 * r['difference']['diff']:+.1f}",
-                     "{:+.1f} to {:+.1f}".format(*(100 * x for x in r["difference"]["ci95"])),
-                     f"{r['difference']['p']:.3f}", f"{r['difference']['p_holm']:.3f}", r["verdict"]] for m, r in vs.items()]
-            lines += [markdown_table(["comparison", "pp", "95% CI (seeds)", "p", "p (Holm)", "verdict"], comp), ""]
+        if vs: lines += [markdown_table(COMPARISON_HEADER, comparison_rows(vs, "message")), ""]
     return "\n".join(lines).rstrip()
 
 # %% ../nbs/11a_report.ipynb #874b9044
@@ -482,10 +492,7 @@ def curve_probes_markdown(res: dict) -> str:
         lines += [f"**N = {n}** ({len(at)} seeds):", "",
                   markdown_table(["method", "accuracy % (mean ± sd)", "per seed", "layer", "C per seed"], rows), ""]
         vs = (res.get("comparisons") or {}).get(str(n), {}).get("vs", {})
-        comp = [[f"bridge − {m}", f"{100 * r['difference']['diff']:+.1f}",
-                 "{:+.1f} to {:+.1f}".format(*(100 * x for x in r["difference"]["ci95"])),
-                 f"{r['difference']['p']:.3f}", f"{r['difference']['p_holm']:.3f}", r["verdict"]] for m, r in vs.items()]
-        if comp: lines += [markdown_table(["comparison", "pp", "95% CI (seeds)", "p", "p (Holm)", "verdict"], comp), ""]
+        if vs: lines += [markdown_table(COMPARISON_HEADER, comparison_rows(vs, "bridge")), ""]
     return "\n".join(lines).rstrip()
 
 

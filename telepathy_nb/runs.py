@@ -4,7 +4,7 @@
 
 # %% ../nbs/17_runs.ipynb #4406a5ce
 from __future__ import annotations
-import datetime as dt, os, signal, sys, time
+import datetime as dt, functools, os, signal, sys, time
 from contextlib import contextmanager
 from pathlib import Path
 import yaml
@@ -198,10 +198,11 @@ def _summary(run_dir: Path, template: str, name: str, status: str, started: floa
 KERNEL_START_TIMEOUT = 300
 
 # %% ../nbs/17_runs.ipynb #fb869fd2
+@functools.cache
 def ipc_kernel_manager() -> type:
     """The kernel manager a run's kernel starts under: jupyter_client's, talking over local IPC sockets instead of TCP
     ports. Nothing listens on a port, and ipykernel no longer prints its "running over TCP without encryption" warning
-    into the run's terminal. (Imported on call: `telepathy --help` stays fast.)"""
+    into the run's terminal. (Made on first call, then kept: `telepathy --help` stays fast.)"""
     from jupyter_client.manager import AsyncKernelManager
     from traitlets import default
     class IPCKernelManager(AsyncKernelManager):

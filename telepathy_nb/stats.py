@@ -11,7 +11,7 @@ from .core import TelepathyError
 __all__ = ['EQUIVALENCE_MARGIN', 'classification_report', 'bootstrap_ci', 't_interval', 't_pvalue', 'satterthwaite',
            'run_interval', 'accuracy_interval', 'mcnemar_exact', 'report', 'multi_report',
            'paired_bootstrap_difference', 'tost_verdict', 'equivalence_verdict', 'seed_difference', 'compare_to_bridge',
-           'holm', 'adjust_verdicts']
+           'holm', 'adjust_verdicts', 'paired_comparisons']
 
 # %% ../nbs/11_stats.ipynb #16910e62
 def classification_report(labels, preds, label_names) -> dict:
@@ -167,13 +167,14 @@ def _correct_runs(labels, runs: list) -> np.ndarray:
 def _seed_terms(A: np.ndarray, B: np.ndarray, paired: bool) -> tuple[float, float, str]:
     "se, df and name of the seed-level test of A's mean accuracy minus B's; A (Ra, N), B (Rb, N), not both one run."
     a, b = A.mean(1), B.mean(1)                                                   # each run's accuracy
+    rows = (A.mean(0) - B.mean(0)).var(ddof=1) / A.shape[1]    # the rows' sampling variance of the mean difference
     if paired and len(a) == len(b) and np.ptp(a - b) > 0:
         return float((a - b).std(ddof=1) / np.sqrt(len(a))), len(a) - 1.0, "paired-t"
     if paired and len(a) == len(b):         # the same gap at every seed: the seeds show no spread, the rows still do
-        return float(np.sqrt((A.mean(0) - B.mean(0)).var(ddof=1) / A.shape[1])), A.shape[1] - 1.0, "rows (no seed spread)"
+        return float(np.sqrt(rows)), A.shape[1] - 1.0, "rows (no seed spread)"
     if len(a) > 1 and len(b) > 1:
         return *satterthwaite([(a.var(ddof=1) / len(a), len(a) - 1), (b.var(ddof=1) / len(b), len(b) - 1)]), "welch-t"
-    many, rows = (a if len(a) > 1 else b), (A.mean(0) - B.mean(0)).var(ddof=1) / A.shape[1]   # the one run's stand-in
+    many = a if len(a) > 1 else b                                                 # rows: the one run's stand-in
     return *satterthwaite([(many.var(ddof=1) / len(many), len(many) - 1), (rows, A.shape[1] - 1)]), "rows+seeds"
 
 # %% ../nbs/11_stats.ipynb #c39039d9
@@ -231,3 +232,15 @@ def adjust_verdicts(records, margin: float = EQUIVALENCE_MARGIN, alpha: float = 
         d["p_holm"] = q
         if q >= alpha and r["verdict"].endswith(("better", "worse")): r["verdict"] = tost_verdict(d["ci90"], margin)
     return records
+
+# %% ../nbs/11_stats.ipynb #9e5f2d65
+def paired_comparisons(labels, subject_runs: list, others: dict, subject: str = "bridge",
+                       margin: float = EQUIVALENCE_MARGIN) -> dict:
+    """`subject`'s runs (one prediction list per seed) against each of `others` ({name: runs of the same seeds}): the
+    difference paired by seed (`seed_difference`), its verdict, and Holm over these comparisons (`adjust_verdicts`)."""
+    recs = {}
+    for name, runs in others.items():
+        d = seed_difference(labels, subject_runs, runs, paired=True)
+        recs[name] = {"difference": d, "verdict": equivalence_verdict(d, margin, subject)}
+    return adjust_verdicts(recs, margin)
+

@@ -11,7 +11,7 @@ seeded with the point's seed as the curve's was) on SmolLM2-135M's states of the
 `--choose once` (the default) the best layer of each pool is chosen ONCE, at the smallest-N seed-0 point, and reused
 for every point (recorded as `best_layer_chosen_at`); `--choose each` chooses at every point on its own held-out rows.
 Each probe is scored on all validation rows. Then per n, over the seeds, the curve's stored `bridge` predictions minus
-each probe's: paired t over seeds (`stats.seed_difference`), `stats.equivalence_verdict` (TOST at ±2 pp) and Holm over
+each probe's (`stats.paired_comparisons`): paired t over seeds (`stats.seed_difference`), `stats.equivalence_verdict` (TOST at ±2 pp) and Holm over
 that n's comparisons (`stats.adjust_verdicts`), as `check_message.py` does. A "best" probe identical to its L15 probe
 (best layer 15 at every point) is not compared twice.
 
@@ -49,7 +49,8 @@ from telepathy_nb.core import atomic_write_json, code_revision, device_descripti
 from telepathy_nb.data import heldout_rows                                       # noqa: E402
 from telepathy_nb.models import decoder_layers                                  # noqa: E402
 from telepathy_nb.pipeline import build_pipeline                                 # noqa: E402
-from telepathy_nb.stats import adjust_verdicts, equivalence_verdict, seed_difference  # noqa: E402
+from telepathy_nb.stats import paired_comparisons                               # noqa: E402
+from telepathy_nb.report import comparison_rows                                 # noqa: E402
 from telepathy_nb.study import eval_rows                                         # noqa: E402
 
 OVERRIDES = ("holdout_rows", "latent_init", "slot_weight")
@@ -130,12 +131,9 @@ def comparisons(res: dict, labels) -> dict:
     for n in sorted({p["n"] for p in res["points"].values()}):
         pts = sorted((p for p in res["points"].values() if p["n"] == n), key=lambda p: p["seed"])
         if len(pts) < 2: continue
-        recs = {}
-        for m in PROBES:
-            if all(p["probes"][m].get("same_as") for p in pts): continue     # an L15 probe again
-            d = seed_difference(labels, [p["bridge_preds"] for p in pts], [p["probes"][m]["preds"] for p in pts], paired=True)
-            recs[m] = {"difference": d, "verdict": equivalence_verdict(d, subject="bridge")}
-        adjust_verdicts(recs)     # Holm over this n's comparisons: better/worse only where p (Holm) < 0.05
+        probes = [m for m in PROBES if not all(p["probes"][m].get("same_as") for p in pts)]   # not an L15 probe again
+        recs = paired_comparisons(labels, [p["bridge_preds"] for p in pts],
+                                  {m: [p["probes"][m]["preds"] for p in pts] for m in probes}, subject="bridge")
         out[str(n)] = {"seeds": [p["seed"] for p in pts], "vs": recs}
     return out
 
@@ -249,12 +247,9 @@ def main(argv=None) -> None:
 
 
 def report(res: dict) -> None:
-    "Print each comparison: the difference, raw and Holm p, verdict."
+    "Print each comparison: the difference, its interval, raw and Holm p, verdict."
     for n, c in res.get("comparisons", {}).items():
-        for m, r in c["vs"].items():
-            d = r["difference"]
-            print(f"n={n} bridge - {m}: {100 * d['diff']:+.1f} pp, p {d['p']:.3f}, p(Holm) {d['p_holm']:.3f}: {r['verdict']}")
-
+        for row in comparison_rows(c["vs"], "bridge"): print(f"n={n}: " + " | ".join(row))
 
 if __name__ == "__main__":
     main()

@@ -8,7 +8,7 @@ n and seed, then seed-level comparisons of `message` with each other method.
 Both models load once; the points run one after another and OUT_JSON is written after each, so a stopped run
 continues where it stopped (the same command again). Validation rows: the config's `eval_size` (all when 0); held-out
 rows: 300 of the config's `holdout_rows`, minus any whose text is a training text. Each comparison is a paired t over
-seeds (`stats.seed_difference`) with Holm's adjustment over the comparisons at one n and `stats.equivalence_verdict`
+seeds (`stats.paired_comparisons`: `stats.seed_difference`) with Holm's adjustment over the comparisons at one n and `stats.equivalence_verdict`
 (TOST at ±2 pp). `--merge` joins the points of runs of the same settings made apart (say, one process per n on one
 GPU) into OUT_JSON, with the comparisons over all of them; the parts' commands are kept under `parts`. Parts may also
 hold different methods of the same points (one process trains `lora`, another the rest): a point's methods are then
@@ -16,7 +16,8 @@ joined, and a point that lacks one of the joined methods is left out (named unde
 or machine (a run continued in a later device session) merge only with `--mixed`, which records each point's parts.
 `--claim DIR` lets several processes share one list of points: each point is claimed (a directory made in DIR) by the
 first process to reach it, so processes started with the same --n, --seeds and --methods split the points between them,
-each writing its own OUT_JSON.
+each writing its own OUT_JSON. `--done PART...` skips the points that parts of the same methods already hold (a run
+continued on another machine).
 """
 import argparse, json, os, sys
 from pathlib import Path
@@ -26,8 +27,8 @@ from telepathy_nb.data import heldout_rows
 from telepathy_nb.grid import parse_value
 from telepathy_nb.message import MESSAGE_METHODS, message_point
 from telepathy_nb.models import load_model
-from telepathy_nb.report import provenance
-from telepathy_nb.stats import seed_difference, equivalence_verdict, adjust_verdicts
+from telepathy_nb.report import comparison_rows, provenance
+from telepathy_nb.stats import paired_comparisons
 from telepathy_nb.study import eval_rows
 
 
@@ -38,12 +39,8 @@ def comparisons(res: dict) -> dict:
         pts = sorted((p for p in res["points"].values() if p["n"] == n), key=lambda p: p["seed"])
         others = [m for m in res["methods"] if m != "message"]
         if "message" not in res["methods"] or len(pts) < 2: continue
-        recs = {}
-        for m in others:
-            d = seed_difference(res["labels"], [p["methods"]["message"]["preds"] for p in pts],
-                                [p["methods"][m]["preds"] for p in pts], paired=True)
-            recs[m] = {"difference": d, "verdict": equivalence_verdict(d, subject="message")}
-        adjust_verdicts(recs)     # Holm over this n's comparisons: better/worse only where p (Holm) < 0.05
+        recs = paired_comparisons(res["labels"], [p["methods"]["message"]["preds"] for p in pts],
+                                  {m: [p["methods"][m]["preds"] for p in pts] for m in others}, subject="message")
         out[str(n)] = {"seeds": [p["seed"] for p in pts], "vs": recs}
     return out
 
@@ -149,6 +146,8 @@ def main(argv=None) -> None:
     ap.add_argument("--eval-batch", type=int, default=None, help="rows per scoring pass (default: twice the batch size)")
     ap.add_argument("--merge", nargs="+", type=Path, metavar="PART_JSON", help="join these runs' points into OUT_JSON")
     ap.add_argument("--mixed", action="store_true", help="--merge parts of other commits or machines (recorded)")
+    ap.add_argument("--done", nargs="+", type=Path, default=[], metavar="PART_JSON",
+                    help="skip the points these parts (of the same methods, from an earlier machine) hold")
     ap.add_argument("--claim", type=Path, metavar="DIR", help="share the points with other processes claiming in DIR")
     ap.add_argument("-p", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
@@ -170,10 +169,11 @@ def main(argv=None) -> None:
     tgt = load_model(cfg.target_model, device=cfg.device, trust_remote_code=cfg.trust_remote_code, seed=cfg.seed + 1)
     ev, held = eval_rows(cfg, "validation"), heldout_rows(cfg.task, cfg.holdout_rows)[:300]
     res["labels"] = [r["label"] for r in ev]
+    done = {k for part in a.done for r in [json.loads(part.read_text())] if r["methods"] == list(methods) for k in r["points"]}
     for n in ns:
         for seed in seeds:
             key = f"n={n},seed={seed}"
-            if key in res["points"] or claimed(a.claim, methods, key): continue
+            if key in res["points"] or key in done or claimed(a.claim, methods, key): continue
             say = lambda text: print(f"  {key}: {text}", file=sys.stderr, flush=True)
             try:
                 res["points"][key] = message_point(cfg, n, seed, src, tgt, ev, held, methods=methods, lrs=lrs, log=say,
@@ -188,12 +188,9 @@ def main(argv=None) -> None:
 
 
 def report(res: dict) -> None:
-    "Print each comparison of `res`: the difference, raw and Holm p, verdict."
+    "Print each comparison of `res`: the difference, its interval, raw and Holm p, verdict."
     for n, c in res.get("comparisons", {}).items():
-        for m, r in c["vs"].items():
-            d = r["difference"]
-            print(f"n={n} message - {m}: {100 * d['diff']:+.1f} pp, p {d['p']:.3f}, p(Holm) {d['p_holm']:.3f}: {r['verdict']}")
-
+        for row in comparison_rows(c["vs"], "message"): print(f"n={n}: " + " | ".join(row))
 
 if __name__ == "__main__":
     main()

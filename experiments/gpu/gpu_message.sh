@@ -8,7 +8,7 @@
 #       /tmp/msg/message_TASK_<pool>_w<i>.json after every point (join them with `check_message.py OUT --merge`).
 #   bash experiments/gpu/gpu_message.sh wait SECONDS OUTDIR
 #       waits until the workers end or SECONDS pass, then copies the JSONs and the logs' last lines to OUTDIR.
-# PREV_DIR=DIR: parts an earlier machine wrote (same settings); their points are not run again.
+# PREV_DIR=DIR: parts an earlier machine wrote (same settings); their points are not run again (`--done`).
 # Example: bash experiments/gpu/gpu_message.sh start trec 2000,4900,500 0,1,2,3,4,5,6,7,8,9 1e-4,3e-4,1e-3,3e-3,1e-2 3 2
 mkdir -p /tmp/msg
 case $1 in
@@ -18,13 +18,10 @@ start)
   launch() {   # pool methods index
     setsid nohup env PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True python3 experiments/checks/check_message.py \
       "/tmp/msg/message_${task}_$1_w$3.json" --preset embedded --n "$ns" --seeds "$seeds" --lrs "$lrs" --methods "$2" \
-      --eval-batch 64 --claim "/tmp/msg/claims_$task" -p task="$task" -p holdout_rows=500 -p latent_init=orthogonal \
+      --eval-batch 64 --claim "/tmp/msg/claims_$task" ${PREV_DIR:+--done $PREV_DIR/message_${task}_*.json} \
+      -p task="$task" -p holdout_rows=500 -p latent_init=orthogonal \
       -p slot_weight=0.5 >"/tmp/msg/log_${task}_$1_w$3.txt" 2>&1 </dev/null &
   }
-  # points an earlier machine finished (its parts carried in $PREV_DIR, if set) are claimed before any worker starts
-  for f in ${PREV_DIR:+$PREV_DIR/message_${task}_*.json}; do
-    python3 -c "import json, os, sys; r = json.load(open(sys.argv[1])); [os.makedirs(sys.argv[2] + '/' + '+'.join(r['methods']) + '_' + k.replace(',', '_'), exist_ok=True) for k in r['points']]" "$f" "/tmp/msg/claims_$task"
-  done
   for i in $(seq 1 "$main"); do launch main "$every" "$i"; sleep 2; done
   for i in $(seq 1 "$lora"); do launch lora lora "$i"; sleep 2; done
   sleep 5; pgrep -fc check_message.py ;;
