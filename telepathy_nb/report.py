@@ -451,7 +451,8 @@ def comparison_rows(vs: dict, subject: str) -> list[list[str]]:
 # %% ../nbs/11a_report.ipynb #ac8ad220
 def message_markdown(res: dict) -> str:
     """Does the message add anything (kind 'message', `experiments/checks/check_message.py`): per n, each method's
-    accuracy over seeds, its trainable parameters and the lrs kept; then `message` against each other method."""
+    accuracy over the seeds it ran, its trainable parameters and the lrs kept; then `message` against each other method
+    (over the seeds both ran: a pool that got further than another leaves a method fewer seeds)."""
     pts = list(res["points"].values())
     lines = [f"`{res['command']}`", "",
              f"{res['machine']}, commit `{_commit(res)}`, preset {res['preset']} {res.get('overrides') or ''}, "
@@ -461,12 +462,14 @@ def message_markdown(res: dict) -> str:
         at = sorted((p for p in pts if p["n"] == n), key=lambda p: p["seed"])
         rows = []
         for m in res["methods"]:
-            accs = [100 * p["methods"][m]["accuracy"] for p in at]
-            rows.append([m, f"{np.mean(accs):.1f} ± {np.std(accs, ddof=1) if len(accs) > 1 else 0:.1f}",
-                         " ".join(f"{a:.1f}" for a in accs), f"{at[0]['methods'][m]['trainable_parameters']:,}",
-                         " ".join(f"{p['methods'][m]['lr']:g}" for p in at)])
+            has = [p for p in at if m in p["methods"]]
+            accs = [100 * p["methods"][m]["accuracy"] for p in has]
+            rows.append([m, " ".join(str(p["seed"]) for p in has),
+                         f"{np.mean(accs):.1f} ± {np.std(accs, ddof=1) if len(accs) > 1 else 0:.1f}",
+                         " ".join(f"{a:.1f}" for a in accs), f"{has[0]['methods'][m]['trainable_parameters']:,}",
+                         " ".join(f"{p['methods'][m]['lr']:g}" for p in has)])
         lines += [f"**N = {n}** ({len(at)} seeds, {at[0]['steps']} steps):", "",
-                  markdown_table(["method", "accuracy % (mean ± sd)", "per seed", "trainable", "lr per seed"], rows), ""]
+                  markdown_table(["method", "seeds", "accuracy % (mean ± sd)", "per seed", "trainable", "lr per seed"], rows), ""]
         vs = (res.get("comparisons") or {}).get(str(n), {}).get("vs", {})
         if vs: lines += [markdown_table(COMPARISON_HEADER, comparison_rows(vs, "message")), ""]
     return "\n".join(lines).rstrip()
@@ -808,6 +811,7 @@ VALUE_FORMATS = {
     "f2": lambda x: f"{x:.2f}",
     "f3": lambda x: f"{x:.3f}",
     "int": lambda x: f"{int(x):,}",
+    "len": lambda x: str(len(x)),
     "str": str,
 }
 
@@ -841,7 +845,7 @@ def derived_values(res: dict) -> dict:
                                   for m in next(r for r in runs if r["n"] == n)["accuracy"]} for n in ns}
     if res.get("kind") == "message":
         pts = list(res["points"].values())
-        seeds = lambda n, m: [p["methods"][m]["accuracy"] for p in pts if p["n"] == n]
+        seeds = lambda n, m: [p["methods"][m]["accuracy"] for p in pts if p["n"] == n and m in p["methods"]]
         out["message"] = {str(n): {m: {"mean": float(np.mean(seeds(n, m))), "sd": float(np.std(seeds(n, m), ddof=1))}
                                    for m in res["methods"]} for n in sorted({p["n"] for p in pts})}
     if res.get("kind") == "curve_probes":

@@ -234,13 +234,15 @@ def adjust_verdicts(records, margin: float = EQUIVALENCE_MARGIN, alpha: float = 
     return records
 
 # %% ../nbs/11_stats.ipynb #9e5f2d65
-def paired_comparisons(labels, subject_runs: list, others: dict, subject: str = "bridge",
+def paired_comparisons(labels, subject_runs: list | dict, others: dict, subject: str = "bridge",
                        margin: float = EQUIVALENCE_MARGIN) -> dict:
     """`subject`'s runs (one prediction list per seed) against each of `others` ({name: runs of the same seeds}): the
-    difference paired by seed (`seed_difference`), its verdict, and Holm over these comparisons (`adjust_verdicts`)."""
+    difference paired by seed (`seed_difference`), its verdict, and Holm over these comparisons (`adjust_verdicts`).
+    Where the others ran on different seeds, `subject_runs` is a dict: {name: the subject's runs of that one's seeds}."""
     recs = {}
     for name, runs in others.items():
-        d = seed_difference(labels, subject_runs, runs, paired=True)
+        mine = subject_runs[name] if isinstance(subject_runs, dict) else subject_runs
+        d = seed_difference(labels, mine, runs, paired=True)
         recs[name] = {"difference": d, "verdict": equivalence_verdict(d, margin, subject)}
     return adjust_verdicts(recs, margin)
 

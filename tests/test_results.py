@@ -38,16 +38,20 @@ def test_every_result_says_where_it_came_from():
         if res.get("kind") == "message":                  # does the message add anything: every method's predictions, lr rule, comparisons
             from telepathy_nb.baselines import best_lr
             assert res["command"].startswith("python experiments/checks/check_message.py ") and res["commit"] and res["machine"], f.name
-            for key, pt in res["points"].items():
-                for m in res["methods"]:
+            assert set(res.get("lacking", {})) <= set(res["points"]), f.name
+            for key, pt in res["points"].items():          # a point lacks only the methods `lacking` names
+                assert [m for m in res["methods"] if m not in pt["methods"]] == res.get("lacking", {}).get(key, []), (f.name, key)
+                for m in pt["methods"]:
                     r = pt["methods"][m]
                     assert len(r["preds"]) == len(res["labels"]) and r["accuracy"] == np.mean(np.array(r["preds"]) == res["labels"]), (f.name, key, m)
                     assert r["lr"] == best_lr({float(x): t["heldout_accuracy"] for x, t in r["trials"].items()}), (f.name, key, m)
-            for n, c in res["comparisons"].items():       # each difference is the seeds' mean accuracy difference
+            for n, c in res["comparisons"].items():       # each difference is the mean accuracy difference over the seeds both ran
                 at = [p for p in res["points"].values() if p["n"] == int(n)]
-                assert sorted(p["seed"] for p in at) == c["seeds"], (f.name, n)
+                assert sorted(p["seed"] for p in at if "message" in p["methods"]) == c["seeds"], (f.name, n)
                 for m, r in c["vs"].items():
-                    gap = np.mean([p["methods"]["message"]["accuracy"] - p["methods"][m]["accuracy"] for p in at])
+                    both = [p for p in at if "message" in p["methods"] and m in p["methods"]]
+                    assert sorted(p["seed"] for p in both) == r.get("seeds", c["seeds"]), (f.name, n, m)
+                    gap = np.mean([p["methods"]["message"]["accuracy"] - p["methods"][m]["accuracy"] for p in both])
                     assert abs(r["difference"]["diff"] - gap) < 1e-9, (f.name, n, m)
             continue
         if res.get("kind") == "curve_probes":             # the curve's bridge against CV probes of its source

@@ -12,7 +12,8 @@ seeds (`stats.paired_comparisons`: `stats.seed_difference`) with Holm's adjustme
 (TOST at ±2 pp). `--merge` joins the points of runs of the same settings made apart (say, one process per n on one
 GPU) into OUT_JSON, with the comparisons over all of them; the parts' commands are kept under `parts`. Parts may also
 hold different methods of the same points (one process trains `lora`, another the rest): a point's methods are then
-joined, and a point that lacks one of the joined methods is left out (named under `left_out`). Parts of another commit
+joined; a point that lacks some of them (one pool got further than the other) is kept and named under `lacking`, and
+each comparison uses the seeds where both of its methods ran. Parts of another commit
 or machine (a run continued in a later device session) merge only with `--mixed`, which records each point's parts.
 `--claim DIR` lets several processes share one list of points: each point is claimed (a directory made in DIR) by the
 first process to reach it, so processes started with the same --n, --seeds and --methods split the points between them,
@@ -32,16 +33,26 @@ from telepathy_nb.stats import paired_comparisons
 from telepathy_nb.study import eval_rows
 
 
+def ran(res: dict, n: int, *methods: str) -> list[dict]:
+    "The points at `n` (by seed) where every one of `methods` ran."
+    return sorted((p for p in res["points"].values() if p["n"] == n and all(m in p["methods"] for m in methods)),
+                  key=lambda p: p["seed"])
+
+
 def comparisons(res: dict) -> dict:
-    "Per n: `message` minus each other method over the seeds both ran, Holm-adjusted; verdicts at Holm p < 0.05."
+    """Per n: `message` minus each other method over the seeds both ran (each comparison's `seeds`), Holm-adjusted
+    over the comparisons at that n; verdicts at Holm p < 0.05. A method with fewer than 2 such seeds is not compared."""
     out = {}
+    if "message" not in res["methods"]: return out
     for n in sorted({p["n"] for p in res["points"].values()}):
-        pts = sorted((p for p in res["points"].values() if p["n"] == n), key=lambda p: p["seed"])
-        others = [m for m in res["methods"] if m != "message"]
-        if "message" not in res["methods"] or len(pts) < 2: continue
-        recs = paired_comparisons(res["labels"], [p["methods"]["message"]["preds"] for p in pts],
-                                  {m: [p["methods"][m]["preds"] for p in pts] for m in others}, subject="message")
-        out[str(n)] = {"seeds": [p["seed"] for p in pts], "vs": recs}
+        both = {m: ran(res, n, "message", m) for m in res["methods"] if m != "message"}
+        both = {m: pts for m, pts in both.items() if len(pts) >= 2}
+        if not both: continue
+        preds = lambda pts, m: [p["methods"][m]["preds"] for p in pts]
+        recs = paired_comparisons(res["labels"], {m: preds(pts, "message") for m, pts in both.items()},
+                                  {m: preds(pts, m) for m, pts in both.items()}, subject="message")
+        for m, pts in both.items(): recs[m]["seeds"] = [p["seed"] for p in pts]
+        out[str(n)] = {"seeds": [p["seed"] for p in ran(res, n, "message")], "vs": recs}
     return out
 
 
@@ -55,14 +66,14 @@ def goal(res: dict) -> dict:
     sign that the gain comes from the other model; "adds nothing" when it is TOST-equivalent to that method."""
     out = {}
     for n, c in (res.get("comparisons") or {}).items():
-        at = [p for p in res["points"].values() if p["n"] == int(n)]
         text = [m for m in TEXT_ONLY if m in c["vs"]]
         if not text: continue
-        best = max(text, key=lambda m: sum(p["methods"][m]["accuracy"] for p in at))
+        mean = lambda m: sum(p["methods"][m]["accuracy"] for p in ran(res, int(n), m)) / len(ran(res, int(n), m))
+        best = max(text, key=mean)
         d, s = c["vs"][best], c["vs"].get("self_message")
         adds = d["difference"]["diff"] >= 0.02 and d["difference"]["p_holm"] < 0.01
         from_other = s is not None and s["verdict"] == "message better"
-        out[n] = {"best_text_only": best, "diff": d["difference"]["diff"], "p_holm": d["difference"]["p_holm"],
+        out[n] = {"best_text_only": best, "seeds": d["seeds"], "diff": d["difference"]["diff"], "p_holm": d["difference"]["p_holm"],
                   "self_diff": s["difference"]["diff"] if s else None, "self_p_holm": s["difference"]["p_holm"] if s else None,
                   "verdict": "adds" if adds and from_other else
                              "adds nothing" if d["verdict"].startswith("equivalent") else "unsettled"}
@@ -84,7 +95,8 @@ def join_point(key: str, a: dict, b: dict, where: Path) -> dict:
 
 def merge(parts: list[Path], command: str, mixed: bool = False) -> dict:
     """One result from runs of the same settings: every part's points, a point's methods joined across parts; a point
-    that lacks one of the joined methods is left out and named under `left_out`. The parts must share commit, machine
+    that lacks some of the joined methods is kept and named under `lacking` (the comparisons pair each method with
+    `message` over the seeds both ran). The parts must share commit, machine
     and versions unless `mixed` (a run continued on another machine or at another commit): then every point names the
     parts it came from (`parts_of_point`), `machine` names every machine, commit and versions are the last part's, and
     `mixed` lists what differs."""
@@ -100,11 +112,11 @@ def merge(parts: list[Path], command: str, mixed: bool = False) -> dict:
             points[key] = join_point(key, points[key], pt, p) if key in points else pt
             where.setdefault(key, []).append(i)
     methods = sorted(methods, key=lambda m: MESSAGE_METHODS.index(m) if m in MESSAGE_METHODS else len(MESSAGE_METHODS))
-    left_out = {k: [m for m in methods if m not in pt["methods"]] for k, pt in points.items()}
-    left_out = {k: v for k, v in left_out.items() if v}
-    merged = {k: res[0][k] for k in SETTINGS} | {"methods": methods, "points": dict(sorted(
-        ((k, pt) for k, pt in points.items() if k not in left_out), key=lambda kv: _order(kv[0])))}
-    if left_out: merged["left_out"] = {k: f"lacks {', '.join(v)}" for k, v in left_out.items()}
+    lacking = {k: [m for m in methods if m not in pt["methods"]] for k, pt in points.items()}
+    lacking = {k: v for k, v in sorted(lacking.items(), key=lambda kv: _order(kv[0])) if v}
+    merged = {k: res[0][k] for k in SETTINGS} | {"methods": methods,
+                                                 "points": dict(sorted(points.items(), key=lambda kv: _order(kv[0])))}
+    if lacking: merged["lacking"] = lacking
     merged["parts"] = [{k: r.get(k) for k in ("command", "commit", "commit_recorded", "machine", "date")} for r in res]
     merged["comparisons"] = comparisons(merged)
     merged.update(goal=goal(merged), **provenance(command))
