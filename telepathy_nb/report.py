@@ -804,6 +804,7 @@ RESULT_BLOCK = re.compile(r"<!-- result:([\w.-]+) -->\n(.*?)<!-- /result:\1 -->"
 VALUE = re.compile(r"<!-- value:([\w./-]+\.json):([\w.-]+)(?:\|(\w+))? -->(.*?)<!-- /value -->")
 VALUE_FORMATS = {
     "pct1": lambda x: f"{100 * x:.1f}",
+    "pct1s": lambda x: f"{100 * x:+.1f}",
     "pct0": lambda x: f"{100 * x:.0f}",
     "f0": lambda x: f"{x:.0f}",
     "f1": lambda x: f"{x:.1f}",
@@ -831,8 +832,10 @@ def json_value(obj, path: str):
 def derived_values(res: dict) -> dict:
     """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
     over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), a learning curve's
-    mean accuracy per N and method, a message experiment's accuracy (mean, sd over seeds) per N and method, and the
-    curve probes' mean accuracy per N for the bridge and each probe."""
+    mean accuracy per N and method and each method's comparison with the bridge as `curve_table` gives it (`curve_vs`:
+    mean, sd, diff, its 95% interval lo/hi and 90% interval lo90/hi90, p, p_holm, McNemar p per seed, verdict), a message
+    experiment's accuracy (mean, sd over seeds) per N and method, and the curve probes' mean accuracy per N for the
+    bridge and each probe."""
     out, runs = {}, list((res.get("runs") or {}).values())
     accs = [r["accuracy"] for r in runs if isinstance(r.get("accuracy"), (int, float))]
     if accs:
@@ -843,6 +846,14 @@ def derived_values(res: dict) -> dict:
         ns = sorted({r["n"] for r in runs})
         out["curves"] = {str(n): {m: float(np.mean([r["accuracy"][m] for r in runs if r["n"] == n]))
                                   for m in next(r for r in runs if r["n"] == n)["accuracy"]} for n in ns}
+        out["curve_vs"] = {}
+        for _, r in curve_table(res).iterrows():
+            rec = {"mean": float(r["acc_mean"]), "sd": float(r["acc_sd"])}
+            if r["method"] != "bridge":
+                rec |= {"diff": float(r["diff"]), "lo": float(r["diff_lo"]), "hi": float(r["diff_hi"]),
+                        "lo90": float(r["ci90"][0]), "hi90": float(r["ci90"][1]), "p": float(r["p"]),
+                        "p_holm": float(r["p_holm"]), "mcnemar": [float(x) for x in r["mcnemar_p"]], "verdict": r["verdict"]}
+            out["curve_vs"].setdefault(str(r["n"]), {})[r["method"]] = rec
     if res.get("kind") == "message":
         pts = list(res["points"].values())
         seeds = lambda n, m: [p["methods"][m]["accuracy"] for p in pts if p["n"] == n and m in p["methods"]]
