@@ -801,7 +801,7 @@ def readme_from_index(index: str | Path) -> str:
 
 # %% ../nbs/11a_report.ipynb #b82b70d8
 RESULT_BLOCK = re.compile(r"<!-- result:([\w.-]+) -->\n(.*?)<!-- /result:\1 -->", re.S)
-VALUE = re.compile(r"<!-- value:([\w./-]+\.json):([\w.-]+)(?:\|(\w+))? -->(.*?)<!-- /value -->")
+VALUE = re.compile(r"<!-- value:([\w./-]+\.json):([\w.,=-]+)(?:\|(\w+))? -->(.*?)<!-- /value -->")
 VALUE_FORMATS = {
     "pct1": lambda x: f"{100 * x:.1f}",
     "pct1s": lambda x: f"{100 * x:+.1f}",
@@ -832,7 +832,7 @@ def json_value(obj, path: str):
 def derived_values(res: dict) -> dict:
     """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
     over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), a learning curve's
-    mean accuracy per N and method and each method's comparison with the bridge as `curve_table` gives it (`curve_vs`:
+    mean accuracy per N and method (a prompt-tuning ceiling's per role: `ceiling`) and each method's comparison with the bridge as `curve_table` gives it (`curve_vs`:
     mean, sd, diff, its 95% interval lo/hi and 90% interval lo90/hi90, p, p_holm, McNemar p per seed, verdict), a message
     experiment's accuracy (mean, sd over seeds) per N and method, and the curve probes' mean accuracy per N for the
     bridge and each probe."""
@@ -859,6 +859,10 @@ def derived_values(res: dict) -> dict:
         seeds = lambda n, m: [p["methods"][m]["accuracy"] for p in pts if p["n"] == n and m in p["methods"]]
         out["message"] = {str(n): {m: {"mean": float(np.mean(seeds(n, m))), "sd": float(np.std(seeds(n, m), ddof=1))}
                                    for m in res["methods"]} for n in sorted({p["n"] for p in pts})}
+    if res.get("kind") == "source_ceiling":
+        roles = sorted({r["role"] for r in res["runs"].values()})
+        out["ceiling"] = {role: float(np.mean([r["accuracy"] for r in res["runs"].values() if r["role"] == role]))
+                          for role in roles}
     if res.get("kind") == "curve_probes":
         pts = list(res["points"].values())
         acc = lambda p, m: p["bridge_accuracy"] if m == "bridge" else p["probes"][m]["accuracy"]
