@@ -25,10 +25,10 @@ if TYPE_CHECKING: import pandas as pd   # annotations only
 __all__ = ['COMPARISON_HEADER', 'README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'markdown_table', 'provenance',
            'study_table', 'study_contrast', 'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown',
            'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown', 'run_phases_markdown',
-           'comparison_rows', 'message_markdown', 'curve_probes_markdown', 'result_markdown', 'bench_table',
-           'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'startup_markdown', 'add_repeats',
-           'repeats_markdown', 'rebase_links', 'readme_from_index', 'json_value', 'derived_values', 'fill_page',
-           'doc_pages', 'sync_docs']
+           'comparison_rows', 'message_markdown', 'curve_probes_markdown', 'token_budget_markdown', 'result_markdown',
+           'bench_table', 'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'startup_markdown',
+           'add_repeats', 'repeats_markdown', 'rebase_links', 'readme_from_index', 'json_value', 'derived_values',
+           'fill_page', 'doc_pages', 'sync_docs']
 
 # %% ../nbs/11a_report.ipynb #1de798df
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -469,7 +469,8 @@ def message_markdown(res: dict) -> str:
                          " ".join(f"{a:.1f}" for a in accs), f"{has[0]['methods'][m]['trainable_parameters']:,}",
                          " ".join(f"{p['methods'][m]['lr']:g}" for p in has)])
         lines += [f"**N = {n}** ({len(at)} seeds, {at[0]['steps']} steps):", "",
-                  markdown_table(["method", "seeds", "accuracy % (mean ± sd)", "per seed", "trainable", "lr per seed"], rows), ""]
+                  markdown_table(["method", "seeds", "accuracy % (mean ± sd)", "per seed", "trainable",
+                                  "lr per seed"], rows), ""]
         vs = (res.get("comparisons") or {}).get(str(n), {}).get("vs", {})
         if vs: lines += [markdown_table(COMPARISON_HEADER, comparison_rows(vs, "message")), ""]
     return "\n".join(lines).rstrip()
@@ -499,13 +500,44 @@ def curve_probes_markdown(res: dict) -> str:
     return "\n".join(lines).rstrip()
 
 
+# %% ../nbs/11a_report.ipynb #ff47951a
+def token_budget_markdown(res: dict) -> str:
+    """Accuracy per delivered token (kind 'token_budget', `experiments/checks/check_token_budget.py`): the bridge at K
+    soft tokens and the target reading the text cut to its first T tokens (or whole), each with the target's input
+    positions per decision, its accuracy (zero-shot; matched-supervision probe or bridge over seeds) and the measured
+    batch-1 latency; then the bridge at each K against the probe on the text cut to K tokens and on the full text."""
+    lat = res.get("latency_ms") or {}
+    ms = lambda kind, key: f"{lat[kind][key]:.1f}" if key in lat.get(kind, {}) else ""
+    spread = lambda accs: (f"{100 * np.mean(accs):.1f} ± {100 * np.std(accs, ddof=1) if len(accs) > 1 else 0:.1f}"
+                           if accs else "")
+    rows = [[f"bridge, K = {k}", f"{b['prefill_tokens']}", "", spread(b["accuracy"]), ms("bridge", k)]
+            for k, b in res["bridge"].items()]
+    rows += [[f"text, first {t} tokens" if t != "full" else "text, whole", f"{r['prefill_tokens_mean']:.1f}",
+              f"{100 * r['zero_shot']['accuracy']:.1f}" if "zero_shot" in r else "",
+              spread(r.get("probe", {}).get("accuracy", [])), ms("text", t)] for t, r in res["text"].items()]
+    lines = [f"`{res['command']}`", "",
+             f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, {len(res['labels'])} validation rows, "
+             f"seeds {', '.join(map(str, res['seeds']))}; the bridge's predictions from `{res['bridge_runs']}`; "
+             "the probe "
+             "trains per seed on the rows that seed's bridge saw. Latency: one decision at batch 1 on "
+             f"{lat.get('machine', 'this machine')} (median of {lat.get('rows', '?')} rows; the bridge's includes the "
+             "source reading the whole text).", "",
+             markdown_table(["input", "target input positions", "zero-shot %", "probe or bridge % (mean ± sd)",
+                             "latency ms"], rows), ""]
+    for k, c in (res.get("comparisons") or {}).items():
+        lines += [f"**K = {k}:**", "", markdown_table(COMPARISON_HEADER, comparison_rows(c["vs"], f"bridge K={k}")), ""]
+    return "\n".join(lines).rstrip()
+
+
 # %% ../nbs/11a_report.ipynb #ac520b03
 def result_markdown(res: dict) -> str:
     """The README block of one results JSON: one run, a baselines run, a learning curve, a benchmark, training-loop speeds,
-    a prompt-tuning ceiling, the phases of a run, a message experiment, the curve's probes, or a study."""
+    a prompt-tuning ceiling, the phases of a run, a message experiment, the curve's probes, a token budget, or a
+    study."""
     kinds = {"run": run_markdown, "baselines": baselines_markdown, "curves": curves_markdown, "bench": bench_markdown,
              "loop_speed": loop_speed_markdown, "source_ceiling": ceiling_markdown,
-             "run_phases": run_phases_markdown, "message": message_markdown, "curve_probes": curve_probes_markdown}
+             "run_phases": run_phases_markdown, "message": message_markdown, "curve_probes": curve_probes_markdown,
+             "token_budget": token_budget_markdown}
     return kinds.get(res.get("kind"), study_markdown)(res)
 
 # %% ../nbs/11a_report.ipynb #0598da6d
@@ -831,11 +863,11 @@ def json_value(obj, path: str):
 # %% ../nbs/11a_report.ipynb #141eb427
 def derived_values(res: dict) -> dict:
     """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
-    over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), a learning curve's
-    mean accuracy per N and method (a prompt-tuning ceiling's per role: `ceiling`) and each method's comparison with the bridge as `curve_table` gives it (`curve_vs`:
-    mean, sd, diff, its 95% interval lo/hi and 90% interval lo90/hi90, p, p_holm, McNemar p per seed, verdict), a message
-    experiment's accuracy (mean, sd over seeds) per N and method, and the curve probes' mean accuracy per N for the
-    bridge and each probe."""
+    over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), a prompt-tuning
+    ceiling's per role (`ceiling`), a learning curve's mean accuracy per N and method and each method's comparison
+    with the bridge as `curve_table` gives it (`curve_vs`: mean, sd, diff, its 95% interval lo/hi and 90% interval
+    lo90/hi90, p, p_holm, McNemar p per seed, verdict), a message experiment's accuracy (mean, sd over seeds) per N and method, the curve probes' mean accuracy per N for the
+    bridge and each probe, and a token budget's mean accuracy of the bridge per K and of the probe per cut."""
     out, runs = {}, list((res.get("runs") or {}).values())
     accs = [r["accuracy"] for r in runs if isinstance(r.get("accuracy"), (int, float))]
     if accs:
@@ -852,13 +884,18 @@ def derived_values(res: dict) -> dict:
             if r["method"] != "bridge":
                 rec |= {"diff": float(r["diff"]), "lo": float(r["diff_lo"]), "hi": float(r["diff_hi"]),
                         "lo90": float(r["ci90"][0]), "hi90": float(r["ci90"][1]), "p": float(r["p"]),
-                        "p_holm": float(r["p_holm"]), "mcnemar": [float(x) for x in r["mcnemar_p"]], "verdict": r["verdict"]}
+                        "p_holm": float(r["p_holm"]), "mcnemar": [float(x) for x in r["mcnemar_p"]],
+                        "verdict": r["verdict"]}
             out["curve_vs"].setdefault(str(r["n"]), {})[r["method"]] = rec
     if res.get("kind") == "message":
         pts = list(res["points"].values())
         seeds = lambda n, m: [p["methods"][m]["accuracy"] for p in pts if p["n"] == n and m in p["methods"]]
         out["message"] = {str(n): {m: {"mean": float(np.mean(seeds(n, m))), "sd": float(np.std(seeds(n, m), ddof=1))}
                                    for m in res["methods"]} for n in sorted({p["n"] for p in pts})}
+    if res.get("kind") == "token_budget":          # mean accuracy over seeds: the bridge per K, the probe per cut
+        probes = {t: r["probe"]["accuracy"] for t, r in res["text"].items() if "probe" in r}
+        out["token_budget"] = {"bridge": {k: float(np.mean(b["accuracy"])) for k, b in res["bridge"].items()},
+                               "probe": {t: float(np.mean(a)) for t, a in probes.items()}}
     if res.get("kind") == "source_ceiling":
         roles = sorted({r["role"] for r in res["runs"].values()})
         out["ceiling"] = {role: float(np.mean([r["accuracy"] for r in res["runs"].values() if r["role"] == role]))

@@ -238,7 +238,8 @@ def paired_comparisons(labels, subject_runs: list | dict, others: dict, subject:
                        margin: float = EQUIVALENCE_MARGIN) -> dict:
     """`subject`'s runs (one prediction list per seed) against each of `others` ({name: runs of the same seeds}): the
     difference paired by seed (`seed_difference`), its verdict, and Holm over these comparisons (`adjust_verdicts`).
-    Where the others ran on different seeds, `subject_runs` is a dict: {name: the subject's runs of that one's seeds}."""
+    Where the others ran on different seeds, `subject_runs` is a dict: {name: the subject's runs of that one's
+    seeds}."""
     recs = {}
     for name, runs in others.items():
         mine = subject_runs[name] if isinstance(subject_runs, dict) else subject_runs

@@ -56,6 +56,24 @@ def test_every_result_says_where_it_came_from():
                     gap = np.mean([p["methods"]["message"]["accuracy"] - p["methods"][m]["accuracy"] for p in both])
                     assert abs(r["difference"]["diff"] - gap) < 1e-9, (f.name, n, m)
             continue
+        if res.get("kind") == "token_budget":             # the bridge per K against the target reading the text cut to T tokens
+            assert res["command"].startswith("python experiments/checks/check_token_budget.py ") and res["commit"] and res["machine"], f.name
+            study = json.loads((ROOT / res["bridge_runs"]).read_text())["runs"]
+            for k, b in res["bridge"].items():            # the bridge's predictions are the study's own, seed by seed
+                stored = {r["seed"]: r["preds"] for r in study.values() if r["overrides"].get("soft_tokens") == int(k)
+                          and r["overrides"].get("task") == res["task"]}
+                assert b["preds"] == [stored[s] for s in res["seeds"]], (f.name, k)
+            runs = [(f"bridge {k}", a, p) for k, b in res["bridge"].items() for a, p in zip(b["accuracy"], b["preds"])]
+            runs += [(f"probe {t}", a, p) for t, r in res["text"].items() if "probe" in r for a, p in zip(r["probe"]["accuracy"], r["probe"]["preds"])]
+            runs += [(f"zero-shot {t}", r["zero_shot"]["accuracy"], r["zero_shot"]["preds"]) for t, r in res["text"].items() if "zero_shot" in r]
+            for name, acc, preds in runs:                 # every accuracy is its predictions'
+                assert len(preds) == len(res["labels"]) and abs(acc - np.mean(np.array(preds) == res["labels"])) < 1e-12, (f.name, name)
+            for k, c in res["comparisons"].items():       # each difference is the seeds' mean accuracy gap
+                for m, r in c["vs"].items():
+                    t = "full" if m == "text_full" else m.removeprefix("text_cut_")
+                    gap = np.mean(res["bridge"][k]["accuracy"]) - np.mean(res["text"][t]["probe"]["accuracy"])
+                    assert abs(r["difference"]["diff"] - gap) < 1e-9, (f.name, k, m)
+            continue
         if res.get("kind") == "curve_probes":             # the curve's bridge against CV probes of its source
             assert res["command"].startswith("python experiments/checks/check_curve_probes.py ") and res["commit"] and res["machine"], f.name
             curves = [json.loads((ROOT / "results" / c).read_text()) for c in res["curves"]]
