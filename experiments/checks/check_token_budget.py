@@ -38,7 +38,7 @@ latencies are kept, the rest computed.
 
 Threads on a shared 2-core CPU: OpenMP's waiting threads spin by default, and with another process busy on the cores
 a 2-thread forward ran 6x slower than a 1-thread one (320 SST-2 prompts: 93 s against 16 s); with OMP_WAIT_POLICY=PASSIVE,
-which the script sets unless the environment does, 2 threads ran as fast as 1 there and twice as fast on an idle CPU.
+which the script sets unless the environment does, 2 threads ran about as fast as 1 under such load (19 s against 17 s).
 The probes run with one BLAS thread (threadpoolctl): the same C and predictions, 13 s against 105 s for one SST-2 probe
 on 3,200 rows with the CPU shared.
 
@@ -46,8 +46,9 @@ on 3,200 rows with the CPU shared.
         [--seeds 0,1,2,3,4] [--cuts 1,2,4,8,16,32] [--latency-rows 30] [--batch-size 16]
         [--bridge-runs results/k_contrast.json]
 
-CPU cost (2-core CPU, fp32; the CPU shared with other work): the target read about 280 prompt tokens/s (~900 on an idle
-CPU); one CV probe on 3,200 rows took 6-21 s; see the file's `seconds` per stage.
+CPU cost (2-core AMD EPYC, fp32, mostly idle, `nice -n 5`), 5 seeds: SST-2 32 min (14,527 distinct training texts,
+47,507 distinct inputs over the seven T; the full texts' 14.5k alone ~9.5 min), TREC 19 min (5,333 texts, 15,814
+inputs); one CV probe on 3,200 rows 2-6 s on SST-2, 9-26 s on TREC (six classes); the latencies ~2 min.
 """
 import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # before torch loads OpenMP: see the docstring
