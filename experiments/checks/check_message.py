@@ -21,6 +21,7 @@ each writing its own OUT_JSON. `--done PART...` skips the points that parts of t
 continued on another machine).
 """
 import argparse, json, os, sys
+import numpy as np
 from pathlib import Path
 from telepathy_nb.config import make_config
 from telepathy_nb.core import atomic_write_json
@@ -68,8 +69,7 @@ def goal(res: dict) -> dict:
     for n, c in (res.get("comparisons") or {}).items():
         text = [m for m in TEXT_ONLY if m in c["vs"]]
         if not text: continue
-        mean = lambda m: sum(p["methods"][m]["accuracy"] for p in ran(res, int(n), m)) / len(ran(res, int(n), m))
-        best = max(text, key=mean)
+        best = max(text, key=lambda m: np.mean([p["methods"][m]["accuracy"] for p in ran(res, int(n), m)]))
         d, s = c["vs"][best], c["vs"].get("self_message")
         adds = d["difference"]["diff"] >= 0.02 and d["difference"]["p_holm"] < 0.01
         from_other = s is not None and s["verdict"] == "message better"
