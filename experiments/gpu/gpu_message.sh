@@ -8,6 +8,7 @@
 #       /tmp/msg/message_TASK_<pool>_w<i>.json after every point (join them with `check_message.py OUT --merge`).
 #   bash experiments/gpu/gpu_message.sh wait SECONDS OUTDIR
 #       waits until the workers end or SECONDS pass, then copies the JSONs and the logs' last lines to OUTDIR.
+# WORKER_THREADS (default 3): CPU threads per worker, so that five workers do not oversubscribe 16 cores.
 # PREV_DIR=DIR: parts an earlier machine wrote (same settings); their points are not run again (`--done`).
 # Example: bash experiments/gpu/gpu_message.sh start trec 2000,4900,500 0,1,2,3,4,5,6,7,8,9 1e-4,3e-4,1e-3,3e-3,1e-2 3 2
 mkdir -p /tmp/msg
@@ -16,7 +17,7 @@ start)
   task=$2; ns=$3; seeds=$4; lrs=$5; main=$6; lora=$7
   every=${MAIN_METHODS:-prompt_K,prompt_2K,message,self_message,label_message}
   launch() {   # pool methods index
-    setsid nohup env PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True python3 experiments/checks/check_message.py \
+    setsid nohup env PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True OMP_NUM_THREADS=${WORKER_THREADS:-3} python3 experiments/checks/check_message.py \
       "/tmp/msg/message_${task}_$1_w$3.json" --preset embedded --n "$ns" --seeds "$seeds" --lrs "$lrs" --methods "$2" \
       --eval-batch 64 --claim "/tmp/msg/claims_$task" ${PREV_DIR:+--done $PREV_DIR/message_${task}_*.json} \
       -p task="$task" -p holdout_rows=500 -p latent_init=orthogonal \
