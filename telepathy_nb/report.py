@@ -501,6 +501,14 @@ def curve_probes_markdown(res: dict) -> str:
 
 
 # %% ../nbs/11a_report.ipynb #ff47951a
+def _runs_files(res: dict) -> str:
+    "Where a token-budget result's bridge runs come from: `file`, or `file` (K = 1, 8), ... when several files."
+    files = res["bridge_runs"]
+    if isinstance(files, str): return f"`{files}`"
+    by_file = {f: [k for k, g in files.items() if g == f] for f in dict.fromkeys(files.values())}
+    return ", ".join(f"`{f}` (K = {', '.join(ks)})" for f, ks in by_file.items())
+
+
 def token_budget_markdown(res: dict) -> str:
     """Accuracy per delivered token (kind 'token_budget', `experiments/checks/check_token_budget.py`): the bridge at K
     soft tokens and the target reading the text cut to its first T tokens (or whole), each with the target's input
@@ -517,7 +525,7 @@ def token_budget_markdown(res: dict) -> str:
               spread(r.get("probe", {}).get("accuracy", [])), ms("text", t)] for t, r in res["text"].items()]
     lines = [f"`{res['command']}`", "",
              f"{res['machine']}, commit `{_commit(res)}`, task {res['task']}, {len(res['labels'])} validation rows, "
-             f"seeds {', '.join(map(str, res['seeds']))}; the bridge's predictions from `{res['bridge_runs']}`; "
+             f"seeds {', '.join(map(str, res['seeds']))}; the bridge's predictions from {_runs_files(res)}; "
              "the probe "
              "trains per seed on the rows that seed's bridge saw. Latency: one decision at batch 1 on "
              f"{lat.get('machine', 'this machine')} (median of {lat.get('rows', '?')} rows; the bridge's includes the "

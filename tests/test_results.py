@@ -58,8 +58,9 @@ def test_every_result_says_where_it_came_from():
             continue
         if res.get("kind") == "token_budget":             # the bridge per K against the target reading the text cut to T tokens
             assert res["command"].startswith("python experiments/checks/check_token_budget.py ") and res["commit"] and res["machine"], f.name
-            study = json.loads((ROOT / res["bridge_runs"]).read_text())["runs"]
+            files = res["bridge_runs"] if isinstance(res["bridge_runs"], dict) else dict.fromkeys(res["bridge"], res["bridge_runs"])
             for k, b in res["bridge"].items():            # the bridge's predictions are the study's own, seed by seed
+                study = json.loads((ROOT / files[k]).read_text())["runs"]
                 stored = {r["seed"]: r["preds"] for r in study.values() if r["overrides"].get("soft_tokens") == int(k)
                           and r["overrides"].get("task") == res["task"]}
                 assert b["preds"] == [stored[s] for s in res["seeds"]], (f.name, k)

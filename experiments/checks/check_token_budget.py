@@ -2,9 +2,11 @@
 target (Gemma-3-270m) reading the text itself cut to its first T tokens, or whole?
 
 For one task, on all validation rows:
-- `bridge` at K = 1, 8, 32: the stored predictions of the `k_contrast` study (`results/k_contrast.json`, preset
-  `embedded`, latent_init=orthogonal, slot_weight=0.5, quick_eval_every=0; trained and scored on an H100), the chosen
-  seeds. Nothing is retrained; each run's labels and accuracy are checked against the validation rows here.
+- `bridge` at each K of the studies passed as --bridge-runs (default: the `k_contrast` study, K = 1, 8, 32,
+  `results/k_contrast.json`; a study of the other K with the same settings joins it, e.g. `results/k_budget.json`; each
+  a study over soft_tokens of preset `embedded`, latent_init=orthogonal, slot_weight=0.5, quick_eval_every=0, trained and
+  scored on a GPU): their stored predictions, the chosen seeds. Nothing is retrained; each run's labels and accuracy are
+  checked against the validation rows here.
 - `text` at T = 1, 2, 4, 8, 16, 32 and "full": the target reads the task prompt with the text cut to the text's first T
   tokens. The cut is made on token ids, never on characters: the prompt with the whole text is tokenised as the project
   does (`task.source_prompt.format(text=text.strip())`, BOS included), the template's shared head and tail tokens
@@ -44,7 +46,7 @@ on 3,200 rows with the CPU shared.
 
     TELEPATHY_DATA_DIR=../shared/data python experiments/checks/check_token_budget.py OUT_JSON --task sst2|trec
         [--seeds 0,1,2,3,4] [--cuts 1,2,4,8,16,32] [--latency-rows 30] [--batch-size 16]
-        [--bridge-runs results/k_contrast.json]
+        [--bridge-runs results/k_contrast.json [results/k_budget.json ...]]
 
 CPU cost (2-core AMD EPYC, fp32, mostly idle, `nice -n 5`), 5 seeds: SST-2 32 min (14,527 distinct training texts,
 47,507 distinct inputs over the seven T; the full texts' 14.5k alone ~9.5 min), TREC 19 min (5,333 texts, 15,814
@@ -72,10 +74,8 @@ from telepathy_nb.scoring import class_scores, logits_at, target_hidden, text_in
 from telepathy_nb.stats import paired_comparisons
 from telepathy_nb.study import eval_rows
 
-KS = (1, 8, 32)
-"the bridge's soft-token counts in the k_contrast study"
 OVERRIDES = {"latent_init": "orthogonal", "slot_weight": 0.5, "quick_eval_every": 0}
-"the k_contrast study's overrides besides the task and K"
+"the K studies' overrides besides the task and K (k_contrast's)"
 ROWS_FIELDS = ("steps", "batch_size", "grad_accum", "train_size", "max_source_tokens", "source_model")
 "the `embedded` preset's fields that decide which training rows a run sees"
 WARMUP_ROWS = 3
@@ -89,30 +89,39 @@ def log(msg: str) -> None:
 
 
 def run_config(task: str, k: int, seed: int):
-    "The config of the k_contrast run of `task` at K = `k` and `seed`."
+    "The config of the K study's run of `task` at K = `k` and `seed` (k_contrast's settings)."
     return make_config("embedded", task=task, soft_tokens=k, seed=seed, **OVERRIDES)
 
 
-def stored_bridge_runs(path: Path, task: str, seeds: list[int]) -> tuple[dict, dict]:
-    "The study's runs of `task` at each K for `seeds` ({K: [run per seed]}) and its header; exits on anything missing."
-    if not path.exists(): sys.exit(f"{path}: no such file")
-    study = json.loads(path.read_text())
-    if (study.get("study"), study.get("preset"), study.get("eval_on")) != ("k_contrast", "embedded", "validation"):
-        sys.exit(f"{path}: not the k_contrast study of preset embedded scored on the validation rows")
-    if task not in study["axes"]["task"]: sys.exit(f"--task {task!r}: not a task of {path} ({study['axes']['task']})")
-    out = {}
-    for k in KS:
-        out[k] = []
-        for s in seeds:
-            key = run_key({**OVERRIDES, "soft_tokens": k, "task": task}, s)
-            run = study["runs"].get(key)
-            if run is None:
-                have = sorted({r["seed"] for r in study["runs"].values() if r["overrides"].get("task") == task})
-                sys.exit(f"{path}: no run {key} (seeds of {task} there: {have})")
-            if run["status"] != "success" or run["seed"] != s:
-                sys.exit(f"{path}: run {key} has status {run['status']!r}, seed {run['seed']}")
-            out[k].append(run)
-    return out, study
+def stored_bridge_runs(paths: list[Path], task: str, seeds: list[int]) -> tuple[dict, dict, dict]:
+    """The runs of `task` for `seeds` at each K of the studies in `paths` ({K: [run per seed]}, K ascending), which file
+    each K comes from ({K: path}) and each file's study ({path: study}); exits on anything missing or a K in two files."""
+    out, source, studies = {}, {}, {}
+    for path in paths:
+        if not path.exists(): sys.exit(f"{path}: no such file")
+        study = studies[path] = json.loads(path.read_text())
+        if (study.get("preset"), study.get("eval_on")) != ("embedded", "validation") or "soft_tokens" not in study["axes"]:
+            sys.exit(f"{path}: not a study of preset embedded over soft_tokens scored on the validation rows")
+        if task not in study["axes"]["task"]: sys.exit(f"--task {task!r}: not a task of {path} ({study['axes']['task']})")
+        for k in map(int, study["axes"]["soft_tokens"]):
+            if k in source: sys.exit(f"K = {k} is in both {source[k]} and {path}: pass each K's study once")
+            source[k], out[k] = path, study_runs(path, study, task, k, seeds)
+    return dict(sorted(out.items())), dict(sorted(source.items())), studies
+
+
+def study_runs(path: Path, study: dict, task: str, k: int, seeds: list[int]) -> list[dict]:
+    "The study's successful runs of `task` at K = `k` with k_contrast's overrides, one per seed; exits on one missing."
+    out = []
+    for s in seeds:
+        key = run_key({**OVERRIDES, "soft_tokens": k, "task": task}, s)
+        run = study["runs"].get(key)
+        if run is None:
+            have = sorted({r["seed"] for r in study["runs"].values() if r["overrides"].get("task") == task})
+            sys.exit(f"{path}: no run {key} (seeds of {task} there: {have})")
+        if run["status"] != "success" or run["seed"] != s:
+            sys.exit(f"{path}: run {key} has status {run['status']!r}, seed {run['seed']}")
+        out.append(run)
+    return out
 
 
 def preset_at_commit(commit: str) -> dict | None:
@@ -130,20 +139,21 @@ def preset_at_commit(commit: str) -> dict | None:
     return None
 
 
-def check_runs(task: str, runs: dict, study: dict, labels: list[int]) -> dict:
+def check_runs(task: str, runs: dict, studies: dict, labels: list[int]) -> dict:
     """Check the stored runs against the validation rows here (labels, row count, accuracy from their predictions) and
-    the preset at the study's commits against today's (the fields that decide the rows seen: the runs do not record
+    the preset at each study's commits against today's (the fields that decide the rows seen: the runs do not record
     their steps); exits on a mismatch. Returns what was checked."""
     for k, rs in runs.items():
         for r in rs:
             if r["labels"] != labels or r["n"] != len(labels) or len(r["preds"]) != len(labels):
-                sys.exit(f"k_contrast K={k} seed {r['seed']}: its labels/rows differ from the validation rows here")
+                sys.exit(f"K={k} seed {r['seed']}: its labels/rows differ from the validation rows here")
             acc = float(np.mean(np.array(r["preds"]) == np.array(labels)))
             if abs(acc - r["accuracy"]) > 1e-12:
-                sys.exit(f"k_contrast K={k} seed {r['seed']}: accuracy {r['accuracy']} but its predictions score {acc}")
-    now = {f: getattr(run_config(task, KS[0], 0), f) for f in ROWS_FIELDS}
+                sys.exit(f"K={k} seed {r['seed']}: accuracy {r['accuracy']} but its predictions score {acc}")
+    now = {f: getattr(run_config(task, min(runs), 0), f) for f in ROWS_FIELDS}
     checked = {}
-    for commit in [study.get("commit"), *[c.get("commit") for c in study.get("continued", [])]]:
+    commits = [c for st in studies.values() for c in [st.get("commit"), *[x.get("commit") for x in st.get("continued", [])]]]
+    for commit in dict.fromkeys(commits):
         if not commit: continue
         then = preset_at_commit(commit)
         if then is None: checked[commit[:7]] = "not checked (commit not in this checkout)"; continue
@@ -153,15 +163,15 @@ def check_runs(task: str, runs: dict, study: dict, labels: list[int]) -> dict:
     return checked
 
 
-def seen_rows(task: str, seeds: list[int], collator) -> dict[int, list[dict]]:
-    "Per seed, the training rows its bridge saw; exits unless they are the same rows at every K."
+def seen_rows(task: str, ks: list[int], seeds: list[int], collator) -> dict[int, list[dict]]:
+    "Per seed, the training rows its bridge saw; exits unless they are the same rows at every K of `ks`."
     out = {}
     for s in tqdm(seeds, desc="rows seen per seed (every K)", file=sys.stderr):
-        by_k = {k: seen_rows_and_batches(run_config(task, k, s), collator)[0] for k in KS}
+        by_k = {k: seen_rows_and_batches(run_config(task, k, s), collator)[0] for k in ks}
         texts = {k: [(r["text"], r["label"]) for r in rows] for k, rows in by_k.items()}
-        if any(texts[k] != texts[KS[0]] for k in KS):
-            sys.exit(f"seed {s}: the rows seen differ between K = {KS}")
-        out[s] = by_k[KS[0]]
+        if any(texts[k] != texts[ks[0]] for k in ks):
+            sys.exit(f"seed {s}: the rows seen differ between K = {ks}")
+        out[s] = by_k[ks[0]]
     return out
 
 
@@ -255,12 +265,12 @@ def probe_per_seed(reader: TargetReader, cutter: PromptCutter, cut: int | None, 
     return out
 
 
-def bridge_pipelines(task: str) -> dict:
-    """Per K, a pipeline of the study's config (seed 0) with a randomly initialised bridge, all sharing one source and one
-    target (loaded here): for timing and counting only."""
-    first = build_pipeline(run_config(task, KS[0], 0), "cpu").eval()
-    return {KS[0]: first} | {k: build_pipeline(run_config(task, k, 0), "cpu", first.source, first.target).eval()
-                             for k in KS[1:]}
+def bridge_pipelines(task: str, ks: list[int]) -> dict:
+    """Per K of `ks`, a pipeline of the study's config (seed 0) with a randomly initialised bridge, all sharing one source
+    and one target (loaded here): for timing and counting only."""
+    first = build_pipeline(run_config(task, ks[0], 0), "cpu").eval()
+    return {ks[0]: first} | {k: build_pipeline(run_config(task, k, 0), "cpu", first.source, first.target).eval()
+                             for k in ks[1:]}
 
 
 @torch.no_grad()
@@ -300,7 +310,7 @@ def measured_latency(pipes: dict, reader: TargetReader, cutter: PromptCutter, cu
 def comparisons(res: dict) -> dict:
     "Per K with its probes done: the bridge at K minus the probe on the text cut to K and on the full text, Holm over the two."
     out = {}
-    for k in KS:
+    for k in map(int, res["bridge"]):
         others = {name: res["text"][t]["probe"]["preds"] for name, t in ((f"text_cut_{k}", str(k)), ("text_full", "full"))
                   if "probe" in res["text"].get(t, {})}
         if others and len(res["seeds"]) > 1:
@@ -317,9 +327,16 @@ def earlier_stages(path: Path, fresh: dict) -> dict:
         sys.exit(f"{path} holds another run (kind, task, seeds or rows differ): write to another file")
     log(f"going on from {path}: T done {[t for t, r in old['text'].items() if 'probe' in r]}, "
         f"latency {'done' if 'latency_ms' in old else 'not done'} (timed again unless it covers every T)")
-    timed = "latency_ms" in old and set(fresh["text"]) <= set(old["latency_ms"]["text"])    # every T of this call
+    timed = ("latency_ms" in old and set(fresh["text"]) <= set(old["latency_ms"]["text"])     # every T and K of this call
+             and set(fresh["bridge"]) <= set(old["latency_ms"]["bridge"]))
     return {"text": {t: r for t, r in old["text"].items() if "probe" in r},
             **({"latency_ms": old["latency_ms"]} if timed else {}), "seconds": old.get("seconds", {})}
+
+
+def bridge_runs_field(runs_file: dict) -> str | dict:
+    "Where the bridge's runs come from: the one study file, or {K: file} when they come from several."
+    files = {str(p) for p in runs_file.values()}
+    return files.pop() if len(files) == 1 else {str(k): str(p) for k, p in runs_file.items()}
 
 
 def parse_cuts(text: str) -> list[tuple[str, int | None]]:
@@ -330,21 +347,22 @@ def parse_cuts(text: str) -> list[tuple[str, int | None]]:
     return [(str(c), c) for c in cuts] + [("full", None)]
 
 
-def by_priority(cuts: list) -> list:
-    "The cuts in the order they are computed: the ones the comparisons read first (full, then the study's K), then the rest."
-    first = ["full"] + [str(k) for k in KS]
+def by_priority(cuts: list, ks: list[int]) -> list:
+    "The cuts in the order they are computed: the ones the comparisons read first (full, then each K), then the rest."
+    first = ["full"] + [str(k) for k in ks]
     return sorted(cuts, key=lambda nc: first.index(nc[0]) if nc[0] in first else len(first))
 
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
-    ap.add_argument("--task", required=True, help="sst2 or trec (the tasks of the k_contrast study)")
+    ap.add_argument("--task", required=True, help="sst2 or trec (the tasks of the K studies)")
     ap.add_argument("--seeds", default="0,1,2,3,4")
     ap.add_argument("--cuts", default="1,2,4,8,16,32", help="T: the text's first T tokens (the full text is added)")
     ap.add_argument("--latency-rows", type=int, default=30)
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--bridge-runs", type=Path, default=Path("results/k_contrast.json"))
+    ap.add_argument("--bridge-runs", type=Path, nargs="+", default=[Path("results/k_contrast.json")],
+                    help="the studies holding the bridge's runs, each over soft_tokens (a K in one file only)")
     a = ap.parse_args(argv)
     command = "python experiments/checks/check_token_budget.py " + " ".join(sys.argv[1:] if argv is None else argv)
     t_start, seconds = time.time(), {}
@@ -353,7 +371,8 @@ def main(argv=None) -> None:
     if len(seeds) < 2 or len(set(seeds)) != len(seeds): sys.exit(f"--seeds {a.seeds!r}: give two distinct seeds or more")
     if a.latency_rows < 1: sys.exit("--latency-rows: give 1 or more")
     cuts = parse_cuts(a.cuts)
-    runs, study = stored_bridge_runs(a.bridge_runs, a.task, seeds)           # before any model loads
+    runs, runs_file, studies = stored_bridge_runs(a.bridge_runs, a.task, seeds)   # before any model loads
+    ks = list(runs)
     torch.set_num_threads(2)
 
     def stage(name: str, t0: float) -> None:
@@ -365,14 +384,14 @@ def main(argv=None) -> None:
         log(f"{name}: {seconds[name]} s")
 
     t0 = time.time()
-    pipes = bridge_pipelines(a.task)
-    first = pipes[KS[0]]
+    pipes = bridge_pipelines(a.task, ks)
+    first = pipes[ks[0]]
     task, target = get_task(a.task), first.target
-    ev = eval_rows(run_config(a.task, KS[0], seeds[0]), "validation")
+    ev = eval_rows(run_config(a.task, ks[0], seeds[0]), "validation")
     labels = [r["label"] for r in ev]
-    checked = check_runs(a.task, runs, study, labels)
+    checked = check_runs(a.task, runs, studies, labels)
     res = {"kind": "token_budget", "task": a.task, "labels": labels, "seeds": seeds,
-           "bridge_runs": str(a.bridge_runs), "bridge_runs_checked": {"labels_accuracy": "every run", "preset_at": checked},
+           "bridge_runs": bridge_runs_field(runs_file), "bridge_runs_checked": {"labels_accuracy": "every run", "preset_at": checked},
            **provenance(command), "bridge": {}, "text": {}}
     cutter = PromptCutter(target.tokenizer, task.source_prompt)
     reader = TargetReader(target, verbaliser_ids(target.tokenizer, task), a.batch_size)
@@ -399,7 +418,7 @@ def main(argv=None) -> None:
     stage("load_and_count", t0)
 
     t0 = time.time()
-    train = seen_rows(a.task, seeds, first.collator)
+    train = seen_rows(a.task, ks, seeds, first.collator)
     res["rows_seen"] = {str(s): len(rows) for s, rows in train.items()}
     res["rows_seen_distinct_texts"] = len({r["text"] for rows in train.values() for r in rows})
     stage("rows_seen", t0)
@@ -409,7 +428,7 @@ def main(argv=None) -> None:
         res["latency_ms"] = measured_latency(pipes, reader, cutter, cuts, ev[:WARMUP_ROWS + a.latency_rows], res["machine"])
         stage("latency", t0)
 
-    for name, cut in by_priority(cuts):
+    for name, cut in by_priority(cuts, ks):
         if "probe" in res["text"][name]: continue                             # done by an earlier call
         t0 = time.time()
         prompts = [cutter(r["text"], cut) for r in ev]
