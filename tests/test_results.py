@@ -1,10 +1,18 @@
 """Every number in the README's result tables comes from a committed JSON in results/."""
-import json, re
+import importlib.util, json, re
 import numpy as np
 from pathlib import Path
 from telepathy_nb.report import sync_docs, study_table, result_markdown, bench_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def check_script(name: str):
+    "experiments/checks/NAME.py imported as a module (for the rule a result's JSON applied)."
+    spec = importlib.util.spec_from_file_location(name, ROOT / "experiments" / "checks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_readme_and_pages_match_the_json():
@@ -55,6 +63,8 @@ def test_every_result_says_where_it_came_from():
                     assert sorted(p["seed"] for p in both) == r.get("seeds", c["seeds"]), (f.name, n, m)
                     gap = np.mean([p["methods"]["message"]["accuracy"] - p["methods"][m]["accuracy"] for p in both])
                     assert abs(r["difference"]["diff"] - gap) < 1e-9, (f.name, n, m)
+            if "goal" in res:                             # the goal's verdict is what its rule gives on these comparisons
+                assert res["goal"] == check_script("check_message").goal(res), f.name
             continue
         if res.get("kind") == "token_budget":             # the bridge per K against the target reading the text cut to T tokens
             assert res["command"].startswith("python experiments/checks/check_token_budget.py ") and res["commit"] and res["machine"], f.name

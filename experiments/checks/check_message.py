@@ -59,24 +59,31 @@ def comparisons(res: dict) -> dict:
 
 TEXT_ONLY = ("prompt_K", "prompt_2K", "lora")
 "the methods where the target reads the text alone, with a trainable budget (the message's bar)"
+GOAL_SEEDS = 5
+"issue 34: headline comparisons use at least five seeds"
 
 
 def goal(res: dict) -> dict:
     """Per n, issue 34's bar: `message` against the best same-budget text-only method present (highest mean accuracy
-    of TEXT_ONLY), met when it leads by >= 2 pp at Holm p < 0.01 and also beats `self_message` (Holm p < 0.05), the
-    sign that the gain comes from the other model; "adds nothing" when it is TOST-equivalent to that method."""
+    of TEXT_ONLY), over >= GOAL_SEEDS seeds both ran. "adds" when it leads by >= 2 pp at Holm p < 0.01 and also beats
+    `self_message` (Holm p < 0.05), the sign that the gain comes from the other model; "adds nothing" when it is
+    TOST-equivalent to that method; "falls short" when that method is better at Holm p < 0.01 (the text with the same
+    trainable budget does more than the message); otherwise (or with fewer seeds) "unsettled"."""
     out = {}
     for n, c in (res.get("comparisons") or {}).items():
         text = [m for m in TEXT_ONLY if m in c["vs"]]
         if not text: continue
         best = max(text, key=lambda m: np.mean([p["methods"][m]["accuracy"] for p in ran(res, int(n), m)]))
         d, s = c["vs"][best], c["vs"].get("self_message")
-        adds = d["difference"]["diff"] >= 0.02 and d["difference"]["p_holm"] < 0.01
+        diff, p_holm = d["difference"]["diff"], d["difference"]["p_holm"]
         from_other = s is not None and s["verdict"] == "message better"
-        out[n] = {"best_text_only": best, "seeds": d["seeds"], "diff": d["difference"]["diff"], "p_holm": d["difference"]["p_holm"],
+        verdict = ("unsettled" if len(d["seeds"]) < GOAL_SEEDS else
+                   "adds" if diff >= 0.02 and p_holm < 0.01 and from_other else
+                   "adds nothing" if d["verdict"].startswith("equivalent") else
+                   "falls short" if diff < 0 and p_holm < 0.01 else "unsettled")
+        out[n] = {"best_text_only": best, "seeds": d["seeds"], "diff": diff, "p_holm": p_holm,
                   "self_diff": s["difference"]["diff"] if s else None, "self_p_holm": s["difference"]["p_holm"] if s else None,
-                  "verdict": "adds" if adds and from_other else
-                             "adds nothing" if d["verdict"].startswith("equivalent") else "unsettled"}
+                  "verdict": verdict}
     return out
 
 
