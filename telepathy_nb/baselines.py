@@ -55,8 +55,8 @@ __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_r
            'prompt_tuning_baseline', 'derangement', 'control_baseline', 'TrainedBridge', 'train_bridge_seed',
            'load_bridge_run', 'curve_steps', 'fit_cv_probe', 'cv_probe', 'text_features', 'calibrated_preds', 'best_lr',
            'keep_best_on_heldout', 'choose_prompt_lr', 'tuned_prompt_trials', 'matched_prompt_tuning', 'Stages',
-           'disjoint_heldout', 'curve_point', 'parse_which', 'parse_seeds', 'run_baselines', 'baselines_figure',
-           'rescore_comparisons']
+           'curve_methods', 'disjoint_heldout', 'curve_point', 'text_baseline_preds', 'parse_which', 'parse_seeds',
+           'run_baselines', 'baselines_figure', 'rescore_comparisons']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -636,6 +636,17 @@ CURVE_METHODS = (
     "few_shot",
 )
 
+
+def curve_methods(methods="all") -> tuple[str, ...]:
+    """'all', a comma-separated string or a sequence -> the curve's methods in CURVE_METHODS' order, the bridge always
+    among them (every other method is compared with it, on the rows it saw)."""
+    names = CURVE_METHODS if methods in (None, "all", "") else tuple(
+        m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip())
+    if bad := [m for m in names if m not in CURVE_METHODS]:
+        raise TelepathyError(f"unknown curve method(s) {bad}", f"use 'all' or names from {list(CURVE_METHODS)}")
+    return tuple(m for m in CURVE_METHODS if m in names or m == "bridge")
+
+
 # %% ../nbs/13_baselines.ipynb #65ed48e2
 def disjoint_heldout(heldout: list[dict], train_rows: list[dict]) -> tuple[list[dict], int]:
     """The held-out rows whose text no training row has, and how many were dropped. The held-out rows are other rows of
@@ -649,13 +660,17 @@ def disjoint_heldout(heldout: list[dict], train_rows: list[dict]) -> tuple[list[
 # %% ../nbs/13_baselines.ipynb #49a65055
 def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: LoadedLM, eval_rows, heldout, *,
                 lrs=(3e-4, 1e-3, 3e-3), lr_steps: int | None = 50, few_shot_k: int = 2, batch_size: int | None = None,
-                progress: bool = False, log=None) -> dict:
-    "Every method of the learning curve at n training rows and one seed, scored on `eval_rows` (see above); `log(text)` hears each stage end."
+                methods=CURVE_METHODS, progress: bool = False, log=None) -> dict:
+    """The learning curve's `methods` (default: every one; the bridge always) at n training rows and one seed, scored on
+    `eval_rows` (see above); `log(text)` hears each stage end."""
+    methods = curve_methods(methods)
+    stages = [m for m in ("source_probe", "target_probe", "prompt_tuning", "softprompt") if m in methods]
+    text = [m for m in ("zero_shot", "zero_shot_calibrated", "few_shot") if m in methods]
     task, bs, t0, st = (
         get_task(cfg.task),
         batch_size or cfg.batch_size * 2,
         time.time(),
-        Stages(7, progress=False, say=log),
+        Stages(2 + len(stages) + bool(text), progress=False, say=log),
     )
     # train_bridge_seed sets the rest (seed, no evals)
     c = dataclasses.replace(cfg, train_size=n, run_dir="", num_processes=1)
@@ -666,28 +681,29 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
         heldout, dropped = disjoint_heldout(heldout, train_rows)
     y, texts = [r["label"] for r in train_rows], [r["text"] for r in eval_rows]
     with st("bridge_scoring"): preds = {"bridge": bridge_scores(bridge.pipe, eval_rows, bs).argmax(-1)}
-    with st("source_probe"):
-        src_tr, src_ev = (source_features(bridge.pipe, rows, batch_size=bs)["last"] for rows in (train_rows, eval_rows))
-        preds["source_probe"], c_src = cv_probe(src_tr, y, src_ev, seed=seed)
-    with st("target_probe"):
-        tgt_tr, tgt_ev = (text_features(target, task, rows, batch_size=bs) for rows in (train_rows, eval_rows))
-        preds["target_probe"], c_tgt = cv_probe(tgt_tr, y, tgt_ev, seed=seed)
-    with st("prompt_tuning"):
-        preds["prompt_tuning"], lr, lr_acc = matched_prompt_tuning(
-            target, bridge.cfg, train_rows, batches, heldout, eval_rows, lrs=lrs, lr_steps=lr_steps, batch_size=bs
-        )
-    with st("softprompt"):
-        soft = train_bridge_seed(c, seed, source, target, bridge="softprompt")
-        preds["softprompt"] = bridge_scores(soft.pipe, eval_rows, bs).argmax(-1)
-    with st("text_baselines"):
-        zs = text_scores(target, task, texts, batch_size=bs)
-        preds["zero_shot"] = zs.argmax(-1)
-        preds["zero_shot_calibrated"] = calibrated_preds(
-            zs, text_scores(target, task, [r["text"] for r in train_rows[:1000]], batch_size=bs)
-        )
-        preds["few_shot"] = text_scores(
-            target, task, texts, prompt=few_shot_prompt(task, train_rows, few_shot_k, seed), batch_size=bs
-        ).argmax(-1)
+    extra, probe_c, status = {}, {}, {"bridge": bridge.info["train_status"]}
+    if "source_probe" in methods:
+        with st("source_probe"):
+            src_tr, src_ev = (source_features(bridge.pipe, rows, batch_size=bs)["last"] for rows in (train_rows, eval_rows))
+            preds["source_probe"], probe_c["source"] = cv_probe(src_tr, y, src_ev, seed=seed)
+    if "target_probe" in methods:
+        with st("target_probe"):
+            tgt_tr, tgt_ev = (text_features(target, task, rows, batch_size=bs) for rows in (train_rows, eval_rows))
+            preds["target_probe"], probe_c["target"] = cv_probe(tgt_tr, y, tgt_ev, seed=seed)
+    if "prompt_tuning" in methods:
+        with st("prompt_tuning"):
+            preds["prompt_tuning"], lr, lr_acc = matched_prompt_tuning(
+                target, bridge.cfg, train_rows, batches, heldout, eval_rows, lrs=lrs, lr_steps=lr_steps, batch_size=bs
+            )
+        extra = {"prompt_lr": lr, "prompt_lr_heldout_accuracy": {f"{k:g}": v for k, v in lr_acc.items()}}
+    if "softprompt" in methods:
+        with st("softprompt"):
+            soft = train_bridge_seed(c, seed, source, target, bridge="softprompt")
+            preds["softprompt"] = bridge_scores(soft.pipe, eval_rows, bs).argmax(-1)
+        status["softprompt"] = soft.info["train_status"]
+    if text:
+        with st("text_baselines"):
+            preds |= text_baseline_preds(target, task, texts, train_rows, text, few_shot_k, seed, bs)
     st.close()
     labels = np.array([r["label"] for r in eval_rows])
     return {
@@ -695,17 +711,35 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
         "seed": seed,
         "steps": c.steps,
         "rows_seen": len(train_rows),
-        "prompt_lr": lr,
         "heldout_rows": len(heldout),
         "heldout_dropped": dropped,
-        "train_status": {"bridge": bridge.info["train_status"], "softprompt": soft.info["train_status"]},
-        "prompt_lr_heldout_accuracy": {f"{k:g}": v for k, v in lr_acc.items()},
-        "probe_C": {"source": c_src, "target": c_tgt},
+        "train_status": status,
+        **extra,
+        "probe_C": probe_c,
         "accuracy": {m: float((np.asarray(p) == labels).mean()) for m, p in preds.items()},
         "preds": {m: np.asarray(p).astype(int).tolist() for m, p in preds.items()},
         "seconds": round(time.time() - t0, 1),
         "stage_seconds": st.seconds,
     }
+
+
+def text_baseline_preds(target, task, texts, train_rows, which, few_shot_k: int, seed: int, bs: int) -> dict:
+    """The curve's text baselines named in `which` on `texts`: zero_shot, zero_shot_calibrated (its scores centred on
+    the first 1,000 training rows'), few_shot (few_shot_k examples from the training rows, drawn with `seed`)."""
+    out = {}
+    if {"zero_shot", "zero_shot_calibrated"} & set(which):
+        zs = text_scores(target, task, texts, batch_size=bs)
+        if "zero_shot" in which: out["zero_shot"] = zs.argmax(-1)
+        if "zero_shot_calibrated" in which:
+            out["zero_shot_calibrated"] = calibrated_preds(
+                zs, text_scores(target, task, [r["text"] for r in train_rows[:1000]], batch_size=bs)
+            )
+    if "few_shot" in which:
+        out["few_shot"] = text_scores(
+            target, task, texts, prompt=few_shot_prompt(task, train_rows, few_shot_k, seed), batch_size=bs
+        ).argmax(-1)
+    return out
+
 
 # %% ../nbs/13_baselines.ipynb #7025ef4b
 BASELINES = (

@@ -278,6 +278,8 @@ def add_curves_command(sub) -> None:
         "kept; N: each lr tried for N steps, the best then trained in full (how the stored curves ran)",
     )
     c.add_argument("--lrs", default="3e-4,1e-3,3e-3", help="the prompt-tuning lr grid")
+    c.add_argument("--methods", default="all", help="the methods of each point: all, or a subset such as "
+                   "target_probe,source_probe (the bridge always; a curve sized for a CPU)")
 
 # %% ../nbs/21_cli.ipynb #93006407
 def _number_list(text: str, what: str, example: str, cast, ok, need: str) -> list:
@@ -311,9 +313,11 @@ def _cmd_curves(a) -> int:
         _int_list(a.seeds, "--seeds"),
         out=_results_path(a),
         workers=a.workers,
-        command=_command_line(a, "curves", "--n", a.n, "--lr-steps", str(a.lr_steps), "--lrs", a.lrs),
+        command=_command_line(a, "curves", "--n", a.n, "--lr-steps", str(a.lr_steps), "--lrs", a.lrs,
+                              *(["--methods", a.methods] if a.methods != "all" else [])),
         lr_steps=a.lr_steps or None,
         lrs=_float_list(a.lrs, "--lrs"),
+        methods=a.methods,
     )
     print(curves_markdown(res))
     return 0

@@ -182,10 +182,13 @@ def run_curves(
     workers: int = 1,
     command: str | None = None,
     progress: bool = True,
+    methods="all",
     **kw,
 ) -> dict:
-    "Run (or continue) the learning curve `name`: every (n, seed) point into `out` (JSON, kind 'curves')."
-    cfg, out = make_config(preset, **overrides), absolute_path(out)
+    """Run (or continue) the learning curve `name`: every (n, seed) point into `out` (JSON, kind 'curves'), each with
+    `methods` (`baselines.curve_methods`: 'all', or a subset such as 'target_probe,zero_shot'; the bridge always)."""
+    from telepathy_nb.baselines import CURVE_METHODS, curve_methods
+    cfg, out, methods = make_config(preset, **overrides), absolute_path(out), curve_methods(methods)
     if not cfg.holdout_rows:
         raise TelepathyError(
             "a learning curve chooses the prompt-tuning lr on held-out training rows",
@@ -196,12 +199,16 @@ def run_curves(
         **_header(name, preset, {"n": ns}, seeds, "validation", command),
         "kind": "curves",
         "overrides": overrides,
+        **({} if methods == CURVE_METHODS else {"methods": list(methods)}),
         "task": cfg.task,
         "labels": labels,
     }
     if (res.get("preset"), res.get("overrides"), res.get("kind")) != (preset, overrides, "curves"):
         raise TelepathyError(f"{out} holds {res.get('kind') or 'a study'} {res.get('study')!r} with other settings",
                              "pass another --out, or the same preset and -p settings to continue it")
+    if tuple(res.get("methods", CURVE_METHODS)) != methods:
+        raise TelepathyError(f"{out} holds points with the methods {res.get('methods', 'all')}, not {list(methods)}",
+                             "pass another --out, or the same --methods to continue it")
     res["axes"]["n"], res["seeds"] = sorted(set(res["axes"]["n"]) | set(ns)), sorted(set(res["seeds"]) | set(seeds))
     todo = [(n, s) for n in ns for s in seeds if curve_key(n, s) not in res["runs"]]
     if progress: print(f"curves {name}: {len(ns) * len(seeds)} points, {len(todo)} to do, results -> {out}", flush=True)
@@ -213,5 +220,5 @@ def run_curves(
                 f"  n={rec['n']} seed={rec['seed']}: " + ", ".join(f"{m} {a:.3f}" for m, a in rec["accuracy"].items())
             )
         bar.update()
-    with bar: run_jobs(curve_job, [(preset, overrides, n, s, progress) for n, s in todo], done, workers, kw)
+    with bar: run_jobs(curve_job, [(preset, overrides, n, s, progress) for n, s in todo], done, workers, kw | {"methods": methods})
     return res
