@@ -869,6 +869,20 @@ def json_value(obj, path: str):
     return obj
 
 # %% ../nbs/11a_report.ipynb #141eb427
+def _message_method(res: dict, pts: list[dict], m: str) -> dict:
+    """One method of a message result at one N: accuracy mean and sd over the seeds it ran, how many; over the seeds it
+    shares with `message`, how many and at how many it scored higher; where the result names its lr grid, at how many
+    seeds it kept the grid's lowest and highest lr."""
+    at = [p["methods"][m] for p in pts if m in p["methods"]]
+    both = [p["methods"] for p in pts if m in p["methods"] and "message" in p["methods"]]
+    accs, grid = [r["accuracy"] for r in at], [float(x) for x in res.get("lrs", [])]
+    out = {"mean": float(np.mean(accs)), "sd": float(np.std(accs, ddof=1)) if len(accs) > 1 else float("nan"),
+           "seeds": len(at), "paired": len(both), "above_message": sum(r[m]["accuracy"] > r["message"]["accuracy"] for r in both)}
+    if grid: out |= {"lr_lowest": sum(r.get("lr") == min(grid) for r in at),
+                     "lr_highest": sum(r.get("lr") == max(grid) for r in at)}
+    return out
+
+
 def derived_values(res: dict) -> dict:
     """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
     over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), a prompt-tuning
@@ -897,9 +911,8 @@ def derived_values(res: dict) -> dict:
             out["curve_vs"].setdefault(str(r["n"]), {})[r["method"]] = rec
     if res.get("kind") == "message":
         pts = list(res["points"].values())
-        seeds = lambda n, m: [p["methods"][m]["accuracy"] for p in pts if p["n"] == n and m in p["methods"]]
-        out["message"] = {str(n): {m: {"mean": float(np.mean(seeds(n, m))), "sd": float(np.std(seeds(n, m), ddof=1))}
-                                   for m in res["methods"]} for n in sorted({p["n"] for p in pts})}
+        out["message"] = {str(n): {m: _message_method(res, [p for p in pts if p["n"] == n], m) for m in res["methods"]}
+                          for n in sorted({p["n"] for p in pts})}
     if res.get("kind") == "token_budget":          # mean accuracy over seeds: the bridge per K, the probe per cut
         probes = {t: r["probe"]["accuracy"] for t, r in res["text"].items() if "probe" in r}
         out["token_budget"] = {"bridge": {k: float(np.mean(b["accuracy"])) for k, b in res["bridge"].items()},
