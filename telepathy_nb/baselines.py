@@ -636,7 +636,7 @@ CURVE_METHODS = (
     "few_shot",
 )
 
-
+# %% ../nbs/13_baselines.ipynb #a84aa167
 def curve_methods(methods="all") -> tuple[str, ...]:
     """'all', a comma-separated string or a sequence -> the curve's methods in CURVE_METHODS' order, the bridge always
     among them (every other method is compared with it, on the rows it saw)."""
@@ -645,7 +645,6 @@ def curve_methods(methods="all") -> tuple[str, ...]:
     if bad := [m for m in names if m not in CURVE_METHODS]:
         raise TelepathyError(f"unknown curve method(s) {bad}", f"use 'all' or names from {list(CURVE_METHODS)}")
     return tuple(m for m in CURVE_METHODS if m in names or m == "bridge")
-
 
 # %% ../nbs/13_baselines.ipynb #65ed48e2
 def disjoint_heldout(heldout: list[dict], train_rows: list[dict]) -> tuple[list[dict], int]:
@@ -722,7 +721,7 @@ def curve_point(cfg: RunConfig, n: int, seed: int, source: LoadedLM, target: Loa
         "stage_seconds": st.seconds,
     }
 
-
+# %% ../nbs/13_baselines.ipynb #13e482da
 def text_baseline_preds(target, task, texts, train_rows, which, few_shot_k: int, seed: int, bs: int) -> dict:
     """The curve's text baselines named in `which` on `texts`: zero_shot, zero_shot_calibrated (its scores centred on
     the first 1,000 training rows'), few_shot (few_shot_k examples from the training rows, drawn with `seed`)."""
@@ -739,7 +738,6 @@ def text_baseline_preds(target, task, texts, train_rows, which, few_shot_k: int,
             target, task, texts, prompt=few_shot_prompt(task, train_rows, few_shot_k, seed), batch_size=bs
         ).argmax(-1)
     return out
-
 
 # %% ../nbs/13_baselines.ipynb #7025ef4b
 BASELINES = (

@@ -508,7 +508,7 @@ def _runs_files(res: dict) -> str:
     by_file = {f: [k for k, g in files.items() if g == f] for f in dict.fromkeys(files.values())}
     return ", ".join(f"`{f}` (K = {', '.join(ks)})" for f, ks in by_file.items())
 
-
+# %% ../nbs/11a_report.ipynb #a1d884fb
 def token_budget_markdown(res: dict) -> str:
     """Accuracy per delivered token (kind 'token_budget', `experiments/checks/check_token_budget.py`): the bridge at K
     soft tokens and the target reading the text cut to its first T tokens (or whole), each with the target's input
@@ -535,7 +535,6 @@ def token_budget_markdown(res: dict) -> str:
     for k, c in (res.get("comparisons") or {}).items():
         lines += [f"**K = {k}:**", "", markdown_table(COMPARISON_HEADER, comparison_rows(c["vs"], f"bridge K={k}")), ""]
     return "\n".join(lines).rstrip()
-
 
 # %% ../nbs/11a_report.ipynb #ac520b03
 def result_markdown(res: dict) -> str:
@@ -882,7 +881,7 @@ def _message_method(res: dict, pts: list[dict], m: str) -> dict:
                      "lr_highest": sum(r.get("lr") == max(grid) for r in at)}
     return out
 
-
+# %% ../nbs/11a_report.ipynb #b8f8a8ed
 def derived_values(res: dict) -> dict:
     """Numbers a page may quote that a results JSON implies but does not store (a value's path `derived....`): accuracy
     over all its runs (mean, sd, min, max, n, and mean ± 2 sd as lo2/hi2: a study over seeds), a prompt-tuning
