@@ -55,8 +55,8 @@ __all__ = ['RELAY_PROMPT', 'CONTROLS', 'CURVE_METHODS', 'BASELINES', 'training_r
            'prompt_tuning_baseline', 'derangement', 'control_baseline', 'TrainedBridge', 'train_bridge_seed',
            'load_bridge_run', 'curve_steps', 'fit_cv_probe', 'cv_probe', 'text_features', 'calibrated_preds', 'best_lr',
            'keep_best_on_heldout', 'choose_prompt_lr', 'tuned_prompt_trials', 'matched_prompt_tuning', 'Stages',
-           'curve_methods', 'disjoint_heldout', 'curve_point', 'text_baseline_preds', 'parse_which', 'parse_seeds',
-           'run_baselines', 'baselines_figure', 'rescore_comparisons']
+           'parse_names', 'curve_methods', 'disjoint_heldout', 'curve_point', 'text_baseline_preds', 'parse_which',
+           'parse_seeds', 'run_baselines', 'baselines_figure', 'rescore_comparisons']
 
 # %% ../nbs/13_baselines.ipynb #b34baf76
 def training_rows(cfg: RunConfig) -> list[dict]:
@@ -636,14 +636,20 @@ CURVE_METHODS = (
     "few_shot",
 )
 
+# %% ../nbs/13_baselines.ipynb #3cda1860
+def parse_names(value, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    "'all' (or None, ''), a comma-separated string or a sequence -> names, each one of `allowed`, else a TelepathyError."
+    names = allowed if value in (None, "all", "") else tuple(
+        v.strip() for v in (value.split(",") if isinstance(value, str) else value) if v.strip())
+    if bad := [v for v in names if v not in allowed]:
+        raise TelepathyError(f"unknown {what}(s) {bad}", f"use 'all' or names from {list(allowed)}")
+    return names
+
 # %% ../nbs/13_baselines.ipynb #a84aa167
 def curve_methods(methods="all") -> tuple[str, ...]:
     """'all', a comma-separated string or a sequence -> the curve's methods in CURVE_METHODS' order, the bridge always
     among them (every other method is compared with it, on the rows it saw)."""
-    names = CURVE_METHODS if methods in (None, "all", "") else tuple(
-        m.strip() for m in (methods.split(",") if isinstance(methods, str) else methods) if m.strip())
-    if bad := [m for m in names if m not in CURVE_METHODS]:
-        raise TelepathyError(f"unknown curve method(s) {bad}", f"use 'all' or names from {list(CURVE_METHODS)}")
+    names = parse_names(methods, CURVE_METHODS, "curve method")
     return tuple(m for m in CURVE_METHODS if m in names or m == "bridge")
 
 # %% ../nbs/13_baselines.ipynb #65ed48e2
@@ -758,14 +764,7 @@ BASELINES = (
 # %% ../nbs/13_baselines.ipynb #967d4dc6
 def parse_which(which) -> tuple[str, ...]:
     "'all', a comma-separated string or a sequence -> validated baseline names."
-    names = (
-        BASELINES
-        if which in (None, "all", "")
-        else tuple(w.strip() for w in (which.split(",") if isinstance(which, str) else which) if w.strip())
-    )
-    bad = [w for w in names if w not in BASELINES]
-    if bad: raise TelepathyError(f"unknown baseline(s) {bad}", f"use 'all' or names from {list(BASELINES)}")
-    return names
+    return parse_names(which, BASELINES, "baseline")
 
 # %% ../nbs/13_baselines.ipynb #1e401c07
 def parse_seeds(seeds) -> tuple[int, ...]:

@@ -207,7 +207,7 @@ def run_curves(
         raise TelepathyError(f"{out} holds {res.get('kind') or 'a study'} {res.get('study')!r} with other settings",
                              "pass another --out, or the same preset and -p settings to continue it")
     if tuple(res.get("methods") or CURVE_METHODS) != methods:             # the first curves stored an empty "methods"
-        raise TelepathyError(f"{out} holds points with the methods {res.get('methods', 'all')}, not {list(methods)}",
+        raise TelepathyError(f"{out} holds points with the methods {res.get('methods') or 'all'}, not {list(methods)}",
                              "pass another --out, or the same --methods to continue it")
     res["axes"]["n"], res["seeds"] = sorted(set(res["axes"]["n"]) | set(ns)), sorted(set(res["seeds"]) | set(seeds))
     todo = [(n, s) for n in ns for s in seeds if curve_key(n, s) not in res["runs"]]
