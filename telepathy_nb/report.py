@@ -871,12 +871,13 @@ def json_value(obj, path: str):
 def _message_method(res: dict, pts: list[dict], m: str) -> dict:
     """One method of a message result at one N: accuracy mean and sd over the seeds it ran, how many; over the seeds it
     shares with `message`, how many and at how many it scored higher; where the result names its lr grid, at how many
-    seeds it kept the grid's lowest and highest lr."""
+    seeds it kept the grid's lowest and highest lr; its trainable parameters (the same at every seed)."""
     at = [p["methods"][m] for p in pts if m in p["methods"]]
     both = [p["methods"] for p in pts if m in p["methods"] and "message" in p["methods"]]
     accs, grid = [r["accuracy"] for r in at], [float(x) for x in res.get("lrs", [])]
     out = {"mean": float(np.mean(accs)), "sd": float(np.std(accs, ddof=1)) if len(accs) > 1 else float("nan"),
-           "seeds": len(at), "paired": len(both), "above_message": sum(r[m]["accuracy"] > r["message"]["accuracy"] for r in both)}
+           "seeds": len(at), "paired": len(both), "above_message": sum(r[m]["accuracy"] > r["message"]["accuracy"] for r in both),
+           "trainable": at[0].get("trainable_parameters")}
     if grid: out |= {"lr_lowest": sum(r.get("lr") == min(grid) for r in at),
                      "lr_highest": sum(r.get("lr") == max(grid) for r in at)}
     return out

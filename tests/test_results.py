@@ -154,3 +154,15 @@ def test_recorded_commands_name_files_that_exist():
             if c.startswith(("telepathy ", "make ")): continue
             script = re.sub(r"^(python|bash) ", "", c).split()[0]
             assert (ROOT / script).is_file(), f"{f.relative_to(ROOT)} was made by {c!r}: {script} is not in the repository"
+
+
+def test_a_repeated_message_point_is_the_same_point():
+    "TREC's seed-9 main point, run twice on one H100 (docs/validity.md says so): the repeat holds the same lrs, held-out "
+    "scores and per-row predictions as the point merged into results/message_trec_s10.json; only its seconds differ."
+    raw = ROOT / "experiments" / "raw" / "message_trec_s10"
+    repeat = json.loads((raw / "repeat_message_trec_main_seed9.json").read_text())["points"]["n=2000,seed=9"]
+    merged = json.loads((ROOT / "results" / "message_trec_s10.json").read_text())["points"]["n=2000,seed=9"]
+    assert repeat["seconds"] != merged["seconds"], "two runs, not one file twice"
+    assert set(repeat["methods"]) == {"prompt_K", "prompt_2K", "message", "self_message", "label_message"}
+    for m, r in repeat["methods"].items():
+        assert r == merged["methods"][m], m
