@@ -161,8 +161,10 @@ def test_a_repeated_message_point_is_the_same_point():
     "scores and per-row predictions as the point merged into results/message_trec_s10.json; only its seconds differ."
     raw = ROOT / "experiments" / "raw" / "message_trec_s10"
     repeat = json.loads((raw / "repeat_message_trec_main_seed9.json").read_text())["points"]["n=2000,seed=9"]
+    first = json.loads((raw / "message_trec_main_w2_3.json").read_text())["points"]["n=2000,seed=9"]
     merged = json.loads((ROOT / "results" / "message_trec_s10.json").read_text())["points"]["n=2000,seed=9"]
-    assert repeat["seconds"] != merged["seconds"], "two runs, not one file twice"
+    assert repeat["seconds"] != first["seconds"], "two runs, not one file twice"
+    assert first["methods"].items() <= merged["methods"].items(), "the first run is the one merged"
     assert set(repeat["methods"]) == {"prompt_K", "prompt_2K", "message", "self_message", "label_message"}
     for m, r in repeat["methods"].items():
         assert r == merged["methods"][m], m
