@@ -24,11 +24,11 @@ if TYPE_CHECKING: import pandas as pd   # annotations only
 # %% auto #0
 __all__ = ['COMPARISON_HEADER', 'README_NOTE', 'RESULT_BLOCK', 'VALUE', 'VALUE_FORMATS', 'DOCS', 'markdown_table', 'provenance',
            'study_table', 'study_contrast', 'curve_table', 'curves_markdown', 'baselines_table', 'study_markdown',
-           'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown', 'run_phases_markdown',
-           'comparison_rows', 'message_markdown', 'curve_probes_markdown', 'token_budget_markdown', 'result_markdown',
-           'bench_table', 'bench_markdown', 'loop_speed_result', 'loop_speed_markdown', 'startup_markdown',
-           'add_repeats', 'repeats_markdown', 'rebase_links', 'readme_from_index', 'json_value', 'derived_values',
-           'fill_page', 'doc_pages', 'sync_docs']
+           'rescored_note', 'baselines_markdown', 'run_result', 'run_markdown', 'ceiling_markdown',
+           'run_phases_markdown', 'comparison_rows', 'message_markdown', 'curve_probes_markdown',
+           'token_budget_markdown', 'result_markdown', 'bench_table', 'bench_markdown', 'loop_speed_result',
+           'loop_speed_markdown', 'startup_markdown', 'add_repeats', 'repeats_markdown', 'rebase_links',
+           'readme_from_index', 'json_value', 'derived_values', 'fill_page', 'doc_pages', 'sync_docs']
 
 # %% ../nbs/11a_report.ipynb #1de798df
 def markdown_table(header: list[str], rows: list[list]) -> str:
@@ -305,6 +305,13 @@ def _contrast_lines(res: dict, axis: str) -> list[str]:
     head = shown + [f"minus {axis} = {_fmt(base)}, pp (95% CI)", "p", "p (Holm)", "verdict"]
     return lines + [markdown_table(head, rows)]
 
+# %% ../nbs/11a_report.ipynb #2ce4ced2
+def rescored_note(res: dict) -> list[str]:
+    """The lines saying that a result's comparisons were recomputed later from its stored predictions (its `rescored`:
+    command, machine, commit, what changed), or none."""
+    r = res.get("rescored")
+    return ["", f"Comparisons rescored by `{r['command']}` ({r['machine']}, commit `{short_commit(r['commit'])}`): {r['what']}."] if r else []
+
 # %% ../nbs/11a_report.ipynb #8fae31d0
 def baselines_markdown(res: dict) -> str:
     "A baselines result (kind 'baselines') as markdown: provenance, then one row per classifier with its verdict."
@@ -313,12 +320,7 @@ def baselines_markdown(res: dict) -> str:
     lines = [f"`{res['command']}`", "",
              f"{res['machine']}, commit `{_commit(res)}`, task {b['task']}, {b['n']} validation rows, bridge seeds "
              f"{', '.join(map(str, b['bridge_seeds']))}, {b['train_rows_seen']} training rows seen by each bridge.", ""]
-    if res.get("rescored"):                       # comparisons recomputed later from the stored predictions
-        r = res["rescored"]
-        lines[-1:-1] = [
-            "",
-            f"Comparisons rescored by `{r['command']}` ({r['machine']}, commit `{short_commit(r['commit'])}`): {r['what']}.",
-        ]
+    lines[-1:-1] = rescored_note(res)              # comparisons recomputed later from the stored predictions
     rows = []
     for name, r in t.iterrows():
         acc = f"{100 * r['accuracy']:.1f}" + (f" ± {100 * r['std']:.1f}" if r["std"] and r["std"] == r["std"] else "")
@@ -458,6 +460,7 @@ def message_markdown(res: dict) -> str:
              f"{res['machine']}, commit `{_commit(res)}`, preset {res['preset']} {res.get('overrides') or ''}, "
              f"{len(res['labels'])} validation rows; lr grid {', '.join(f'{x:g}' for x in res['lrs'])}, each lr trained in "
              "full, the one best on the held-out rows kept.", ""]
+    lines[-1:-1] = rescored_note(res)              # comparisons recomputed later from the stored predictions
     for n in sorted({p["n"] for p in pts}):
         at = sorted((p for p in pts if p["n"] == n), key=lambda p: p["seed"])
         rows = []

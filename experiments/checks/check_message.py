@@ -4,6 +4,7 @@ n and seed, then seed-level comparisons of `message` with each other method.
     python experiments/checks/check_message.py OUT_JSON [--preset embedded] [--n 500,2000] [--seeds 0,1,2,3,4]
         [--lrs 1e-4,3e-4,1e-3,3e-3] [--methods prompt_K,...] [--eval-batch 32] [-p key=value ...]
     python experiments/checks/check_message.py OUT_JSON --merge PART_JSON ...
+    python experiments/checks/check_message.py OUT_JSON --rescore
 
 Both models load once; the points run one after another and OUT_JSON is written after each, so a stopped run
 continues where it stopped (the same command again). Validation rows: the config's `eval_size` (all when 0); held-out
@@ -15,6 +16,9 @@ hold different methods of the same points (one process trains `lora`, another th
 joined; a point that lacks some of them (one pool got further than the other) is kept and named under `lacking`, and
 each comparison uses the seeds where both of its methods ran. Parts of another commit
 or machine (a run continued in a later device session) merge only with `--mixed`, which records each point's parts.
+`--rescore` recomputes OUT_JSON's comparisons and goal from its stored predictions with this code (a result written
+before the comparisons named their seeds and the goal existed); what the run recorded stays, and the rescore's command,
+commit, machine and what changed go under `rescored`.
 `--claim DIR` lets several processes share one list of points: each point is claimed (a directory made in DIR) by the
 first process to reach it, so processes started with the same --n, --seeds and --methods split the points between them,
 each writing its own OUT_JSON. `--done PART...` skips the points that parts of the same methods already hold (a run
@@ -89,6 +93,25 @@ def goal(res: dict) -> dict:
 
 SETTINGS = ("kind", "preset", "overrides", "lrs", "labels")
 "what the parts of a merge must share"
+
+
+def rescore(out: Path, command: str) -> dict:
+    "OUT's comparisons and goal recomputed from its stored predictions; the rescore recorded under `rescored`."
+    res = json.loads(out.read_text())
+    old = res.get("comparisons", {})
+    had = {"the comparisons' seeds": all("seeds" in r for c in old.values() for r in c["vs"].values()),
+           "the goal": "goal" in res}
+    res["comparisons"] = comparisons(res)
+    res["goal"] = goal(res)
+    changed = [f"n={n} {m}" for n, c in res["comparisons"].items() for m, r in c["vs"].items()
+               if old.get(n, {}).get("vs", {}).get(m, {}).get("verdict") != r["verdict"]]
+    added = [what for what, has in had.items() if not has]
+    p = provenance(command)
+    res["rescored"] = {"command": command, "commit": p["commit"], "machine": p["machine"], "date": p["date"],
+                       "what": "recomputed from the stored predictions" + (f", adding {' and '.join(added)}" if added else "")
+                               + (f"; verdicts changed: {', '.join(changed)}" if changed else "; every verdict as before")}
+    atomic_write_json(out, res)
+    return res
 
 
 def join_point(key: str, a: dict, b: dict, where: Path) -> dict:
@@ -167,10 +190,13 @@ def main(argv=None) -> None:
     ap.add_argument("--mixed", action="store_true", help="--merge parts of other commits or machines (recorded)")
     ap.add_argument("--done", nargs="+", type=Path, default=[], metavar="PART_JSON",
                     help="skip the points these parts (of the same methods, from an earlier machine) hold")
+    ap.add_argument("--rescore", action="store_true", help="recompute OUT_JSON's comparisons and goal (recorded)")
     ap.add_argument("--claim", type=Path, metavar="DIR", help="share the points with other processes claiming in DIR")
     ap.add_argument("-p", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args(argv)
     command = "python experiments/checks/check_message.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    if a.rescore:
+        return report(rescore(Path(a.out), command))
     if a.merge:
         res = merge(a.merge, command, mixed=a.mixed)
         atomic_write_json(Path(a.out), res)
