@@ -31,6 +31,7 @@ wait)
   while pgrep -f check_message.py >/dev/null && [ $SECONDS -lt $end ]; do sleep 10; done
   mkdir -p "$3"; cp /tmp/msg/*.json "$3"/ 2>/dev/null
   ls /tmp/msg/claims_* 2>/dev/null | tr '\n' ' '; echo
+  echo "workers still running: $(pgrep -fc check_message.py) (a point stays claimed while its worker runs; a point that failed is freed for the others; a killed worker's stays: rmdir it)"
   for f in /tmp/msg/log_*.txt; do echo "== $f"; grep -v Warning "$f" | tail -n 3; done
   nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader ;;
 esac
