@@ -91,6 +91,13 @@ def goal(res: dict) -> dict:
     return out
 
 
+def judged(res: dict) -> dict:
+    "`res` with its comparisons and goal (re)computed from its points."
+    res["comparisons"] = comparisons(res)
+    res["goal"] = goal(res)
+    return res
+
+
 SETTINGS = ("kind", "preset", "overrides", "lrs", "labels")
 "what the parts of a merge must share"
 
@@ -101,8 +108,7 @@ def rescore(out: Path, command: str) -> dict:
     old = res.get("comparisons", {})
     had = {"the comparisons' seeds": all("seeds" in r for c in old.values() for r in c["vs"].values()),
            "the goal": "goal" in res}
-    res["comparisons"] = comparisons(res)
-    res["goal"] = goal(res)
+    judged(res)
     changed = [f"n={n} {m}" for n, c in res["comparisons"].items() for m, r in c["vs"].items()
                if old.get(n, {}).get("vs", {}).get(m, {}).get("verdict") != r["verdict"]]
     added = [what for what, has in had.items() if not has]
@@ -148,8 +154,7 @@ def merge(parts: list[Path], command: str, mixed: bool = False) -> dict:
                                                  "points": dict(sorted(points.items(), key=lambda kv: _order(kv[0])))}
     if lacking: merged["lacking"] = lacking
     merged["parts"] = [{k: r.get(k) for k in ("command", "commit", "commit_recorded", "machine", "date")} for r in res]
-    merged["comparisons"] = comparisons(merged)
-    merged.update(goal=goal(merged), **provenance(command))
+    judged(merged).update(provenance(command))
     differ = [k for k in ("commit", "machine", "versions") if any(r.get(k) != res[0].get(k) for r in res)]
     if differ and not mixed: sys.exit(f"the parts differ in {differ}: merge only runs of one code and machine (or --mixed)")
     for k in ("commit", "machine", "versions"):       # where the points were computed, not where they were merged
@@ -226,8 +231,7 @@ def main(argv=None) -> None:
             except BaseException:                     # a failed point is free for another process again
                 if a.claim: os.rmdir(claim_dir(a.claim, methods, key))
                 raise
-            res["comparisons"] = comparisons(res)
-            res.update(goal=goal(res), **provenance(command))
+            judged(res).update(provenance(command))
             atomic_write_json(out, res)
     report(res)
 
