@@ -279,9 +279,12 @@ WIDGET_WIDTH = 1000   # px: in JupyterLab, plotly's FigureWidget does not follow
 # %% ../nbs/14_dashboard.ipynb #c6a2add5
 def as_widget(fig: go.Figure) -> go.FigureWidget:
     "`fig` as a `FigureWidget`, given `WIDGET_WIDTH` when it sets no width of its own (multi-panel charts need the room)."
-    w = fig if isinstance(fig, go.FigureWidget) else go.FigureWidget(fig)
-    if w.layout.width is None: w.layout.width = WIDGET_WIDTH
-    return w
+    if isinstance(fig, go.FigureWidget):
+        if fig.layout.width is None: fig.layout.width = WIDGET_WIDTH   # a live widget: a relayout message
+        return fig
+    # the width goes into the figure the widget is built from, so the browser gets it with the first state and no
+    # relayout message follows the widget's creation (one message less to race with its first drawing)
+    return go.FigureWidget(fig if fig.layout.width is not None else go.Figure(fig).update_layout(width=WIDGET_WIDTH))
 
 # %% ../nbs/14_dashboard.ipynb #8aa3a112
 def show(fig: go.Figure, interactive: bool | None = None):

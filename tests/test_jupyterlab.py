@@ -189,6 +189,9 @@ def page(browser, lab, request):
     pg.set_default_timeout(UPDATE_MS)
     pg.problems, pg.shot_dir, pg.test_name = [], lab.root.parent, request.node.name
     pg.on("pageerror", lambda e: pg.problems.append(f"pageerror: {e}"))
+    # the console's warnings and errors (plotly's among them), reported when a wait fails; not a failure by themselves
+    pg.console = []
+    pg.on("console", lambda m: pg.console.append(f"{m.type}: {m.text[:300]}") if m.type in ("warning", "error") else None)
     try:
         yield pg
     finally:
@@ -228,6 +231,8 @@ JS_CELLS = """() => {
 # every plotly chart in the notebook (or under the element it is evaluated on): what plotly holds and what it drew
 JS_PLOTS = """(root) => [...(root || document).querySelectorAll('.jp-Notebook .js-plotly-plot')].map(gd => ({
   title: (gd.querySelector('.gtitle') || {}).textContent || '',
+  // what the figure asked for, beside what plotly drew: tells "no title in the layout" from "not drawn (yet)"
+  layoutTitle: JSON.stringify((gd.layout || {}).title === undefined ? null : gd.layout.title),
   data: (gd.data || []).map(t => ({name: t.name || '', type: t.type || 'scatter', n: t.x ? t.x.length : 0,
                                    xlast: t.x && t.x.length ? Number(t.x[t.x.length - 1]) : null})),
   scatter: gd.querySelectorAll('.scatterlayer .trace').length,
@@ -274,7 +279,7 @@ def _wait_for(page, predicate, what: str, timeout_ms: int = UPDATE_MS, every_ms:
         if time.monotonic() > deadline:
             shot = _screenshot(page, "timeout")
             pytest.fail(f"{what} (within {timeout_ms / 1000:.0f} s); last check: {last!r}; page errors: {page.problems}; "
-                        f"screenshot: {shot}")
+                        f"console (last 10): {page.console[-10:]}; screenshot: {shot}")
         page.wait_for_timeout(every_ms)
 
 
@@ -372,7 +377,8 @@ def test_dashboard_on_finished_runs(lab, page):
     def all_drawn():
         plots = _plots(page)
         titles = [p["title"] for p in plots]
-        assert {t: titles.count(t) for t in expected} == expected, f"chart titles: {titles}"
+        assert {t: titles.count(t) for t in expected} == expected, \
+            f"chart titles: {titles}; their layouts' titles: {[p['layoutTitle'] for p in plots]}"
         for p in plots:
             kind = "heat" if p["title"].startswith("Confusion") else "bars" if "Per-class" in p["title"] else "paths"
             drawn = len(p[kind]) if kind == "paths" else p[kind]
