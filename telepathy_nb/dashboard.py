@@ -282,9 +282,9 @@ def as_widget(fig: go.Figure) -> go.FigureWidget:
     if isinstance(fig, go.FigureWidget):
         if fig.layout.width is None: fig.layout.width = WIDGET_WIDTH   # a live widget: a relayout message
         return fig
-    # the width goes into the figure the widget is built from, so the browser gets it with the first state and no
+    # the width goes into the copy the widget is built from, so the browser gets it with the first state and no
     # relayout message follows the widget's creation (one message less to race with its first drawing)
-    return go.FigureWidget(fig if fig.layout.width is not None else go.Figure(fig).update_layout(width=WIDGET_WIDTH))
+    return go.FigureWidget(go.Figure(fig).update_layout(width=fig.layout.width or WIDGET_WIDTH))
 
 # %% ../nbs/14_dashboard.ipynb #8aa3a112
 def show(fig: go.Figure, interactive: bool | None = None):
